@@ -1,0 +1,1 @@
+//! Black-box conformance suites; the OpenID modules arrive with the OIDC core.

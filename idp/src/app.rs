@@ -1,0 +1,115 @@
+//! Building and running the server: configuration in, a bound listener out.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::ephemeral::{Ephemeral, EphemeralError};
+use crate::flows::master_key::{self, MasterKeyError};
+use crate::mail::{MailError, Mailer};
+use crate::store::{Db, StoreError};
+use crate::{demo, http};
+use secrecy::ExposeSecret;
+use shared_crypto::MasterKey;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub ephemeral: Ephemeral,
+    pub master_key: Arc<MasterKey>,
+    pub mailer: Mailer,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] StoreError),
+    #[error("ephemeral store: {0}")]
+    Ephemeral(#[from] EphemeralError),
+    #[error("master key: {0}")]
+    MasterKey(#[from] MasterKeyError),
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
+    #[error("demo kenpo: {0}")]
+    Demo(#[from] demo::DemoError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+}
+
+impl AppState {
+    /// Connects to everything the configuration names and migrates the database.
+    pub async fn connect(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        if config.is_embedded() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let master_key = master_key::load(&config)?;
+        let db = Db::connect(config.database_url.expose_secret()).await?;
+        db.migrate().await?;
+        let ephemeral =
+            Ephemeral::connect(config.redis_url.as_ref().map(|u| u.expose_secret()), "kenpo-idp:").await?;
+        let mailer = Mailer::new(config.smtp_url.as_ref(), &config.data_dir)?;
+        Ok(Self { config: Arc::new(config), db, ephemeral, master_key: Arc::new(master_key), mailer, clock })
+    }
+}
+
+/// A server ready to run: state built, listener bound (so `port()` is known before it runs).
+#[derive(Debug)]
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+    demo: Option<demo::DemoInfo>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let mut config = config;
+        if config.public_url_defaulted
+            && let Ok(bound) = listener.local_addr()
+        {
+            config.public_url = format!("http://{bound}");
+        }
+        let state = AppState::connect(config, clock).await?;
+        let demo = if state.config.demo { Some(demo::ensure(&state).await?) } else { None };
+        Ok(Self { state, listener, demo })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map_or(0, |a| a.port())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The demo kenpo, when the configuration asked for it.
+    pub fn demo(&self) -> Option<&demo::DemoInfo> {
+        self.demo.as_ref()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish,
+    /// and closes the database pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = http::router(self.state.clone());
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.state.db.close().await;
+        result
+    }
+}

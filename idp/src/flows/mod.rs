@@ -1,0 +1,31 @@
+//! Decisions. Flows take stores, the master key and `now` as inputs and know nothing of HTTP.
+
+pub mod clients;
+pub mod import_members;
+pub mod keys;
+pub mod master_key;
+pub mod realms;
+
+use crate::ephemeral::EphemeralError;
+use crate::store::StoreError;
+use shared_crypto::CryptoError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("there is no realm named {0:?}")]
+    UnknownRealm(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Ephemeral(#[from] EphemeralError),
+}
+
+impl FlowError {
+    pub(crate) fn invalid(field: &'static str, reason: impl ToString) -> Self {
+        Self::Invalid { field, reason: reason.to_string() }
+    }
+}

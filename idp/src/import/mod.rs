@@ -1,0 +1,3 @@
+//! Files kenpo systems hand us.
+
+pub mod members;

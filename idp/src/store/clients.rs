@@ -1,0 +1,202 @@
+//! OAuth clients of a realm: the portal and the kenpo's other apps.
+
+use super::{Db, StoreError, flag, from_json, is_set, meaning_of, to_json};
+use crate::clock::{from_millis, to_millis};
+use crate::domain::{ClientId, RedirectUri};
+use serde::{Deserialize, Serialize};
+use shared_crypto::keys::Algorithm;
+use std::future::Future;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The grants a client may use. The password grant and the implicit flow do not exist here
+/// (RFC 9700 §2.4, §2.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    /// Internal ID (Keycloak's `id`).
+    pub id: String,
+    pub realm_id: String,
+    pub client_id: ClientId,
+    pub name: Option<String>,
+    pub enabled: bool,
+    /// Confidential clients authenticate; public ones (mobile apps, SPAs) cannot keep a secret.
+    pub confidential: bool,
+    /// Keyed hash of the secret (see `shared_crypto::secret_hash`); `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub backchannel_logout_uri: Option<String>,
+    pub grant_types: Vec<GrantType>,
+    /// PKCE S256 is always required of public clients; this asks it of a confidential one too.
+    pub pkce_required: bool,
+    pub id_token_signing_alg: Algorithm,
+    pub created_at: OffsetDateTime,
+}
+
+impl Client {
+    /// Whether the client must send a PKCE challenge.
+    pub fn requires_pkce(&self) -> bool {
+        self.pkce_required || !self.confidential
+    }
+}
+
+/// What creating a client takes. The secret is hashed by the caller; the store never sees it.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: ClientId,
+    pub name: Option<String>,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub backchannel_logout_uri: Option<String>,
+    pub grant_types: Vec<GrantType>,
+    pub pkce_required: bool,
+    pub id_token_signing_alg: Algorithm,
+}
+
+pub trait ClientStore {
+    fn create_client(
+        &self,
+        realm_id: &str,
+        client: NewClient,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Client, StoreError>> + Send;
+    fn client_by_client_id(
+        &self,
+        realm_id: &str,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+    fn list_clients(&self, realm_id: &str) -> impl Future<Output = Result<Vec<Client>, StoreError>> + Send;
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    realm_id: String,
+    client_id: String,
+    name: Option<String>,
+    enabled: i16,
+    confidential: i16,
+    secret_hash: Option<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: Option<String>,
+    grant_types: String,
+    pkce_required: i16,
+    id_token_signing_alg: String,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id,
+            realm_id: row.realm_id,
+            client_id: ClientId::parse(&row.client_id).map_err(StoreError::corrupt)?,
+            name: row.name,
+            enabled: is_set(row.enabled),
+            confidential: is_set(row.confidential),
+            secret_hash: row.secret_hash,
+            redirect_uris: from_json("clients.redirect_uris", &row.redirect_uris)?,
+            post_logout_redirect_uris: from_json(
+                "clients.post_logout_redirect_uris",
+                &row.post_logout_redirect_uris,
+            )?,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            grant_types: from_json("clients.grant_types", &row.grant_types)?,
+            pkce_required: is_set(row.pkce_required),
+            id_token_signing_alg: row
+                .id_token_signing_alg
+                .parse()
+                .map_err(|_| StoreError::corrupt("clients.id_token_signing_alg"))?,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+const SELECT: &str = "SELECT id, realm_id, client_id, name, enabled, confidential, secret_hash, \
+     redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, grant_types, \
+     pkce_required, id_token_signing_alg, created_at FROM clients";
+
+impl ClientStore for Db {
+    async fn create_client(
+        &self,
+        realm_id: &str,
+        new: NewClient,
+        now: OffsetDateTime,
+    ) -> Result<Client, StoreError> {
+        let client = Client {
+            id: Uuid::new_v4().to_string(),
+            realm_id: realm_id.to_owned(),
+            client_id: new.client_id,
+            name: new.name,
+            enabled: true,
+            confidential: new.secret_hash.is_some(),
+            secret_hash: new.secret_hash,
+            redirect_uris: new.redirect_uris,
+            post_logout_redirect_uris: new.post_logout_redirect_uris,
+            backchannel_logout_uri: new.backchannel_logout_uri,
+            grant_types: new.grant_types,
+            pkce_required: new.pkce_required,
+            id_token_signing_alg: new.id_token_signing_alg,
+            created_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO clients (id, realm_id, client_id, name, enabled, confidential, \
+             secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, \
+             grant_types, pkce_required, id_token_signing_alg, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&client.id)
+        .bind(&client.realm_id)
+        .bind(client.client_id.as_str())
+        .bind(&client.name)
+        .bind(flag(client.enabled))
+        .bind(flag(client.confidential))
+        .bind(&client.secret_hash)
+        .bind(to_json(&client.redirect_uris))
+        .bind(to_json(&client.post_logout_redirect_uris))
+        .bind(&client.backchannel_logout_uri)
+        .bind(to_json(&client.grant_types))
+        .bind(flag(client.pkce_required))
+        .bind(client.id_token_signing_alg.as_str())
+        .bind(to_millis(now))
+        .execute(self.pool())
+        .await
+        .map_err(|e| meaning_of(e, &[("client_id", || StoreError::ClientIdTaken)]))?;
+        Ok(client)
+    }
+
+    async fn client_by_client_id(
+        &self,
+        realm_id: &str,
+        client_id: &ClientId,
+    ) -> Result<Option<Client>, StoreError> {
+        sqlx::query_as::<_, ClientRow>(&format!("{SELECT} WHERE realm_id = $1 AND client_id = $2"))
+            .bind(realm_id)
+            .bind(client_id.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .map(Client::try_from)
+            .transpose()
+    }
+
+    async fn list_clients(&self, realm_id: &str) -> Result<Vec<Client>, StoreError> {
+        sqlx::query_as::<_, ClientRow>(&format!("{SELECT} WHERE realm_id = $1 ORDER BY client_id"))
+            .bind(realm_id)
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+}

@@ -1,0 +1,261 @@
+//! Credentials: Keycloak's model of what proves who a member is (password, OTP app, passkey).
+
+use super::{Db, StoreError, meaning_of, to_json};
+use crate::clock::{from_millis, to_millis};
+use serde::{Deserialize, Serialize};
+use shared_crypto::password::StoredPassword;
+use sqlx::AnyConnection;
+use std::fmt;
+use std::future::Future;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Keycloak's credential type names, so exports and the admin API read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CredentialType {
+    #[serde(rename = "password")]
+    Password,
+    #[serde(rename = "otp")]
+    Otp,
+    #[serde(rename = "webauthn")]
+    Webauthn,
+    #[serde(rename = "webauthn-passwordless")]
+    WebauthnPasswordless,
+}
+
+impl CredentialType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Otp => "otp",
+            Self::Webauthn => "webauthn",
+            Self::WebauthnPasswordless => "webauthn-passwordless",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::Password, Self::Otp, Self::Webauthn, Self::WebauthnPasswordless]
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+    }
+}
+
+/// A stored credential. `secret_data` holds the secret part (a password hash, a sealed TOTP
+/// seed), so `Debug` leaves it out.
+#[derive(Clone, PartialEq)]
+pub struct Credential {
+    pub id: String,
+    pub user_id: String,
+    pub kind: CredentialType,
+    /// The device name the member gave (OTP app, passkey); unique per member and type.
+    pub user_label: Option<String>,
+    pub secret_data: String,
+    pub credential_data: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("user_label", &self.user_label)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credential {
+    /// The password hash, if this is a password credential.
+    pub fn password(&self) -> Result<StoredPassword, StoreError> {
+        super::from_json("credentials.secret_data", &self.secret_data)
+    }
+}
+
+/// What creating a credential takes.
+#[derive(Clone)]
+pub struct NewCredential {
+    pub kind: CredentialType,
+    pub user_label: Option<String>,
+    pub secret_data: String,
+    pub credential_data: String,
+}
+
+impl fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewCredential")
+            .field("kind", &self.kind)
+            .field("user_label", &self.user_label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewCredential {
+    pub fn password(hash: &StoredPassword) -> Self {
+        Self {
+            kind: CredentialType::Password,
+            user_label: None,
+            secret_data: to_json(hash),
+            credential_data: "{}".to_owned(),
+        }
+    }
+}
+
+pub trait CredentialStore {
+    fn create_credential(
+        &self,
+        user_id: &str,
+        credential: NewCredential,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Credential, StoreError>> + Send;
+    fn credentials_of(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send;
+    fn password_of(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+    /// Replaces the member's password (its 作成日 becomes `now`).
+    fn set_password(
+        &self,
+        user_id: &str,
+        hash: &StoredPassword,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_credential(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    id: String,
+    user_id: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    user_label: Option<String>,
+    secret_data: String,
+    credential_data: String,
+    created_at: i64,
+}
+
+impl TryFrom<CredentialRow> for Credential {
+    type Error = StoreError;
+    fn try_from(row: CredentialRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            kind: CredentialType::parse(&row.kind)
+                .ok_or_else(|| StoreError::corrupt(format!("credentials.type {:?}", row.kind)))?,
+            id: row.id,
+            user_id: row.user_id,
+            user_label: row.user_label,
+            secret_data: row.secret_data,
+            credential_data: row.credential_data,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+const SELECT: &str = "SELECT id, user_id, type, user_label, secret_data, credential_data, \
+     created_at FROM credentials";
+
+pub(super) async fn insert_credential(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    new: NewCredential,
+    now: OffsetDateTime,
+) -> Result<Credential, StoreError> {
+    let credential = Credential {
+        id: Uuid::new_v4().to_string(),
+        user_id: user_id.to_owned(),
+        kind: new.kind,
+        user_label: new.user_label,
+        secret_data: new.secret_data,
+        credential_data: new.credential_data,
+        created_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO credentials (id, user_id, type, user_label, secret_data, credential_data, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&credential.id)
+    .bind(&credential.user_id)
+    .bind(credential.kind.as_str())
+    .bind(&credential.user_label)
+    .bind(&credential.secret_data)
+    .bind(&credential.credential_data)
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        meaning_of(
+            e,
+            &[
+                ("one_password", || StoreError::PasswordExists),
+                ("user_label", || StoreError::CredentialLabelTaken),
+                // SQLite names the columns of a partial index rather than the index.
+                ("credentials.user_id", || StoreError::PasswordExists),
+            ],
+        )
+    })?;
+    Ok(credential)
+}
+
+impl CredentialStore for Db {
+    async fn create_credential(
+        &self,
+        user_id: &str,
+        new: NewCredential,
+        now: OffsetDateTime,
+    ) -> Result<Credential, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        insert_credential(&mut conn, user_id, new, now).await
+    }
+
+    async fn credentials_of(&self, user_id: &str) -> Result<Vec<Credential>, StoreError> {
+        sqlx::query_as::<_, CredentialRow>(&format!("{SELECT} WHERE user_id = $1 ORDER BY created_at"))
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .map(Credential::try_from)
+            .collect()
+    }
+
+    async fn password_of(&self, user_id: &str) -> Result<Option<Credential>, StoreError> {
+        sqlx::query_as::<_, CredentialRow>(&format!("{SELECT} WHERE user_id = $1 AND type = 'password'"))
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(Credential::try_from)
+            .transpose()
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        hash: &StoredPassword,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM credentials WHERE user_id = $1 AND type = 'password'")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_credential(&mut tx, user_id, NewCredential::password(hash), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_credential(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM credentials WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(credential_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,227 @@
+//! The harness: a real server on port 0 over a fresh database, for each test, on each backend.
+//!
+//! PostgreSQL and Redis are chosen by `TEST_DATABASE_URL` and `TEST_REDIS_URL`. Without them a
+//! developer's run skips those variants with a note; under CI (`CI` set) a missing or
+//! unreachable service fails the run instead, so CI can never pass without exercising them.
+
+use kenpo_idp::app::{App, AppState};
+use kenpo_idp::clock::FixedClock;
+use kenpo_idp::config::Config;
+use std::sync::Arc;
+use time::macros::datetime;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and what a test needs to drive it.
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub clock: FixedClock,
+    pub http: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+    _database: Option<TestDatabase>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it to finish.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The configuration of a test app: embedded everything in a temporary directory, plus
+/// whatever `extra` environment the test adds.
+pub fn test_config(data_dir: &std::path::Path, database_url: Option<&str>, extra: &[(&str, &str)]) -> Config {
+    let mut env = vec![
+        ("KENPO_IDP_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("KENPO_IDP_DATA_DIR".to_owned(), data_dir.display().to_string()),
+    ];
+    if let Some(url) = database_url {
+        env.push(("KENPO_IDP_DATABASE_URL".to_owned(), url.to_owned()));
+        // A server on PostgreSQL needs its master key given; tests give a fixed one.
+        env.push((
+            "KENPO_IDP_MASTER_KEY".to_owned(),
+            "dGVzdC1tYXN0ZXIta2V5LW9mLXRoaXJ0eS10d28tYnk=".to_owned(),
+        ));
+    }
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    match Config::load(None, env) {
+        Ok(config) => config,
+        Err(e) => panic!("test configuration: {e}"),
+    }
+}
+
+/// Starts a server on a fresh database of `backend`. Returns `None` (after saying why) when a
+/// developer has no PostgreSQL configured; panics under CI.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(TestDatabase::create().await?),
+    };
+    let config = test_config(data_dir.path(), database.as_ref().map(|d| d.url.as_str()), extra);
+    let clock = FixedClock::at(datetime!(2026-11-24 09:00 UTC));
+    let app = App::build_with_clock(config, Arc::new(clock.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("the app did not start: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        address,
+        state,
+        clock,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("http client: {e}")),
+        _data_dir: data_dir,
+        _database: database,
+        shutdown: Some(tx),
+        server: Some(server),
+    })
+}
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Says why a service-backed variant cannot run: a failure in CI, a skip note elsewhere.
+pub fn unavailable(what: &str, why: &str) {
+    if in_ci() {
+        panic!("{what} is required under CI but {why}");
+    }
+    eprintln!("note: skipping the {what} variant: {why}");
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            unavailable("PostgreSQL", "TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let name = format!("kenpo_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = match sqlx::postgres::PgPool::connect(&admin_url).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                unavailable("PostgreSQL", &format!("{admin_url} is unreachable: {e}"));
+                return None;
+            }
+        };
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        admin.close().await;
+        let url = with_database(&admin_url, &name);
+        Some(Self { url, admin_url, name })
+    }
+}
+
+/// The same server URL, naming another database.
+fn with_database(url: &str, name: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path(&format!("/{name}"));
+            parsed.to_string()
+        }
+        Err(e) => panic!("TEST_DATABASE_URL is not a URL: {e}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops the database on a thread of its own: Drop cannot await, and the test's runtime
+    /// may already be shutting down.
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let shown = name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = sqlx::postgres::PgPool::connect(&admin_url).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await
+                    .ok()?;
+                admin.close().await;
+                Some(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("note: could not drop test database {shown}");
+        }
+    }
+}
+
+/// The Redis URL for ephemeral-store tests, or `None` (skip) outside CI.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            unavailable("Redis", "TEST_REDIS_URL is not set");
+            None
+        }
+    }
+}
+
+/// Runs each listed test on SQLite and on PostgreSQL: `mod sqlite { fn name() }` and
+/// `mod postgres { fn name() }`, each with a fresh database. The test body is an
+/// `async fn(TestApp)` in the invoking module.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await {
+                        super::$test(app).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                        super::$test(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_every_backend;

@@ -1,0 +1,8 @@
+//! The IdP's integration tests: one binary, a real server per test, every backend.
+
+mod demo;
+mod ephemeral;
+mod health;
+mod helpers;
+mod import;
+mod store;
