@@ -1,16 +1,17 @@
 //! Configuration: defaults, then a TOML file (`--config`), then `KENPO_IDP_*` environment
-//! variables. Every error names the setting and where it came from. Secrets are
-//! [`SecretString`]s, so `Debug` and logs never show them.
+//! variables (see `shared_runtime::config`). Secrets are [`SecretString`]s, so `Debug` and logs
+//! never show them.
 
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::BTreeMap;
+use shared_runtime::config::{ConfigError, Layers};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use url::Url;
+
+pub use shared_runtime::config::LogFormat;
 
 pub const ENV_PREFIX: &str = "KENPO_IDP_";
 
-/// The settings, each with its documentation (the README's table is written from these).
+/// The settings, each with its documentation (the README's table says the same).
 pub const SETTINGS: [(&str, &str); 10] = [
     ("listen", "address to listen on (default 127.0.0.1:8080)"),
     ("public_url", "URL members and clients reach the IdP at (default http://<listen>)"),
@@ -26,22 +27,6 @@ pub const SETTINGS: [(&str, &str); 10] = [
     ("demo", "true: create the demo kenpo on first start (default false)"),
     ("demo_portal_url", "the portal URL the demo client redirects to (default http://127.0.0.1:3000)"),
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not valid TOML: {source}")]
-    Toml { path: PathBuf, source: toml::de::Error },
-    #[error("{origin}: {reason}")]
-    Invalid { origin: String, reason: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -61,86 +46,40 @@ pub struct Config {
     pub demo_portal_url: String,
 }
 
-/// A raw value and where it came from, for error messages.
-struct Raw {
-    value: String,
-    origin: String,
-}
-
 impl Config {
-    /// Reads the layers. `env` is passed in (normally `std::env::vars()`) so tests need not
-    /// touch the process environment.
+    /// Reads the layers. `env` is passed in (normally `std::env::vars()`).
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut raw = BTreeMap::new();
-        if let Some(path) = file {
-            read_file(path, &mut raw)?;
-        }
-        for (name, value) in env {
-            let Some(key) = name.strip_prefix(ENV_PREFIX) else { continue };
-            let key = key.to_ascii_lowercase();
-            if SETTINGS.iter().any(|(k, _)| *k == key) && !value.is_empty() {
-                raw.insert(key, Raw { value, origin: name });
+        let keys: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
+        let mut layers = Layers::load(ENV_PREFIX, &keys, file, env)?;
+        let listen: SocketAddr = layers.parse("listen", "127.0.0.1:8080")?;
+        let data_dir =
+            PathBuf::from(layers.take("data_dir").map_or_else(|| "./data".to_owned(), |r| r.value));
+        let (public_url, public_url_defaulted) =
+            layers.base_url("public_url", &format!("http://{listen}"))?;
+        let database_url = match layers.take("database_url") {
+            None => format!("sqlite://{}", data_dir.join("idp.db").display()),
+            Some(raw) if shared_runtime::db::Backend::from_url(&raw.value).is_none() => {
+                return Err(raw.invalid("must start with postgres://, postgresql:// or sqlite:"));
             }
-        }
-        Self::from_raw(raw)
-    }
-
-    /// Defaults only: the embedded mode in `./data`.
-    pub fn embedded(data_dir: impl Into<PathBuf>) -> Result<Self, ConfigError> {
-        let mut raw = BTreeMap::new();
-        let dir = data_dir.into();
-        raw.insert(
-            "data_dir".to_owned(),
-            Raw { value: dir.to_string_lossy().into_owned(), origin: "data_dir".to_owned() },
-        );
-        Self::from_raw(raw)
-    }
-
-    fn from_raw(mut raw: BTreeMap<String, Raw>) -> Result<Self, ConfigError> {
-        let mut take = |key: &str| raw.remove(key);
-        let listen: SocketAddr = parse(take("listen"), "127.0.0.1:8080")?;
-        let data_dir = PathBuf::from(take("data_dir").map_or_else(|| "./data".to_owned(), |r| r.value));
-        let public_url_raw = take("public_url");
-        let public_url_defaulted = public_url_raw.is_none();
-        let public_url: Url = parse(public_url_raw, &format!("http://{listen}"))?;
-        let database_url = take("database_url")
-            .map_or_else(|| format!("sqlite://{}", data_dir.join("idp.db").display()), |r| r.value);
-        let log_format = match take("log_format") {
-            None => LogFormat::Text,
-            Some(r) if r.value == "text" => LogFormat::Text,
-            Some(r) if r.value == "json" => LogFormat::Json,
-            Some(r) => return Err(invalid(&r, "must be text or json")),
+            Some(raw) => raw.value,
         };
-        let config = Self {
+        let secret = |layers: &mut Layers, key| layers.take(key).map(|r| SecretString::from(r.value));
+        Ok(Self {
             listen,
-            public_url: base_url(public_url),
+            public_url,
             public_url_defaulted,
             database_url: SecretString::from(database_url),
-            redis_url: take("redis_url").map(|r| SecretString::from(r.value)),
-            smtp_url: take("smtp_url").map(|r| SecretString::from(r.value)),
-            master_key: take("master_key").map(|r| SecretString::from(r.value)),
-            demo: parse(take("demo"), "false")?,
-            demo_portal_url: base_url(parse(take("demo_portal_url"), "http://127.0.0.1:3000")?),
+            redis_url: secret(&mut layers, "redis_url"),
+            smtp_url: secret(&mut layers, "smtp_url"),
+            master_key: secret(&mut layers, "master_key"),
+            log_format: layers.parse("log_format", "text")?,
+            demo: layers.parse("demo", "false")?,
+            demo_portal_url: layers.base_url("demo_portal_url", "http://127.0.0.1:3000")?.0,
             data_dir,
-            log_format,
-        };
-        config.check()?;
-        Ok(config)
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        let db = self.database_url.expose_secret();
-        let known = ["postgres://", "postgresql://", "sqlite:"];
-        if !known.iter().any(|p| db.starts_with(p)) {
-            return Err(ConfigError::Invalid {
-                origin: format!("{ENV_PREFIX}DATABASE_URL"),
-                reason: "must start with postgres://, postgresql:// or sqlite:".to_owned(),
-            });
-        }
-        Ok(())
+        })
     }
 
     /// Whether this is the embedded, single-machine mode (SQLite), where generating a master
@@ -156,49 +95,6 @@ impl Config {
     }
 }
 
-fn read_file(path: &Path, raw: &mut BTreeMap<String, Raw>) -> Result<(), ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    let table: toml::Table =
-        text.parse().map_err(|source| ConfigError::Toml { path: path.to_owned(), source })?;
-    for (key, value) in table {
-        let origin = format!("{}: {key}", path.display());
-        if !SETTINGS.iter().any(|(k, _)| *k == key) {
-            return Err(ConfigError::Invalid { origin, reason: "unknown setting".to_owned() });
-        }
-        let value = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Boolean(b) => b.to_string(),
-            toml::Value::Integer(i) => i.to_string(),
-            _ => return Err(ConfigError::Invalid { origin, reason: "must be a string".to_owned() }),
-        };
-        raw.insert(key, Raw { value, origin });
-    }
-    Ok(())
-}
-
-fn parse<T: std::str::FromStr>(raw: Option<Raw>, default: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    match raw {
-        Some(r) => r.value.parse().map_err(|e: T::Err| invalid(&r, &e.to_string())),
-        None => default.parse().map_err(|e: T::Err| ConfigError::Invalid {
-            origin: "built-in default".to_owned(),
-            reason: e.to_string(),
-        }),
-    }
-}
-
-fn invalid(raw: &Raw, reason: &str) -> ConfigError {
-    ConfigError::Invalid { origin: raw.origin.clone(), reason: format!("{reason} (got {:?})", raw.value) }
-}
-
-/// A base URL as text without the trailing slash, so paths append with one `/`.
-fn base_url(url: Url) -> String {
-    url.as_str().trim_end_matches('/').to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,17 +104,15 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_embedded_mode() {
-        let config = Config::load(None, env(&[])).map_err(|e| e.to_string());
-        let config = config.as_ref().map_err(String::as_str);
-        assert_eq!(config.map(|c| c.listen.to_string()), Ok("127.0.0.1:8080".to_owned()));
-        assert_eq!(config.map(|c| c.public_url.to_string()), Ok("http://127.0.0.1:8080".to_owned()));
-        assert_eq!(
-            config.map(|c| c.database_url.expose_secret().to_owned()),
-            Ok("sqlite://./data/idp.db".to_owned())
-        );
-        assert_eq!(config.map(|c| c.redis_url.is_none()), Ok(true));
-        assert_eq!(config.map(Config::is_embedded), Ok(true));
+    fn defaults_are_the_embedded_mode() -> Result<(), ConfigError> {
+        let config = Config::load(None, env(&[]))?;
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.database_url.expose_secret(), "sqlite://./data/idp.db");
+        assert!(config.redis_url.is_none() && config.smtp_url.is_none() && config.master_key.is_none());
+        assert!(config.is_embedded());
+        assert_eq!(config.issuer("demo"), "http://127.0.0.1:8080/realms/demo");
+        Ok(())
     }
 
     #[test]
@@ -234,18 +128,13 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_setting_and_its_source() -> Result<(), Box<dyn std::error::Error>> {
-        let err = Config::load(None, env(&[("KENPO_IDP_LISTEN", "nowhere")]));
-        let message = err.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.starts_with("KENPO_IDP_LISTEN: "), "{message}");
-        assert!(message.contains("\"nowhere\""), "{message}");
-
-        let dir = tempfile::tempdir()?;
-        let file = dir.path().join("idp.toml");
-        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n")?;
-        let message = Config::load(Some(&file), env(&[])).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("lisen: unknown setting"), "{message}");
-        Ok(())
+    fn errors_name_the_setting_and_its_source() {
+        let message =
+            Config::load(None, env(&[("KENPO_IDP_LISTEN", "nowhere")])).err().map(|e| e.to_string());
+        let message = message.unwrap_or_default();
+        assert!(message.starts_with("KENPO_IDP_LISTEN: ") && message.contains("\"nowhere\""), "{message}");
+        let message = Config::load(None, env(&[("KENPO_IDP_DATABASE_URL", "mysql://db/idp")])).err();
+        assert!(message.map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_IDP_DATABASE_URL: "));
     }
 
     #[test]
@@ -265,11 +154,5 @@ mod tests {
         }
         assert!(!config.is_embedded());
         Ok(())
-    }
-
-    #[test]
-    fn unknown_database_schemes_are_refused() {
-        let err = Config::load(None, env(&[("KENPO_IDP_DATABASE_URL", "mysql://db/idp")]));
-        assert!(err.err().map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_IDP_DATABASE_URL"));
     }
 }

@@ -17,7 +17,6 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod store;
-pub mod telemetry;
 
 pub use app::{App, AppState, StartError};
 pub use config::Config;

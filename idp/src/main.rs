@@ -9,9 +9,9 @@ use kenpo_idp::flows::clients::{self, ClientSpec};
 use kenpo_idp::flows::import_members::{self, ImportError};
 use kenpo_idp::flows::{keys, realms};
 use kenpo_idp::store::{GrantType, RealmStore};
-use kenpo_idp::telemetry;
 use secrecy::ExposeSecret;
 use shared_crypto::keys::Algorithm;
+use shared_runtime::{shutdown, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -189,26 +189,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(demo) = app.demo() {
         tracing::info!(issuer = %demo.issuer, client_id = %demo.client_id, "demo kenpo ready");
     }
-    app.run_until(shutdown_signal()).await?;
+    app.run_until(shutdown::signal()).await?;
     tracing::info!("kenpo-idp stopped");
     Ok(())
-}
-
-/// SIGTERM (orchestrators) or Ctrl-C (a person).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 async fn realm(command: RealmCommand, state: AppState) -> anyhow::Result<()> {

@@ -1,12 +1,11 @@
 //! The harness: a real server on port 0 over a fresh database, for each test, on each backend.
-//!
-//! PostgreSQL and Redis are chosen by `TEST_DATABASE_URL` and `TEST_REDIS_URL`. Without them a
-//! developer's run skips those variants with a note; under CI (`CI` set) a missing or
-//! unreachable service fails the run instead, so CI can never pass without exercising them.
+//! PostgreSQL and Redis come from `TEST_DATABASE_URL` and `TEST_REDIS_URL`; under CI they must
+//! be there (see `shared_runtime::testing`).
 
 use kenpo_idp::app::{App, AppState};
 use kenpo_idp::clock::FixedClock;
 use kenpo_idp::config::Config;
+pub use shared_runtime::testing::{TestDatabase, redis_url, unavailable};
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -104,97 +103,6 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         shutdown: Some(tx),
         server: Some(server),
     })
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Says why a service-backed variant cannot run: a failure in CI, a skip note elsewhere.
-pub fn unavailable(what: &str, why: &str) {
-    if in_ci() {
-        panic!("{what} is required under CI but {why}");
-    }
-    eprintln!("note: skipping the {what} variant: {why}");
-}
-
-/// A PostgreSQL database made for one test and dropped after it.
-pub struct TestDatabase {
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
-
-impl TestDatabase {
-    pub async fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            unavailable("PostgreSQL", "TEST_DATABASE_URL is not set");
-            return None;
-        };
-        let name = format!("kenpo_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = match sqlx::postgres::PgPool::connect(&admin_url).await {
-            Ok(pool) => pool,
-            Err(e) => {
-                unavailable("PostgreSQL", &format!("{admin_url} is unreachable: {e}"));
-                return None;
-            }
-        };
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        admin.close().await;
-        let url = with_database(&admin_url, &name);
-        Some(Self { url, admin_url, name })
-    }
-}
-
-/// The same server URL, naming another database.
-fn with_database(url: &str, name: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            parsed.set_path(&format!("/{name}"));
-            parsed.to_string()
-        }
-        Err(e) => panic!("TEST_DATABASE_URL is not a URL: {e}"),
-    }
-}
-
-impl Drop for TestDatabase {
-    /// Drops the database on a thread of its own: Drop cannot await, and the test's runtime
-    /// may already be shutting down.
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        let shown = name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                let admin = sqlx::postgres::PgPool::connect(&admin_url).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&admin)
-                    .await
-                    .ok()?;
-                admin.close().await;
-                Some(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("note: could not drop test database {shown}");
-        }
-    }
-}
-
-/// The Redis URL for ephemeral-store tests, or `None` (skip) outside CI.
-pub fn redis_url() -> Option<String> {
-    match std::env::var("TEST_REDIS_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            unavailable("Redis", "TEST_REDIS_URL is not set");
-            None
-        }
-    }
 }
 
 /// Runs each listed test on SQLite and on PostgreSQL: `mod sqlite { fn name() }` and

@@ -1,0 +1,10 @@
+//! What the IdP and the portal both need and neither owns: layered configuration, the SQL
+//! pool over PostgreSQL or SQLite, logging, and the shutdown signal. Kept apart so the two
+//! services stay separate binaries with no code of each other's.
+
+pub mod config;
+pub mod db;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
