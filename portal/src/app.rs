@@ -1,0 +1,115 @@
+//! Building and running the portal: configuration in, a bound listener out.
+
+use crate::config::Config;
+use crate::http;
+use crate::store::{Db, KenpoStore, NewKenpo, StoreError};
+use crate::templates::Templates;
+use secrecy::ExposeSecret;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub redis: Option<Redis>,
+    pub templates: Arc<Templates>,
+}
+
+/// The Redis connection (portal sessions). `Debug` shows nothing of the URL it holds.
+#[derive(Clone)]
+pub struct Redis(pub redis::aio::ConnectionManager);
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redis")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] StoreError),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("templates: {0}")]
+    Templates(#[from] minijinja::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+}
+
+impl AppState {
+    /// Connects to everything the configuration names, migrates, and records the configured
+    /// kenpo as a tenant at the public URL's host.
+    pub async fn connect(config: Config) -> Result<Self, StartError> {
+        if config.is_embedded() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let db = Db::connect(config.database_url.expose_secret()).await?;
+        db.migrate().await?;
+        let redis = match &config.redis_url {
+            Some(url) => {
+                let client = redis::Client::open(url.expose_secret())?;
+                Some(Redis(redis::aio::ConnectionManager::new(client).await?))
+            }
+            None => None,
+        };
+        let host =
+            config.public_url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or(rest));
+        let kenpo = NewKenpo {
+            issuer: config.idp_issuer.clone(),
+            client_id: config.client_id.clone(),
+            host: host.map(str::to_ascii_lowercase),
+            display_name: config.kenpo_name.clone(),
+        };
+        db.upsert_kenpo(kenpo, OffsetDateTime::now_utc()).await?;
+        Ok(Self { config: Arc::new(config), db, redis, templates: Arc::new(Templates::new()?) })
+    }
+}
+
+/// A portal ready to run: state built, listener bound.
+#[derive(Debug)]
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl App {
+    pub async fn build(mut config: Config) -> Result<Self, StartError> {
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        if config.public_url_defaulted
+            && let Ok(bound) = listener.local_addr()
+        {
+            config.public_url = format!("http://{bound}");
+        }
+        if config.client_secret.is_none() {
+            tracing::warn!("KENPO_PORTAL_CLIENT_SECRET is not set: members cannot log in until it is");
+        }
+        Ok(Self { state: AppState::connect(config).await?, listener })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map_or(0, |a| a.port())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = http::router(self.state.clone());
+        let result = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        self.state.db.close().await;
+        result
+    }
+}

@@ -1,0 +1,112 @@
+//! Configuration: defaults, then a TOML file (`--config`), then `KENPO_PORTAL_*` environment
+//! variables (see `shared_runtime::config`).
+
+use secrecy::{ExposeSecret, SecretString};
+use shared_runtime::config::{ConfigError, Layers};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub use shared_runtime::config::LogFormat;
+
+pub const ENV_PREFIX: &str = "KENPO_PORTAL_";
+
+/// The settings, each with its documentation (the README's table says the same).
+pub const SETTINGS: [(&str, &str); 10] = [
+    ("listen", "address to listen on (default 127.0.0.1:3000)"),
+    ("public_url", "URL members reach the portal at (default http://<listen>)"),
+    ("database_url", "postgres://… or sqlite:… (default: SQLite file <data_dir>/portal.db)"),
+    ("redis_url", "redis://… for portal sessions (unset: in-process store)"),
+    ("data_dir", "directory for the embedded database (default ./data)"),
+    ("log_format", "text or json (default text)"),
+    ("idp_issuer", "the kenpo's realm at the IdP (default http://127.0.0.1:8080/realms/demo)"),
+    ("client_id", "the portal's client ID at the IdP (default portal)"),
+    ("client_secret", "the portal's client secret at the IdP (required outside the launcher)"),
+    ("kenpo_name", "the kenpo's display name (default デモ健康保険組合加入者ページ)"),
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Validated absolute URL, without a trailing slash.
+    pub public_url: String,
+    pub(crate) public_url_defaulted: bool,
+    pub database_url: SecretString,
+    pub redis_url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub idp_issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub kenpo_name: String,
+}
+
+impl Config {
+    /// Reads the layers. `env` is passed in (normally `std::env::vars()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let keys: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
+        let mut layers = Layers::load(ENV_PREFIX, &keys, file, env)?;
+        let listen: SocketAddr = layers.parse("listen", "127.0.0.1:3000")?;
+        let data_dir =
+            PathBuf::from(layers.take("data_dir").map_or_else(|| "./data".to_owned(), |r| r.value));
+        let (public_url, public_url_defaulted) =
+            layers.base_url("public_url", &format!("http://{listen}"))?;
+        let database_url = match layers.take("database_url") {
+            None => format!("sqlite://{}", data_dir.join("portal.db").display()),
+            Some(raw) if shared_runtime::db::Backend::from_url(&raw.value).is_none() => {
+                return Err(raw.invalid("must start with postgres://, postgresql:// or sqlite:"));
+            }
+            Some(raw) => raw.value,
+        };
+        let kenpo_name = layers
+            .take("kenpo_name")
+            .map_or_else(|| "デモ健康保険組合加入者ページ".to_owned(), |r| r.value.trim().to_owned());
+        Ok(Self {
+            listen,
+            public_url,
+            public_url_defaulted,
+            database_url: SecretString::from(database_url),
+            redis_url: layers.take("redis_url").map(|r| SecretString::from(r.value)),
+            log_format: layers.parse("log_format", "text")?,
+            idp_issuer: layers.base_url("idp_issuer", "http://127.0.0.1:8080/realms/demo")?.0,
+            client_id: layers.take("client_id").map_or_else(|| "portal".to_owned(), |r| r.value),
+            client_secret: layers.take("client_secret").map(|r| SecretString::from(r.value)),
+            kenpo_name,
+            data_dir,
+        })
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_point_at_the_embedded_demo() -> Result<(), ConfigError> {
+        let config = Config::load(None, env(&[]))?;
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.idp_issuer, "http://127.0.0.1:8080/realms/demo");
+        assert_eq!(config.database_url.expose_secret(), "sqlite://./data/portal.db");
+        assert_eq!(config.kenpo_name, "デモ健康保険組合加入者ページ");
+        Ok(())
+    }
+
+    #[test]
+    fn the_client_secret_never_prints() -> Result<(), ConfigError> {
+        let config = Config::load(None, env(&[("KENPO_PORTAL_CLIENT_SECRET", "s3cr3t-value")]))?;
+        assert!(!format!("{config:?}").contains("s3cr3t-value"));
+        let bad = Config::load(None, env(&[("KENPO_PORTAL_IDP_ISSUER", "not a url")])).err();
+        assert!(bad.map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_PORTAL_IDP_ISSUER: "));
+        Ok(())
+    }
+}

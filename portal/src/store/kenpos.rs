@@ -1,0 +1,106 @@
+//! Kenpo tenants: which IdP realm signs a kenpo's members in, and at which host.
+
+use super::{Db, StoreError};
+use shared_runtime::db::unique_violation;
+use std::future::Future;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kenpo {
+    pub id: String,
+    /// The kenpo's realm at the IdP: the ID tokens' `iss`.
+    pub issuer: String,
+    pub client_id: String,
+    pub host: Option<String>,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewKenpo {
+    pub issuer: String,
+    pub client_id: String,
+    pub host: Option<String>,
+    pub display_name: String,
+}
+
+pub trait KenpoStore {
+    /// Creates the kenpo of `issuer`, or brings an existing one up to date.
+    fn upsert_kenpo(
+        &self,
+        kenpo: NewKenpo,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Kenpo, StoreError>> + Send;
+    fn kenpo_by_host(&self, host: &str) -> impl Future<Output = Result<Option<Kenpo>, StoreError>> + Send;
+    fn kenpo_by_issuer(&self, issuer: &str)
+    -> impl Future<Output = Result<Option<Kenpo>, StoreError>> + Send;
+}
+
+#[derive(sqlx::FromRow)]
+struct KenpoRow {
+    id: String,
+    issuer: String,
+    client_id: String,
+    host: Option<String>,
+    display_name: String,
+}
+
+impl From<KenpoRow> for Kenpo {
+    fn from(r: KenpoRow) -> Self {
+        Self {
+            id: r.id,
+            issuer: r.issuer,
+            client_id: r.client_id,
+            host: r.host,
+            display_name: r.display_name,
+        }
+    }
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+impl KenpoStore for Db {
+    async fn upsert_kenpo(&self, new: NewKenpo, now: OffsetDateTime) -> Result<Kenpo, StoreError> {
+        let row = sqlx::query_as::<_, KenpoRow>(
+            "INSERT INTO kenpos (id, issuer, client_id, host, display_name, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (issuer) DO UPDATE SET client_id = excluded.client_id, host = excluded.host, \
+             display_name = excluded.display_name, updated_at = excluded.updated_at \
+             RETURNING id, issuer, client_id, host, display_name",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&new.issuer)
+        .bind(&new.client_id)
+        .bind(&new.host)
+        .bind(&new.display_name)
+        .bind(millis(now))
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some(c) if c.contains("host") => StoreError::HostTaken,
+            _ => StoreError::Database(e),
+        })?;
+        Ok(row.into())
+    }
+
+    async fn kenpo_by_host(&self, host: &str) -> Result<Option<Kenpo>, StoreError> {
+        Ok(sqlx::query_as::<_, KenpoRow>(
+            "SELECT id, issuer, client_id, host, display_name FROM kenpos WHERE host = $1",
+        )
+        .bind(host)
+        .fetch_optional(self.pool())
+        .await?
+        .map(Kenpo::from))
+    }
+
+    async fn kenpo_by_issuer(&self, issuer: &str) -> Result<Option<Kenpo>, StoreError> {
+        Ok(sqlx::query_as::<_, KenpoRow>(
+            "SELECT id, issuer, client_id, host, display_name FROM kenpos WHERE issuer = $1",
+        )
+        .bind(issuer)
+        .fetch_optional(self.pool())
+        .await?
+        .map(Kenpo::from))
+    }
+}

@@ -1,0 +1,85 @@
+//! The harness: a real portal on port 0 over a fresh database, for each test, on each backend.
+
+use kenpo_portal::app::{App, AppState};
+use kenpo_portal::config::Config;
+use shared_runtime::testing::TestDatabase;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+    _database: Option<TestDatabase>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(TestDatabase::create().await?),
+    };
+    let mut env = vec![
+        ("KENPO_PORTAL_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("KENPO_PORTAL_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+        ("KENPO_PORTAL_CLIENT_SECRET".to_owned(), "test-secret".to_owned()),
+        ("KENPO_PORTAL_KENPO_NAME".to_owned(), "テスト健康保険組合加入者ページ".to_owned()),
+    ];
+    if let Some(db) = &database {
+        env.push(("KENPO_PORTAL_DATABASE_URL".to_owned(), db.url.clone()));
+    }
+    if backend == Backend::Postgres
+        && let Some(url) = shared_runtime::testing::redis_url()
+    {
+        env.push(("KENPO_PORTAL_REDIS_URL".to_owned(), url));
+    }
+    let config = Config::load(None, env).unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let app = App::build(config).await.unwrap_or_else(|e| panic!("the portal did not start: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    Some(TestApp {
+        address,
+        state,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("http client: {e}")),
+        _data_dir: data_dir,
+        _database: database,
+    })
+}
+
+/// Runs each listed `async fn(TestApp)` on SQLite and on PostgreSQL (with Redis).
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await {
+                    super::$test(app).await;
+                }
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                    super::$test(app).await;
+                }
+            })*
+        }
+    };
+}
+pub(crate) use on_every_backend;
