@@ -1,1 +1,87 @@
-fn main() {}
+//! `kenpo`: the single-node deployment. Starts the IdP and the portal in one process on the
+//! embedded defaults (SQLite files and the master key in `./data`, in-process stores, mail
+//! into `./data/outbox`), creates the demo kenpo on first start, prints where to go and how
+//! to log in, and stops both cleanly on SIGTERM or Ctrl-C.
+//!
+//! Every `KENPO_IDP_*` and `KENPO_PORTAL_*` variable still applies; the launcher only fills in
+//! what ties the two together (the demo realm, its client secret, the redirect URL).
+#![expect(clippy::print_stdout, reason = "the launcher's banner is for the person who started it")]
+
+use kenpo_idp::demo::{self, DemoInfo};
+use secrecy::ExposeSecret;
+use shared_runtime::{shutdown, telemetry};
+use std::process::ExitCode;
+use tokio::sync::watch;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kenpo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let mut portal_config = kenpo_portal::Config::load(None, env.clone())?;
+    telemetry::init(portal_config.log_format);
+
+    // The IdP runs the demo kenpo unless told otherwise, redirecting to this portal.
+    let mut idp_env = vec![
+        ("KENPO_IDP_DEMO".to_owned(), "true".to_owned()),
+        ("KENPO_IDP_DEMO_PORTAL_URL".to_owned(), portal_config.public_url.clone()),
+    ];
+    idp_env.extend(env);
+    let idp = kenpo_idp::App::build(kenpo_idp::Config::load(None, idp_env)?).await?;
+
+    if let Some(demo) = idp.demo() {
+        portal_config.idp_issuer = demo.issuer.clone();
+        portal_config.client_id = demo.client_id.clone();
+        portal_config.client_secret = Some(demo.client_secret.clone());
+        portal_config.kenpo_name = demo::DISPLAY_NAME.to_owned();
+    }
+    let portal = kenpo_portal::App::build(portal_config).await?;
+
+    banner(&idp, &portal, idp.demo());
+
+    // One signal stops both: each server finishes its requests in flight, then returns.
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let signal = tokio::spawn(async move {
+        shutdown::signal().await;
+        let _ = stop.send(true);
+    });
+    let (idp_done, portal_done) = tokio::join!(
+        idp.run_until(until_stopped(stopped.clone())),
+        portal.run_until(until_stopped(stopped)),
+    );
+    signal.abort();
+    idp_done?;
+    portal_done?;
+    tracing::info!("kenpo stopped");
+    Ok(())
+}
+
+fn banner(idp: &kenpo_idp::App, portal: &kenpo_portal::App, demo: Option<&DemoInfo>) {
+    let portal_url = &portal.state().config.public_url;
+    let idp_url = &idp.state().config.public_url;
+    println!();
+    println!("  kenpo is running");
+    println!("  portal: {portal_url}/");
+    println!("  idp:    {idp_url}/");
+    if let Some(demo) = demo {
+        println!("  demo realm: {}", demo.issuer);
+        println!("  demo client: {} (secret {})", demo.client_id, demo.client_secret.expose_secret());
+        println!("  demo members (temporary IDs; the first login asks for the birth date):");
+        for member in &demo.members {
+            println!("    {:<12} {:<16} {}", member.username, member.temporary_password, member.display_name);
+        }
+    }
+    println!("  stop with Ctrl-C");
+    println!();
+}
