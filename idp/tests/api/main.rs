@@ -5,4 +5,6 @@ mod ephemeral;
 mod health;
 mod helpers;
 mod import;
+mod mail;
+mod smtp;
 mod store;
