@@ -47,9 +47,8 @@ impl AppState {
     /// Connects to everything the configuration names and migrates the database.
     pub async fn connect(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         if config.is_embedded() {
-            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-                path: config.data_dir.display().to_string(),
-                source,
+            shared_runtime::config::create_private_dir(&config.data_dir).map_err(|source| {
+                StartError::DataDir { path: config.data_dir.display().to_string(), source }
             })?;
         }
         let master_key = master_key::load(&config)?;

@@ -39,18 +39,6 @@ impl Clock for FixedClock {
     }
 }
 
-/// Unix epoch milliseconds: how every timestamp is stored, on both database backends.
-pub fn to_millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// The inverse of [`to_millis`]; out-of-range values clamp rather than fail, as they only arise
-/// from hand-edited rows.
-pub fn from_millis(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,11 +49,5 @@ mod tests {
         let clock = FixedClock::at(datetime!(2026-11-24 09:00 UTC));
         clock.advance(Duration::minutes(5));
         assert_eq!(clock.now(), datetime!(2026-11-24 09:05 UTC));
-    }
-
-    #[test]
-    fn millis_round_trip() {
-        let t = datetime!(2026-11-24 09:00:00.123 UTC);
-        assert_eq!(from_millis(to_millis(t)), t);
     }
 }

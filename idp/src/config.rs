@@ -55,17 +55,10 @@ impl Config {
         let keys: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
         let mut layers = Layers::load(ENV_PREFIX, &keys, file, env)?;
         let listen: SocketAddr = layers.parse("listen", "127.0.0.1:8080")?;
-        let data_dir =
-            PathBuf::from(layers.take("data_dir").map_or_else(|| "./data".to_owned(), |r| r.value));
+        let data_dir = layers.data_dir();
         let (public_url, public_url_defaulted) =
             layers.base_url("public_url", &format!("http://{listen}"))?;
-        let database_url = match layers.take("database_url") {
-            None => format!("sqlite://{}", data_dir.join("idp.db").display()),
-            Some(raw) if shared_runtime::db::Backend::from_url(&raw.value).is_none() => {
-                return Err(raw.invalid("must start with postgres://, postgresql:// or sqlite:"));
-            }
-            Some(raw) => raw.value,
-        };
+        let database_url = layers.database_url(&data_dir, "idp.db")?;
         let secret = |layers: &mut Layers, key| layers.take(key).map(|r| SecretString::from(r.value));
         Ok(Self {
             listen,

@@ -48,9 +48,8 @@ impl AppState {
     /// kenpo as a tenant at the public URL's host.
     pub async fn connect(config: Config) -> Result<Self, StartError> {
         if config.is_embedded() {
-            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-                path: config.data_dir.display().to_string(),
-                source,
+            shared_runtime::config::create_private_dir(&config.data_dir).map_err(|source| {
+                StartError::DataDir { path: config.data_dir.display().to_string(), source }
             })?;
         }
         let db = Db::connect(config.database_url.expose_secret()).await?;

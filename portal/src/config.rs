@@ -49,17 +49,10 @@ impl Config {
         let keys: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
         let mut layers = Layers::load(ENV_PREFIX, &keys, file, env)?;
         let listen: SocketAddr = layers.parse("listen", "127.0.0.1:3000")?;
-        let data_dir =
-            PathBuf::from(layers.take("data_dir").map_or_else(|| "./data".to_owned(), |r| r.value));
+        let data_dir = layers.data_dir();
         let (public_url, public_url_defaulted) =
             layers.base_url("public_url", &format!("http://{listen}"))?;
-        let database_url = match layers.take("database_url") {
-            None => format!("sqlite://{}", data_dir.join("portal.db").display()),
-            Some(raw) if shared_runtime::db::Backend::from_url(&raw.value).is_none() => {
-                return Err(raw.invalid("must start with postgres://, postgresql:// or sqlite:"));
-            }
-            Some(raw) => raw.value,
-        };
+        let database_url = layers.database_url(&data_dir, "portal.db")?;
         let kenpo_name = layers
             .take("kenpo_name")
             .map_or_else(|| "デモ健康保険組合加入者ページ".to_owned(), |r| r.value.trim().to_owned());

@@ -92,6 +92,23 @@ impl Layers {
         Ok((url.as_str().trim_end_matches('/').to_owned(), defaulted))
     }
 
+    /// The `data_dir` setting (default `./data`).
+    pub fn data_dir(&mut self) -> PathBuf {
+        PathBuf::from(self.take("data_dir").map_or_else(|| "./data".to_owned(), |r| r.value))
+    }
+
+    /// The `database_url` setting: PostgreSQL or SQLite, by default the SQLite file `file` in
+    /// `data_dir` (the embedded mode).
+    pub fn database_url(&mut self, data_dir: &Path, file: &str) -> Result<String, ConfigError> {
+        match self.take("database_url") {
+            None => Ok(format!("sqlite://{}", data_dir.join(file).display())),
+            Some(raw) if crate::db::Backend::from_url(&raw.value).is_none() => {
+                Err(raw.invalid("must start with postgres://, postgresql:// or sqlite:"))
+            }
+            Some(raw) => Ok(raw.value),
+        }
+    }
+
     /// The environment variable that sets `key`.
     pub fn env_name(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key.to_ascii_uppercase())
@@ -117,6 +134,17 @@ fn read_file(path: &Path, known: &[&str], values: &mut BTreeMap<String, Raw>) ->
         values.insert(key, Raw { value, origin });
     }
     Ok(())
+}
+
+/// Creates the embedded mode's data directory readable by its owner only: it holds the SQLite
+/// databases (password hashes, sealed keys) and, for the IdP, the master key. An existing
+/// directory is left as the operator made it.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
 }
 
 /// `text` or `json`.
@@ -164,6 +192,17 @@ mod tests {
             layers.base_url("public_url", "http://127.0.0.1:8080/")?,
             ("http://127.0.0.1:8080".to_owned(), true)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn the_data_dir_is_created_for_its_owner_only() -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("nested").join("data");
+        create_private_dir(&data)?;
+        assert_eq!(std::fs::metadata(&data)?.permissions().mode() & 0o777, 0o700);
+        create_private_dir(&data)?;
         Ok(())
     }
 

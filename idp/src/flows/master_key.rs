@@ -43,7 +43,7 @@ fn load_or_create(path: &Path) -> Result<MasterKey, MasterKeyError> {
     let shown = path.display().to_string();
     let io = |source| MasterKeyError::Io { path: shown.clone(), source };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        shared_runtime::config::create_private_dir(dir).map_err(io)?;
     }
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(mut file) => {

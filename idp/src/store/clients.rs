@@ -1,10 +1,10 @@
 //! OAuth clients of a realm: the portal and the kenpo's other apps.
 
 use super::{Db, StoreError, flag, from_json, is_set, meaning_of, to_json};
-use crate::clock::{from_millis, to_millis};
 use crate::domain::{ClientId, RedirectUri};
 use serde::{Deserialize, Serialize};
 use shared_crypto::keys::Algorithm;
+use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
 use time::OffsetDateTime;
 use uuid::Uuid;

@@ -1,9 +1,9 @@
 //! Credentials: Keycloak's model of what proves who a member is (password, OTP app, passkey).
 
 use super::{Db, StoreError, meaning_of, to_json};
-use crate::clock::{from_millis, to_millis};
 use serde::{Deserialize, Serialize};
 use shared_crypto::password::StoredPassword;
+use shared_runtime::db::{from_millis, to_millis};
 use sqlx::AnyConnection;
 use std::fmt;
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! Login events, named as Keycloak names them so its event tooling reads ours.
 
 use super::{Db, StoreError, from_json, to_json};
-use crate::clock::{from_millis, to_millis};
+use shared_runtime::db::{from_millis, to_millis};
 use std::collections::BTreeMap;
 use std::future::Future;
 use time::OffsetDateTime;

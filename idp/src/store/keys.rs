@@ -1,8 +1,8 @@
 //! Realm signing keys. The private half is stored sealed; the store never sees it in the clear.
 
 use super::{Db, StoreError, from_json, to_json};
-use crate::clock::{from_millis, to_millis};
 use shared_crypto::keys::{Algorithm, Jwk};
+use shared_runtime::db::{from_millis, to_millis};
 use std::fmt;
 use std::future::Future;
 use time::OffsetDateTime;

@@ -25,7 +25,6 @@ pub use users::{NewUser, User, UserStore, UserUpdate};
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool, unique_violation};
 pub(crate) use shared_runtime::db::{flag, is_set};
-use sqlx::AnyPool;
 use sqlx::migrate::Migrator;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/idp/postgres");
@@ -66,39 +65,28 @@ impl StoreError {
     }
 }
 
-/// The IdP's database.
+/// The IdP's database: the shared SQL pool (see `shared_runtime::db::SqlPool`, which it derefs to)
+/// with this service's migrations. Stores implement their traits on it.
 #[derive(Debug, Clone)]
-pub struct Db {
-    sql: SqlPool,
-}
+pub struct Db(SqlPool);
 
 impl Db {
     /// Connects, creating a SQLite file if it does not exist yet. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Self { sql: SqlPool::connect(url).await? })
+        Ok(Self(SqlPool::connect(url).await?))
     }
 
     /// Applies the migrations this binary carries for the backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrations = Migrations { postgres: &POSTGRES_MIGRATIONS, sqlite: &SQLITE_MIGRATIONS };
-        Ok(self.sql.migrate(migrations).await?)
+        Ok(self.0.migrate(migrations).await?)
     }
+}
 
-    pub fn backend(&self) -> Backend {
-        self.sql.backend()
-    }
-
-    /// A cheap round trip, for the readiness probe.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        Ok(self.sql.ping().await?)
-    }
-
-    pub async fn close(&self) {
-        self.sql.close().await;
-    }
-
-    pub(crate) fn pool(&self) -> &AnyPool {
-        self.sql.pool()
+impl std::ops::Deref for Db {
+    type Target = SqlPool;
+    fn deref(&self) -> &SqlPool {
+        &self.0
     }
 }
 

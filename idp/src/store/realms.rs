@@ -1,9 +1,9 @@
 //! Realms: one per kenpo.
 
 use super::{Db, StoreError, flag, from_json, is_set, meaning_of, to_json};
-use crate::clock::{from_millis, to_millis};
 use crate::domain::RealmName;
 use serde::{Deserialize, Serialize};
+use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
 use time::OffsetDateTime;
 use uuid::Uuid;

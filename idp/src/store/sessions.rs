@@ -1,7 +1,7 @@
 //! SSO sessions (the `sid` of ID tokens and logout tokens).
 
 use super::{Db, StoreError, flag, from_json, is_set, to_json};
-use crate::clock::{from_millis, to_millis};
+use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
 use time::OffsetDateTime;
 

@@ -2,8 +2,8 @@
 
 use super::credentials::insert_credential;
 use super::{Db, NewCredential, StoreError, flag, from_json, is_set, meaning_of, to_json};
-use crate::clock::{from_millis, to_millis};
 use crate::domain::{BirthDate, Email, Relationship, RequiredAction, Username};
+use shared_runtime::db::{from_millis, to_millis};
 use sqlx::AnyConnection;
 use std::future::Future;
 use time::OffsetDateTime;

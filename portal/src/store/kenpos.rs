@@ -1,7 +1,7 @@
 //! Kenpo tenants: which IdP realm signs a kenpo's members in, and at which host.
 
 use super::{Db, StoreError};
-use shared_runtime::db::unique_violation;
+use shared_runtime::db::{to_millis, unique_violation};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -56,10 +56,6 @@ impl From<KenpoRow> for Kenpo {
     }
 }
 
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
 impl KenpoStore for Db {
     async fn upsert_kenpo(&self, new: NewKenpo, now: OffsetDateTime) -> Result<Kenpo, StoreError> {
         let row = sqlx::query_as::<_, KenpoRow>(
@@ -74,7 +70,7 @@ impl KenpoStore for Db {
         .bind(&new.client_id)
         .bind(&new.host)
         .bind(&new.display_name)
-        .bind(millis(now))
+        .bind(to_millis(now))
         .fetch_one(self.pool())
         .await
         .map_err(|e| match unique_violation(&e) {
