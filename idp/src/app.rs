@@ -3,10 +3,12 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::ephemeral::{Ephemeral, EphemeralError};
+use crate::flows::keys::KeyCache;
 use crate::flows::master_key::{self, MasterKeyError};
 use crate::mail::{MailError, Mailer};
+use crate::pages::Pages;
 use crate::store::{Db, StoreError};
-use crate::{demo, http};
+use crate::{demo, flows, http};
 use secrecy::ExposeSecret;
 use shared_crypto::MasterKey;
 use std::future::Future;
@@ -23,6 +25,12 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     pub mailer: Mailer,
     pub clock: Arc<dyn Clock>,
+    pub keys: Arc<KeyCache>,
+    pub pages: Arc<Pages>,
+    /// Outgoing HTTP (back-channel logout).
+    pub http: reqwest::Client,
+    /// Wakes the back-channel logout deliverer when a logout queues something.
+    pub backchannel: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +45,10 @@ pub enum StartError {
     Mail(#[from] MailError),
     #[error("demo kenpo: {0}")]
     Demo(#[from] demo::DemoError),
+    #[error("templates: {0}")]
+    Templates(#[from] minijinja::Error),
+    #[error("HTTP client: {0}")]
+    Http(reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot create the data directory {path}: {source}")]
@@ -57,7 +69,23 @@ impl AppState {
         let ephemeral =
             Ephemeral::connect(config.redis_url.as_ref().map(|u| u.expose_secret()), "kenpo-idp:").await?;
         let mailer = Mailer::new(config.smtp_url.as_ref(), &config.data_dir)?;
-        Ok(Self { config: Arc::new(config), db, ephemeral, master_key: Arc::new(master_key), mailer, clock })
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(StartError::Http)?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            ephemeral,
+            master_key: Arc::new(master_key),
+            mailer,
+            clock,
+            keys: Arc::new(KeyCache::default()),
+            pages: Arc::new(Pages::new()?),
+            http,
+            backchannel: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 }
 
@@ -105,10 +133,25 @@ impl App {
     /// and closes the database pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
+        let deliverer = tokio::spawn(deliver_backchannel_logouts(self.state.clone()));
         let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
+        deliverer.abort();
         self.state.db.close().await;
         result
+    }
+}
+
+/// Delivers queued back-channel logouts when a logout wakes it, and retries every few seconds.
+async fn deliver_backchannel_logouts(state: AppState) {
+    loop {
+        tokio::select! {
+            () = state.backchannel.notified() => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+        }
+        if let Err(e) = flows::backchannel::deliver_due(&state.db, &state.http, state.clock.now()).await {
+            tracing::warn!(error = %e, "back-channel logout delivery failed");
+        }
     }
 }

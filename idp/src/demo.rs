@@ -79,6 +79,7 @@ pub async fn ensure(state: &AppState) -> Result<DemoInfo, DemoError> {
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             pkce_required: true,
             signing_alg: Algorithm::ES256,
+            jwks: None,
         };
         clients::create(&state.db, master, &realm, spec, now).await?;
     }

@@ -14,8 +14,10 @@ pub mod ephemeral;
 pub mod error;
 pub mod flows;
 pub mod http;
+pub mod i18n;
 pub mod import;
 pub mod mail;
+pub mod pages;
 pub mod store;
 
 pub use app::{App, AppState, StartError};

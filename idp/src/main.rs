@@ -238,6 +238,7 @@ async fn client(args: ClientArgs, state: AppState) -> anyhow::Result<()> {
         grant_types,
         pkce_required: args.pkce,
         signing_alg,
+        jwks: None,
     };
     let (client, secret) =
         clients::create(&state.db, &state.master_key, &realm, spec, state.clock.now()).await?;

@@ -1,26 +1,22 @@
-//! Pages are minijinja templates compiled into the binary, rendered from typed contexts with
-//! strict undefined handling: a missing catalogue key is an error, never a blank.
+//! The portal's pages (see `shared_runtime::pages` for how they render).
 
 use crate::i18n::{self, Locale};
-use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+/// The portal's pages.
 #[derive(Debug)]
-pub struct Templates {
-    env: Environment<'static>,
-}
+pub struct Templates(shared_runtime::pages::Templates);
 
 impl Templates {
     pub fn new() -> Result<Self, minijinja::Error> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.add_template("base.html", include_str!("../templates/base.html"))?;
-        env.add_template("top.html", include_str!("../templates/top.html"))?;
-        env.add_template("error.html", include_str!("../templates/error.html"))?;
-        Ok(Self { env })
+        Ok(Self(shared_runtime::pages::Templates::new(&[
+            ("base.html", include_str!("../templates/base.html")),
+            ("top.html", include_str!("../templates/top.html")),
+            ("error.html", include_str!("../templates/error.html")),
+        ])?))
     }
 
-    /// Renders `name` with what every page has (locale, catalogue, kenpo name) and `page`.
+    /// Renders `name` for `locale`, with the kenpo's name beside the page's own fields.
     pub fn render<P: Serialize>(
         &self,
         name: &str,
@@ -28,31 +24,15 @@ impl Templates {
         kenpo_name: &str,
         page: P,
     ) -> Result<String, minijinja::Error> {
-        let common = Common {
-            locale: locale.code(),
-            other_locale: locale.other().code(),
-            t: i18n::catalogue(locale),
-            kenpo_name,
-        };
-        self.env.get_template(name)?.render(Page { common, page })
+        self.0.render(name, locale, i18n::catalogue(locale), WithKenpo { kenpo_name, page })
     }
 }
 
-/// What a template sees: the common fields and the page's own, side by side.
 #[derive(Serialize)]
-struct Page<'a, P> {
-    #[serde(flatten)]
-    common: Common<'a>,
+struct WithKenpo<'a, P> {
+    kenpo_name: &'a str,
     #[serde(flatten)]
     page: P,
-}
-
-#[derive(Serialize)]
-struct Common<'a> {
-    locale: &'static str,
-    other_locale: &'static str,
-    t: &'a i18n::Catalogue,
-    kenpo_name: &'a str,
 }
 
 /// The top page's own context.

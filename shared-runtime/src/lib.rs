@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod db;
+pub mod i18n;
+pub mod pages;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -31,6 +31,8 @@ pub struct ClientSpec {
     pub grant_types: Vec<GrantType>,
     pub pkce_required: bool,
     pub signing_alg: Algorithm,
+    /// Public keys for `private_key_jwt` client authentication.
+    pub jwks: Option<shared_crypto::keys::JwkSet>,
 }
 
 /// Registers the client. A confidential client's secret is returned once, here, and only its
@@ -85,6 +87,8 @@ pub async fn create<S: ClientStore + KeyStore + Sync>(
                 grant_types: spec.grant_types,
                 pkce_required: spec.pkce_required,
                 id_token_signing_alg: spec.signing_alg,
+                jwks: spec.jwks,
+                rotate_refresh_tokens: true,
             },
             now,
         )

@@ -82,3 +82,90 @@ pub async fn ring(
         live.iter().filter(|k| k.status == KeyStatus::Passive).map(|k| k.public_jwk.clone()).collect();
     Ok(Some(KeyRing::new(signing, previous)))
 }
+
+/// How long a loaded key ring or JWKS is used before it is read again, so a rotation made by
+/// another process (the CLI, another replica) is picked up within this time.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+type Cached<T> =
+    std::collections::HashMap<(String, Option<Algorithm>), (std::time::Instant, std::sync::Arc<T>)>;
+
+/// Unsealed signing keys and published key sets, per realm, kept for [`CACHE_FOR`]: the token
+/// endpoint must not open a sealed key on every request.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    rings: std::sync::RwLock<Cached<KeyRing>>,
+    sets: std::sync::RwLock<Cached<JwkSet>>,
+}
+
+fn cached<T>(
+    map: &std::sync::RwLock<Cached<T>>,
+    key: &(String, Option<Algorithm>),
+) -> Option<std::sync::Arc<T>> {
+    let map = map.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.get(key).filter(|(at, _)| at.elapsed() < CACHE_FOR).map(|(_, v)| v.clone())
+}
+
+fn remember<T>(
+    map: &std::sync::RwLock<Cached<T>>,
+    key: (String, Option<Algorithm>),
+    value: T,
+) -> std::sync::Arc<T> {
+    let value = std::sync::Arc::new(value);
+    let mut map = map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.insert(key, (std::time::Instant::now(), value.clone()));
+    value
+}
+
+impl KeyCache {
+    /// The realm's signing ring for `alg`, generating the realm's first key of that algorithm
+    /// if it has none.
+    pub async fn signing(
+        &self,
+        store: &impl KeyStore,
+        master: &MasterKey,
+        realm_id: &str,
+        alg: Algorithm,
+        now: OffsetDateTime,
+    ) -> Result<std::sync::Arc<KeyRing>, FlowError> {
+        let key = (realm_id.to_owned(), Some(alg));
+        if let Some(ring) = cached(&self.rings, &key) {
+            return Ok(ring);
+        }
+        let ring = match ring(store, master, realm_id, alg).await? {
+            Some(ring) => ring,
+            None => {
+                ensure(store, master, realm_id, alg, now).await?;
+                ring(store, master, realm_id, alg)
+                    .await?
+                    .ok_or_else(|| FlowError::invalid("key", "no signing key after generating one"))?
+            }
+        };
+        Ok(remember(&self.rings, key, ring))
+    }
+
+    /// The realm's published keys, for verifying its own tokens.
+    pub async fn published(
+        &self,
+        store: &impl KeyStore,
+        realm_id: &str,
+    ) -> Result<std::sync::Arc<JwkSet>, FlowError> {
+        let key = (realm_id.to_owned(), None);
+        if let Some(set) = cached(&self.sets, &key) {
+            return Ok(set);
+        }
+        Ok(remember(&self.sets, key, jwks(store, realm_id).await?))
+    }
+
+    /// Forgets a realm's keys (after a rotation in this process).
+    pub fn forget(&self, realm_id: &str) {
+        self.rings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(r, _), _| r != realm_id);
+        self.sets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(r, _), _| r != realm_id);
+    }
+}

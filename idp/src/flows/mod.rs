@@ -1,10 +1,19 @@
 //! Decisions. Flows take stores, the master key and `now` as inputs and know nothing of HTTP.
 
+pub mod access;
+pub mod authorize;
+pub mod backchannel;
+pub mod claims;
+pub mod client_auth;
 pub mod clients;
 pub mod import_members;
 pub mod keys;
+pub mod login;
+pub mod logout;
 pub mod master_key;
 pub mod realms;
+pub mod sessions;
+pub mod tokens;
 
 use crate::ephemeral::EphemeralError;
 use crate::store::StoreError;

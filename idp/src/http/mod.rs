@@ -1,19 +1,58 @@
 //! HTTP: one `routes()` per concern, merged here. Handlers translate; flows decide.
 
 mod health;
+mod oidc;
 mod realm;
+pub mod web;
 
 use crate::app::AppState;
 use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
 
-/// Paths, shared by the router and what advertises them.
+/// Paths, shared by the router and the discovery document.
 pub mod paths {
+    /// Endpoint paths below a realm's issuer (`/realms/{realm}`).
+    pub mod suffix {
+        pub const AUTH: &str = "/protocol/openid-connect/auth";
+        pub const TOKEN: &str = "/protocol/openid-connect/token";
+        pub const USERINFO: &str = "/protocol/openid-connect/userinfo";
+        pub const CERTS: &str = "/protocol/openid-connect/certs";
+        pub const LOGOUT: &str = "/protocol/openid-connect/logout";
+        pub const REVOKE: &str = "/protocol/openid-connect/revoke";
+        pub const INTROSPECT: &str = "/protocol/openid-connect/token/introspect";
+    }
+
     pub const HEALTH_LIVE: &str = "/health/live";
     pub const HEALTH_READY: &str = "/health/ready";
+    pub const STYLESHEET: &str = "/resources/kenpo.css";
     pub const REALM: &str = "/realms/{realm}";
+    pub const DISCOVERY: &str = "/realms/{realm}/.well-known/openid-configuration";
+    pub const AS_METADATA: &str = "/realms/{realm}/.well-known/oauth-authorization-server";
+    pub const AUTH: &str = "/realms/{realm}/protocol/openid-connect/auth";
+    pub const TOKEN: &str = "/realms/{realm}/protocol/openid-connect/token";
+    pub const USERINFO: &str = "/realms/{realm}/protocol/openid-connect/userinfo";
     pub const CERTS: &str = "/realms/{realm}/protocol/openid-connect/certs";
+    pub const LOGOUT: &str = "/realms/{realm}/protocol/openid-connect/logout";
+    pub const REVOKE: &str = "/realms/{realm}/protocol/openid-connect/revoke";
+    pub const INTROSPECT: &str = "/realms/{realm}/protocol/openid-connect/token/introspect";
+    pub const LOGIN_ACTION: &str = "/realms/{realm}/login-actions/authenticate";
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(health::routes()).merge(realm::routes()).with_state(state)
+    let routes = Router::new()
+        .merge(health::routes())
+        .merge(realm::routes())
+        .merge(oidc::routes())
+        .route(paths::STYLESHEET, get(stylesheet))
+        .with_state(state);
+    shared_runtime::pages::with_security_headers(routes, shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/kenpo.css"),
+    )
 }

@@ -3,7 +3,7 @@
 use super::{Db, StoreError, flag, from_json, is_set, meaning_of, to_json};
 use crate::domain::{ClientId, RedirectUri};
 use serde::{Deserialize, Serialize};
-use shared_crypto::keys::Algorithm;
+use shared_crypto::keys::{Algorithm, JwkSet};
 use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
 use time::OffsetDateTime;
@@ -38,6 +38,10 @@ pub struct Client {
     /// PKCE S256 is always required of public clients; this asks it of a confidential one too.
     pub pkce_required: bool,
     pub id_token_signing_alg: Algorithm,
+    /// The client's public keys, when it authenticates with `private_key_jwt`.
+    pub jwks: Option<JwkSet>,
+    /// Each refresh hands out a new refresh token and retires the old one (reuse revokes).
+    pub rotate_refresh_tokens: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -60,6 +64,8 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub pkce_required: bool,
     pub id_token_signing_alg: Algorithm,
+    pub jwks: Option<JwkSet>,
+    pub rotate_refresh_tokens: bool,
 }
 
 pub trait ClientStore {
@@ -92,6 +98,8 @@ struct ClientRow {
     grant_types: String,
     pkce_required: i16,
     id_token_signing_alg: String,
+    jwks: Option<String>,
+    rotate_refresh_tokens: i16,
     created_at: i64,
 }
 
@@ -118,6 +126,8 @@ impl TryFrom<ClientRow> for Client {
                 .id_token_signing_alg
                 .parse()
                 .map_err(|_| StoreError::corrupt("clients.id_token_signing_alg"))?,
+            jwks: row.jwks.as_deref().map(|j| from_json("clients.jwks", j)).transpose()?,
+            rotate_refresh_tokens: is_set(row.rotate_refresh_tokens),
             created_at: from_millis(row.created_at),
         })
     }
@@ -125,7 +135,7 @@ impl TryFrom<ClientRow> for Client {
 
 const SELECT: &str = "SELECT id, realm_id, client_id, name, enabled, confidential, secret_hash, \
      redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, grant_types, \
-     pkce_required, id_token_signing_alg, created_at FROM clients";
+     pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at FROM clients";
 
 impl ClientStore for Db {
     async fn create_client(
@@ -148,13 +158,15 @@ impl ClientStore for Db {
             grant_types: new.grant_types,
             pkce_required: new.pkce_required,
             id_token_signing_alg: new.id_token_signing_alg,
+            jwks: new.jwks,
+            rotate_refresh_tokens: new.rotate_refresh_tokens,
             created_at: now,
         };
         sqlx::query(
             "INSERT INTO clients (id, realm_id, client_id, name, enabled, confidential, \
              secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, \
-             grant_types, pkce_required, id_token_signing_alg, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             grant_types, pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&client.id)
         .bind(&client.realm_id)
@@ -169,6 +181,8 @@ impl ClientStore for Db {
         .bind(to_json(&client.grant_types))
         .bind(flag(client.pkce_required))
         .bind(client.id_token_signing_alg.as_str())
+        .bind(client.jwks.as_ref().map(to_json))
+        .bind(flag(client.rotate_refresh_tokens))
         .bind(to_millis(now))
         .execute(self.pool())
         .await

@@ -124,6 +124,13 @@ pub trait CredentialStore {
         hash: &StoredPassword,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces the stored hash of the same password (a stronger algorithm or parameters): the
+    /// password's 作成日 stays, since the member did not change it.
+    fn rehash_password(
+        &self,
+        user_id: &str,
+        hash: &StoredPassword,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn delete_credential(
         &self,
         user_id: &str,
@@ -247,6 +254,15 @@ impl CredentialStore for Db {
             .await?;
         insert_credential(&mut tx, user_id, NewCredential::password(hash), now).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rehash_password(&self, user_id: &str, hash: &StoredPassword) -> Result<(), StoreError> {
+        sqlx::query("UPDATE credentials SET secret_data = $1 WHERE user_id = $2 AND type = 'password'")
+            .bind(to_json(hash))
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

@@ -6,17 +6,21 @@
 //! the one real difference, how each reports a unique violation, is settled in [`meaning_of`].
 //! Nothing outside this module knows which backend it runs on.
 
+mod backchannel;
 mod clients;
 mod credentials;
 mod events;
+mod grants;
 mod keys;
 mod realms;
 mod sessions;
 mod users;
 
+pub use backchannel::{BackchannelStore, Delivery};
 pub use clients::{Client, ClientStore, GrantType, NewClient};
 pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential};
 pub use events::{Event, EventQuery, EventStore, EventType, NewEvent};
+pub use grants::{Grant, GrantAuth, GrantStore, RefreshUse};
 pub use keys::{KeyStatus, KeyStore, StoredKey};
 pub use realms::{BruteForcePolicy, NewRealm, Realm, RealmSettings, RealmStore};
 pub use sessions::{NewUserSession, SessionStore, UserSession};

@@ -19,6 +19,8 @@ pub struct UserSession {
     pub user_agent: Option<String>,
     /// Authentication methods used (RFC 8176 values: `pwd`, `otp`, `hwk`, ...).
     pub amr: Vec<String>,
+    /// SHA-256 of the cookie's secret part (see `flows::sessions`).
+    pub cookie_hash: String,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +32,7 @@ pub struct NewUserSession {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub amr: Vec<String>,
+    pub cookie_hash: String,
 }
 
 pub trait SessionStore {
@@ -48,6 +51,23 @@ pub trait SessionStore {
     fn sessions_of(&self, user_id: &str)
     -> impl Future<Output = Result<Vec<UserSession>, StoreError>> + Send;
     fn delete_session(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The member authenticated again in this session (`prompt=login`, `max_age`).
+    fn reauthenticate_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        remember_me: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records that `client_id` received tokens in this session.
+    fn add_session_client(
+        &self,
+        session_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn session_clients(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -62,6 +82,7 @@ struct SessionRow {
     ip_address: Option<String>,
     user_agent: Option<String>,
     amr: String,
+    cookie_hash: String,
 }
 
 impl TryFrom<SessionRow> for UserSession {
@@ -78,12 +99,13 @@ impl TryFrom<SessionRow> for UserSession {
             remember_me: is_set(row.remember_me),
             ip_address: row.ip_address,
             user_agent: row.user_agent,
+            cookie_hash: row.cookie_hash,
         })
     }
 }
 
 const SELECT: &str = "SELECT id, realm_id, user_id, auth_time, started_at, last_seen_at, \
-     remember_me, ip_address, user_agent, amr FROM user_sessions";
+     remember_me, ip_address, user_agent, amr, cookie_hash FROM user_sessions";
 
 impl SessionStore for Db {
     async fn create_session(
@@ -102,11 +124,12 @@ impl SessionStore for Db {
             ip_address: new.ip_address,
             user_agent: new.user_agent,
             amr: new.amr,
+            cookie_hash: new.cookie_hash,
         };
         sqlx::query(
             "INSERT INTO user_sessions (id, realm_id, user_id, auth_time, started_at, \
-             last_seen_at, remember_me, ip_address, user_agent, amr) \
-             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8)",
+             last_seen_at, remember_me, ip_address, user_agent, amr, cookie_hash) \
+             VALUES ($1, $2, $3, $4, $4, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&session.id)
         .bind(&session.realm_id)
@@ -116,6 +139,7 @@ impl SessionStore for Db {
         .bind(&session.ip_address)
         .bind(&session.user_agent)
         .bind(to_json(&session.amr))
+        .bind(&session.cookie_hash)
         .execute(self.pool())
         .await?;
         Ok(session)
@@ -153,5 +177,43 @@ impl SessionStore for Db {
         let done =
             sqlx::query("DELETE FROM user_sessions WHERE id = $1").bind(id).execute(self.pool()).await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        remember_me: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE user_sessions SET auth_time = $1, last_seen_at = $1, remember_me = $2 WHERE id = $3",
+        )
+        .bind(to_millis(now))
+        .bind(flag(remember_me))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn add_session_client(&self, session_id: &str, client_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO session_clients (session_id, client_id) VALUES ($1, $2) \
+             ON CONFLICT (session_id, client_id) DO NOTHING",
+        )
+        .bind(session_id)
+        .bind(client_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn session_clients(&self, session_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT client_id FROM session_clients WHERE session_id = $1 ORDER BY client_id",
+        )
+        .bind(session_id)
+        .fetch_all(self.pool())
+        .await?)
     }
 }

@@ -64,6 +64,7 @@ fn portal_spec(client_id: &str) -> ClientSpec {
         grant_types: vec![GrantType::AuthorizationCode],
         pkce_required: false,
         signing_alg: Algorithm::ES256,
+        jwks: None,
     }
 }
 
@@ -204,6 +205,7 @@ async fn sessions_round_trip_and_delete(app: TestApp) {
         ip_address: Some("192.0.2.10".to_owned()),
         user_agent: Some("Mozilla/5.0 (iPhone)".to_owned()),
         amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        cookie_hash: "0".repeat(64),
     };
     let created = db.create_session(new, app.clock.now()).await.unwrap_or_else(|e| panic!("{e}"));
     app.clock.advance(Duration::minutes(3));

@@ -1,0 +1,259 @@
+//! The user agent: a cookie jar that follows no redirect by itself, so every hop the IdP asks
+//! for can be looked at (is it a redirect, to where, with which parameters).
+
+use super::TestClient;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+use scraper::{Html, Selector};
+use std::collections::HashMap;
+use url::Url;
+
+const AUTH: &str = "/protocol/openid-connect/auth";
+const LOGOUT: &str = "/protocol/openid-connect/logout";
+
+/// An authorization request's parameters, in the order they are sent.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    params: Vec<(String, String)>,
+}
+
+impl AuthRequest {
+    /// `response_type=code`, the client's id and registered redirect URI, `scope=openid`, and a
+    /// fresh `state` and `nonce`.
+    pub fn for_client(client: &TestClient) -> Self {
+        let (state, nonce) = (shared_crypto::random::token(), shared_crypto::random::token());
+        let params = [
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("scope", "openid"),
+            ("state", &state),
+            ("nonce", &nonce),
+        ];
+        Self { params: params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect() }
+    }
+
+    /// Sets `name` (replacing it where it stands, or appending it).
+    #[must_use]
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        match self.params.iter_mut().find(|(k, _)| k == name) {
+            Some(param) => param.1 = value.to_owned(),
+            None => self.params.push((name.to_owned(), value.to_owned())),
+        }
+        self
+    }
+
+    #[must_use]
+    pub fn without(mut self, name: &str) -> Self {
+        self.params.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// The same parameters in the opposite order.
+    #[must_use]
+    pub fn reversed(mut self) -> Self {
+        self.params.reverse();
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter the test knows it set.
+    pub fn param(&self, name: &str) -> &str {
+        self.get(name).unwrap_or_else(|| panic!("the request has no {name}"))
+    }
+
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+}
+
+/// One response, read whole.
+#[derive(Debug)]
+pub struct Page {
+    /// Where the request went (to resolve relative links and form actions).
+    pub url: Url,
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Page {
+    async fn read(response: reqwest::Response) -> Self {
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let location = header(LOCATION);
+        let content_type = header(CONTENT_TYPE).unwrap_or_default();
+        let (url, status) = (response.url().clone(), response.status());
+        let body = response.text().await.unwrap_or_else(|e| panic!("reading {url}: {e}"));
+        Self { url, status, location, content_type, body }
+    }
+
+    pub fn is_html(&self) -> bool {
+        self.content_type.starts_with("text/html")
+    }
+
+    /// The target of a 302 or 303, resolved against this page.
+    pub fn redirect_target(&self) -> Url {
+        assert!(
+            matches!(self.status, StatusCode::FOUND | StatusCode::SEE_OTHER),
+            "expected a 302 or 303 redirect from {}, got {} with body:\n{}",
+            self.url,
+            self.status,
+            excerpt(&self.body)
+        );
+        let location =
+            self.location.as_deref().unwrap_or_else(|| panic!("a {} without Location", self.status));
+        self.url.join(location).unwrap_or_else(|e| panic!("Location {location:?}: {e}"))
+    }
+
+    /// The login form (`form#kc-form-login`), if this page is a login page.
+    pub fn find_login_form(&self) -> Option<LoginForm> {
+        if self.status != StatusCode::OK || !self.is_html() {
+            return None;
+        }
+        let html = Html::parse_document(&self.body);
+        let form = html.select(&selector("form#kc-form-login")).next()?;
+        let method = form.value().attr("method").unwrap_or("get");
+        assert!(method.eq_ignore_ascii_case("post"), "the login form must post, not {method}");
+        let action = form.value().attr("action").unwrap_or_else(|| panic!("the login form has no action"));
+        let action = self.url.join(action).unwrap_or_else(|e| panic!("form action {action:?}: {e}"));
+        let hidden = form
+            .select(&selector("input[type=hidden]"))
+            .filter_map(|input| {
+                let name = input.value().attr("name")?;
+                Some((name.to_owned(), input.value().attr("value").unwrap_or_default().to_owned()))
+            })
+            .collect();
+        let has_field = |name: &str| form.select(&selector(&format!("input[name={name}]"))).next().is_some();
+        assert!(has_field("username") && has_field("password"), "the login form lacks username or password");
+        Some(LoginForm { action, hidden })
+    }
+
+    /// The login form, which this page must be.
+    pub fn login_form(&self) -> LoginForm {
+        self.find_login_form().unwrap_or_else(|| {
+            panic!(
+                "expected the login page (200 HTML with form#kc-form-login) from {}, got {} {:?} Location {:?}:\n{}",
+                self.url,
+                self.status,
+                self.content_type,
+                self.location,
+                excerpt(&self.body)
+            )
+        })
+    }
+
+    /// `<html lang="…">`.
+    pub fn html_lang(&self) -> Option<String> {
+        let html = Html::parse_document(&self.body);
+        let root = html.select(&selector("html")).next()?;
+        root.value().attr("lang").map(str::to_owned)
+    }
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|e| panic!("selector {css:?}: {e}"))
+}
+
+/// The start of a body, for failure messages.
+pub fn excerpt(body: &str) -> String {
+    body.chars().take(600).collect()
+}
+
+/// What the login page asks to post back: its action and every hidden input (the CSRF token
+/// among them).
+#[derive(Debug, Clone)]
+pub struct LoginForm {
+    pub action: Url,
+    pub hidden: Vec<(String, String)>,
+}
+
+/// The redirect back to the client: `redirect_uri?code=…&state=…&iss=…` or `?error=…`.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub url: Url,
+    params: HashMap<String, String>,
+}
+
+impl Callback {
+    /// Reads the redirect `page` makes, which must go to `redirect_uri` exactly (plus a query).
+    pub fn from_page(page: &Page, redirect_uri: &str) -> Self {
+        let url = page.redirect_target();
+        let location = url.as_str();
+        let (base, query) = location.split_once('?').unwrap_or((location, ""));
+        assert_eq!(base, redirect_uri, "the IdP redirected somewhere else than the redirect URI");
+        assert!(url.fragment().is_none(), "the default response mode is query, not fragment: {url}");
+        let mut params = HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let previous = params.insert(k.to_string(), v.to_string());
+            assert!(previous.is_none(), "{k} appears twice in {url}");
+        }
+        Self { url, params }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    pub fn code(&self) -> &str {
+        self.get("code").unwrap_or_else(|| panic!("no code in {}", self.url))
+    }
+
+    pub fn param_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+/// A user agent with its own cookie jar.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    http: reqwest::Client,
+    issuer: String,
+}
+
+impl Browser {
+    pub fn new(issuer: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("browser: {e}"));
+        Self { http, issuer: issuer.to_owned() }
+    }
+
+    /// `GET` the authorization endpoint with `request` in the query.
+    pub async fn authorize(&self, request: &AuthRequest) -> Page {
+        let url = format!("{}{AUTH}", self.issuer);
+        self.send(self.http.get(&url).query(request.params())).await
+    }
+
+    /// `POST` the authorization endpoint with `request` as a form.
+    pub async fn authorize_post(&self, request: &AuthRequest) -> Page {
+        let url = format!("{}{AUTH}", self.issuer);
+        self.send(self.http.post(&url).form(request.params())).await
+    }
+
+    /// Posts the login form as a person would fill it in.
+    pub async fn submit_login(&self, form: &LoginForm, username: &str, password: &str) -> Page {
+        let mut fields = form.hidden.clone();
+        fields.push(("username".to_owned(), username.to_owned()));
+        fields.push(("password".to_owned(), password.to_owned()));
+        self.send(self.http.post(form.action.clone()).form(&fields)).await
+    }
+
+    /// `GET` the end-session endpoint with `params`.
+    pub async fn logout(&self, params: &[(&str, &str)]) -> Page {
+        let url = format!("{}{LOGOUT}", self.issuer);
+        self.send(self.http.get(&url).query(params)).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+        Page::read(response).await
+    }
+}

@@ -1,0 +1,14 @@
+//! Our port of the OpenID Foundation's conformance suite for OpenID Providers: one test per
+//! module of four certification plans, named after the module (`oidcc-codereuse-30seconds` ->
+//! `oidcc_codereuse_30seconds`), each run against a freshly spawned IdP on SQLite and on
+//! PostgreSQL. See `shared/spec/oidc-conformance.md` for the plans and what each module checks.
+//!
+//! Where a module ends in the suite's REVIEW state (a screenshot for a person to judge), the
+//! test asserts what that screenshot must show: the login page again, an error page, or the
+//! logged-out page, and never a redirect.
+
+mod backchannel_op;
+mod basic_op;
+mod config_op;
+mod helpers;
+mod rp_initiated_op;

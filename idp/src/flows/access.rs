@@ -1,0 +1,166 @@
+//! Using tokens this realm issued: verifying access tokens (userinfo), introspection (RFC 7662)
+//! and revocation (RFC 7009). A token's grant must still be live, so revoking a grant (code or
+//! refresh-token replay, logout, RFC 7009) ends its access tokens at once.
+
+use super::FlowError;
+use super::claims;
+use super::tokens::{Ctx, TokenError, sha256_b64};
+use crate::store::{Client, Grant, GrantStore, UserStore};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use shared_crypto::jws;
+use shared_crypto::keys::Algorithm;
+
+/// Why a bearer token was refused (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    #[error("the token does not carry the openid scope")]
+    InsufficientScope,
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+impl From<crate::store::StoreError> for BearerError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Token(e.into())
+    }
+}
+
+/// A verified access token: its claims and live grant.
+#[derive(Debug)]
+pub struct Access {
+    pub claims: Map<String, Value>,
+    pub grant: Grant,
+}
+
+/// Verifies signature, type, issuer, expiry and that the grant is live.
+pub async fn verify(ctx: Ctx<'_>, token: &str) -> Result<Access, BearerError> {
+    let keys = ctx.keys.published(ctx.db, &ctx.realm.id).await.map_err(TokenError::from)?;
+    let verified = jws::verify(token, &keys, &[Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA])
+        .map_err(|_| BearerError::InvalidToken)?;
+    if verified.header.typ.as_deref() != Some("at+jwt") {
+        return Err(BearerError::InvalidToken);
+    }
+    let claims: Map<String, Value> =
+        serde_json::from_slice(&verified.payload).map_err(|_| BearerError::InvalidToken)?;
+    let live = claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer)
+        && claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp > ctx.now.unix_timestamp());
+    let grant_id = claims.get("grant").and_then(Value::as_str).ok_or(BearerError::InvalidToken)?;
+    if !live {
+        return Err(BearerError::InvalidToken);
+    }
+    let grant = ctx
+        .db
+        .grant_by_id(grant_id)
+        .await?
+        .filter(|g| !g.is_revoked() && g.realm_id == ctx.realm.id)
+        .ok_or(BearerError::InvalidToken)?;
+    Ok(Access { claims, grant })
+}
+
+/// OIDC Core §5.3: the member's claims by the token's scope.
+pub async fn userinfo(ctx: Ctx<'_>, token: &str) -> Result<Map<String, Value>, BearerError> {
+    let access = verify(ctx, token).await?;
+    let scopes: Vec<&str> = access.grant.scope.split(' ').collect();
+    if !scopes.contains(&"openid") {
+        return Err(BearerError::InsufficientScope);
+    }
+    let user_id = access.grant.user_id.as_deref().ok_or(BearerError::InsufficientScope)?;
+    let user = ctx
+        .db
+        .user_by_id(&ctx.realm.id, user_id)
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or(BearerError::InvalidToken)?;
+    let mut out = Map::new();
+    out.insert("sub".to_owned(), user.id.clone().into());
+    out.extend(claims::for_user(&user, &scopes, &access.grant.auth.userinfo_claims));
+    Ok(out)
+}
+
+/// RFC 7662's answer. Inactive tokens say only that.
+#[derive(Debug, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten)]
+    pub claims: Map<String, Value>,
+}
+
+/// RFC 7662: access tokens by verification, refresh tokens by their stored hash. A client sees
+/// only its own tokens.
+pub async fn introspect(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<Introspection, TokenError> {
+    let inactive = Introspection { active: false, claims: Map::new() };
+    if token.contains('.') {
+        return Ok(match verify(ctx, token).await {
+            Ok(access) if access.grant.client_id == client.client_id.as_str() => {
+                let mut claims = access.claims;
+                claims.remove("grant");
+                claims.insert("token_type".to_owned(), "Bearer".into());
+                Introspection { active: true, claims }
+            }
+            Ok(_) | Err(BearerError::InvalidToken | BearerError::InsufficientScope) => inactive,
+            Err(BearerError::Token(e)) => return Err(e),
+        });
+    }
+    let grant = ctx.db.refresh_token_grant(&sha256_b64(token), ctx.now).await?;
+    Ok(match grant {
+        Some(grant) if !grant.is_revoked() && grant.client_id == client.client_id.as_str() => {
+            let mut claims = Map::new();
+            claims.insert("client_id".to_owned(), grant.client_id.into());
+            claims.insert("scope".to_owned(), grant.scope.into());
+            claims.insert("token_type".to_owned(), "refresh_token".into());
+            if let Some(sub) = grant.user_id {
+                claims.insert("sub".to_owned(), sub.into());
+            }
+            Introspection { active: true, claims }
+        }
+        _ => inactive,
+    })
+}
+
+/// RFC 7009: revoking either token revokes its grant, and so every token issued from it. Tokens
+/// of other clients, and unknown tokens, are ignored (the answer is the same).
+pub async fn revoke(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<(), TokenError> {
+    let grant = if token.contains('.') {
+        match verify(ctx, token).await {
+            Ok(access) => Some(access.grant),
+            Err(BearerError::Token(e)) => return Err(e),
+            Err(_) => None,
+        }
+    } else {
+        ctx.db.refresh_token_grant(&sha256_b64(token), ctx.now).await?
+    };
+    if let Some(grant) = grant.filter(|g| g.client_id == client.client_id.as_str()) {
+        ctx.db.revoke_grant(&grant.id, ctx.now).await?;
+    }
+    Ok(())
+}
+
+/// What a valid `id_token_hint` says: who, for which client, in which session.
+#[derive(Debug)]
+pub struct Hint {
+    pub sub: String,
+    pub client_id: String,
+    pub sid: Option<String>,
+}
+
+/// An ID token of ours, by signature and issuer; expiry is not checked (a hint may be old).
+pub async fn id_token_hint(ctx: Ctx<'_>, token: &str) -> Result<Option<Hint>, FlowError> {
+    let keys = ctx.keys.published(ctx.db, &ctx.realm.id).await?;
+    let Ok(verified) = jws::verify(token, &keys, &[Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA])
+    else {
+        return Ok(None);
+    };
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&verified.payload) else { return Ok(None) };
+    if claims["iss"] != ctx.issuer || verified.header.typ.as_deref() == Some("at+jwt") {
+        return Ok(None);
+    }
+    let (Some(sub), Some(aud)) = (claims["sub"].as_str(), claims["aud"].as_str()) else { return Ok(None) };
+    Ok(Some(Hint {
+        sub: sub.to_owned(),
+        client_id: aud.to_owned(),
+        sid: claims["sid"].as_str().map(str::to_owned),
+    }))
+}
