@@ -80,6 +80,7 @@ pub async fn ensure(state: &AppState) -> Result<DemoInfo, DemoError> {
             pkce_required: true,
             signing_alg: Algorithm::ES256,
             jwks: None,
+            rotate_refresh_tokens: true,
         };
         clients::create(&state.db, master, &realm, spec, now).await?;
     }

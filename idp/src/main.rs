@@ -99,6 +99,13 @@ struct ClientArgs {
     /// ID token signing algorithm: ES256 (default), RS256 or EdDSA.
     #[arg(long, default_value = "ES256")]
     signing_alg: String,
+    /// Keep a refresh token valid across uses instead of rotating it on each (rotation, with
+    /// replay detection, is the default).
+    #[arg(long)]
+    no_refresh_rotation: bool,
+    /// A JWK Set file with the client's public keys, for private_key_jwt authentication.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +234,17 @@ async fn client(args: ClientArgs, state: AppState) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let signing_alg: Algorithm =
         args.signing_alg.parse().map_err(|_| anyhow::anyhow!("unknown algorithm {:?}", args.signing_alg))?;
+    let jwks = match &args.jwks {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{} is not a JWK Set: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let spec = ClientSpec {
         client_id: args.client_id,
         name: args.name,
@@ -238,7 +256,8 @@ async fn client(args: ClientArgs, state: AppState) -> anyhow::Result<()> {
         grant_types,
         pkce_required: args.pkce,
         signing_alg,
-        jwks: None,
+        jwks,
+        rotate_refresh_tokens: !args.no_refresh_rotation,
     };
     let (client, secret) =
         clients::create(&state.db, &state.master_key, &realm, spec, state.clock.now()).await?;

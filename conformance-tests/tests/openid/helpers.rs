@@ -133,6 +133,7 @@ impl Idp {
             pkce_required: false,
             signing_alg: alg,
             jwks: None,
+            rotate_refresh_tokens: true,
         };
         let state = &self.state;
         clients::create(&state.db, &state.master_key, &self.realm, spec, self.now())

@@ -33,6 +33,8 @@ pub struct ClientSpec {
     pub signing_alg: Algorithm,
     /// Public keys for `private_key_jwt` client authentication.
     pub jwks: Option<shared_crypto::keys::JwkSet>,
+    /// Rotate refresh tokens on every use, revoking the grant when a used one comes back.
+    pub rotate_refresh_tokens: bool,
 }
 
 /// Registers the client. A confidential client's secret is returned once, here, and only its
@@ -88,7 +90,7 @@ pub async fn create<S: ClientStore + KeyStore + Sync>(
                 pkce_required: spec.pkce_required,
                 id_token_signing_alg: spec.signing_alg,
                 jwks: spec.jwks,
-                rotate_refresh_tokens: true,
+                rotate_refresh_tokens: spec.rotate_refresh_tokens,
             },
             now,
         )

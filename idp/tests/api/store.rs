@@ -65,6 +65,7 @@ fn portal_spec(client_id: &str) -> ClientSpec {
         pkce_required: false,
         signing_alg: Algorithm::ES256,
         jwks: None,
+        rotate_refresh_tokens: true,
     }
 }
 
