@@ -9,7 +9,7 @@
 mod browser;
 mod checks;
 
-pub use browser::{AuthRequest, Browser};
+pub use browser::{AuthRequest, Browser, Page};
 pub use checks::{
     ClientAuth, Flow, IdToken, assert_error_page, assert_error_redirect, assert_invalid_token,
     assert_logged_out_page, assert_post_logout_redirect, assert_token_error, expect_tokens, expect_userinfo,
@@ -75,7 +75,7 @@ pub struct Idp {
     /// The suite's main client (ES256, the realm's default algorithm).
     pub client: TestClient,
     pub member: Member,
-    realm: Realm,
+    pub realm: Realm,
     _data_dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
     _shutdown: tokio::sync::oneshot::Sender<()>,

@@ -11,4 +11,6 @@ mod backchannel_op;
 mod basic_op;
 mod config_op;
 mod helpers;
+mod login_page;
+mod protocol;
 mod rp_initiated_op;

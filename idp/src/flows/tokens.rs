@@ -105,6 +105,9 @@ struct CodeData {
     nonce: Option<String>,
     code_challenge: Option<String>,
     auth: GrantAuth,
+    /// Unix seconds. The store's TTL removes the code too; this is the check that reads the
+    /// flow's clock, so the rule is the same under a fixed clock in tests.
+    expires_at: i64,
 }
 
 pub fn sha256_b64(value: &str) -> String {
@@ -143,6 +146,7 @@ pub async fn issue_code(
             id_token_claims: request.id_token_claims.clone(),
             userinfo_claims: request.userinfo_claims.clone(),
         },
+        expires_at: ctx.now.unix_timestamp() + i64::try_from(CODE_LIFETIME.as_secs()).unwrap_or(60),
     };
     let json = serde_json::to_vec(&data).map_err(|e| FlowError::invalid("code", e))?;
     ctx.ephemeral.put(&code_key(&code), &json, CODE_LIFETIME).await?;
@@ -172,6 +176,9 @@ pub async fn exchange_code(
     };
     let data: CodeData = serde_json::from_slice(&raw).map_err(|e| FlowError::invalid("code", e))?;
     ctx.ephemeral.put(&used_code_key(code), data.grant_id.as_bytes(), USED_CODE_MEMORY).await?;
+    if ctx.now.unix_timestamp() > data.expires_at {
+        return Err(TokenError::InvalidGrant("the code has expired".to_owned()));
+    }
     if data.client_id != client.client_id.as_str() {
         return Err(TokenError::InvalidGrant("the code was issued to another client".to_owned()));
     }

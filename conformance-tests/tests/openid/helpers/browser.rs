@@ -78,6 +78,8 @@ pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
     pub content_type: String,
+    /// Every `Set-Cookie` header, as sent.
+    pub set_cookies: Vec<String>,
     pub body: String,
 }
 
@@ -86,9 +88,15 @@ impl Page {
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let location = header(LOCATION);
         let content_type = header(CONTENT_TYPE).unwrap_or_default();
+        let set_cookies = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
         let (url, status) = (response.url().clone(), response.status());
         let body = response.text().await.unwrap_or_else(|e| panic!("reading {url}: {e}"));
-        Self { url, status, location, content_type, body }
+        Self { url, status, location, content_type, set_cookies, body }
     }
 
     pub fn is_html(&self) -> bool {
@@ -236,6 +244,21 @@ impl Browser {
     pub async fn authorize_post(&self, request: &AuthRequest) -> Page {
         let url = format!("{}{AUTH}", self.issuer);
         self.send(self.http.post(&url).form(request.params())).await
+    }
+
+    /// Posts the login form with extra fields (such as `rememberMe`).
+    pub async fn submit_login_with(
+        &self,
+        form: &LoginForm,
+        username: &str,
+        password: &str,
+        extra: &[(&str, &str)],
+    ) -> Page {
+        let mut fields = form.hidden.clone();
+        fields.push(("username".to_owned(), username.to_owned()));
+        fields.push(("password".to_owned(), password.to_owned()));
+        fields.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.send(self.http.post(form.action.clone()).form(&fields)).await
     }
 
     /// Posts the login form as a person would fill it in.

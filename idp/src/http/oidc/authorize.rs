@@ -217,8 +217,8 @@ async fn show_login(
         error,
         portal_url: portal_url.as_deref().filter(|u| u.starts_with("http")),
     };
-    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let response = web::page(state, status, locale, &realm.display_name, "login.html", page);
+    // 200 with the message, as Keycloak answers: a 401 would need an HTTP authentication challenge.
+    let response = web::page(state, StatusCode::OK, locale, &realm.display_name, "login.html", page);
     let cookie = Cookie::build((BROWSER_COOKIE, browser))
         .path(cookie_path(realm))
         .http_only(true)

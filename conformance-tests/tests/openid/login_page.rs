@@ -1,0 +1,126 @@
+//! The hosted login page as the manual describes it (2-1, Q8) and as a browser must be able to
+//! trust it: one message for a wrong user ID or password, the session cookie's attributes,
+//! 「ログイン状態の保存」, the form bound to the browser, and no code for a member who still
+//! owes first-login steps.
+
+use crate::helpers::*;
+use kenpo_idp::domain::{RequiredAction, Username};
+use kenpo_idp::store::{CredentialStore, NewUser, UserStore};
+use reqwest::StatusCode;
+
+on_every_backend!(
+    wrong_password_shows_the_manuals_message_then_the_right_one_succeeds,
+    unknown_user_gets_the_same_message_as_a_wrong_password,
+    session_cookie_is_httponly_lax_and_scoped_to_the_realm,
+    remember_me_makes_the_session_cookie_outlive_the_browser,
+    login_form_posted_from_another_browser_is_refused,
+    member_owing_first_login_steps_gets_no_code,
+);
+
+const INVALID: &str = "無効なユーザIDまたはパスワードです。";
+
+fn session_cookie(page: &Page) -> String {
+    page.set_cookies
+        .iter()
+        .find(|c| c.starts_with("KENPO_SESSION="))
+        .cloned()
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", page.set_cookies))
+}
+
+async fn wrong_password_shows_the_manuals_message_then_the_right_one_succeeds(idp: Idp) {
+    let browser = idp.browser();
+    let request = idp.auth_request();
+    let page = browser.authorize(&request).await;
+
+    let again = browser.submit_login(&page.login_form(), &idp.member.username, "Wrong-horse-1").await;
+
+    assert_eq!(again.location, None, "a failed login never redirects");
+    assert!(again.body.contains(INVALID), "{}", again.body);
+    assert!(again.body.contains("value=\"taro1234\""), "the user ID stays filled in");
+    // The form shown again still works.
+    idp.log_in_on(&browser, &again, &request).await;
+}
+
+async fn unknown_user_gets_the_same_message_as_a_wrong_password(idp: Idp) {
+    let browser = idp.browser();
+    let page = browser.authorize(&idp.auth_request()).await;
+    let wrong_password =
+        browser.submit_login(&page.login_form(), &idp.member.username, "Wrong-horse-1").await;
+    let page = browser.authorize(&idp.auth_request()).await;
+    let unknown = browser.submit_login(&page.login_form(), "nobody123", "Wrong-horse-1").await;
+
+    assert_eq!(unknown.status, wrong_password.status);
+    assert!(unknown.body.contains(INVALID));
+}
+
+async fn session_cookie_is_httponly_lax_and_scoped_to_the_realm(idp: Idp) {
+    let browser = idp.browser();
+    let page = browser.authorize(&idp.auth_request()).await;
+
+    let after = browser.submit_login(&page.login_form(), &idp.member.username, &idp.member.password).await;
+
+    let cookie = session_cookie(&after).to_ascii_lowercase();
+    assert!(cookie.contains("httponly"), "{cookie}");
+    assert!(cookie.contains("samesite=lax"), "{cookie}");
+    assert!(cookie.contains(&format!("path=/realms/{REALM}/")), "{cookie}");
+    assert!(!cookie.contains("max-age") && !cookie.contains("expires"), "a browser-session cookie: {cookie}");
+}
+
+async fn remember_me_makes_the_session_cookie_outlive_the_browser(idp: Idp) {
+    let browser = idp.browser();
+    let page = browser.authorize(&idp.auth_request()).await;
+
+    let after = browser
+        .submit_login_with(
+            &page.login_form(),
+            &idp.member.username,
+            &idp.member.password,
+            &[("rememberMe", "on")],
+        )
+        .await;
+
+    let cookie = session_cookie(&after).to_ascii_lowercase();
+    assert!(cookie.contains("max-age="), "「ログイン状態の保存」 keeps the session: {cookie}");
+}
+
+async fn login_form_posted_from_another_browser_is_refused(idp: Idp) {
+    let page = idp.browser().authorize(&idp.auth_request()).await;
+    let form = page.login_form();
+
+    // Another browser (no KENPO_AUTH cookie) posts the same form, hidden fields and all: the
+    // shape of a login CSRF.
+    let attacker = idp.browser();
+    let after = attacker.submit_login(&form, &idp.member.username, &idp.member.password).await;
+
+    assert_eq!(after.status, StatusCode::BAD_REQUEST);
+    assert_eq!(after.location, None);
+    assert!(after.set_cookies.iter().all(|c| !c.starts_with("KENPO_SESSION=")));
+}
+
+async fn member_owing_first_login_steps_gets_no_code(idp: Idp) {
+    let username = Username::parse_issued("k0000009").unwrap_or_else(|e| panic!("{e}"));
+    let new = NewUser {
+        username,
+        issued_username: None,
+        email: None,
+        email_verified: false,
+        display_name: "健保 九郎".to_owned(),
+        birthdate: None,
+        relationship: None,
+        temporary_id: true,
+        required_actions: RequiredAction::FIRST_LOGIN.to_vec(),
+        locale: None,
+    };
+    let user =
+        idp.state.db.create_user(&idp.realm.id, new, idp.now()).await.unwrap_or_else(|e| panic!("{e}"));
+    let hash = shared_crypto::password::hash_password("Tmp-pass-09").unwrap_or_else(|e| panic!("{e}"));
+    idp.state.db.set_password(&user.id, &hash, idp.now()).await.unwrap_or_else(|e| panic!("{e}"));
+    let browser = idp.browser();
+    let page = browser.authorize(&idp.auth_request()).await;
+
+    let after = browser.submit_login(&page.login_form(), "k0000009", "Tmp-pass-09").await;
+
+    assert_eq!(after.status, StatusCode::FORBIDDEN);
+    assert_eq!(after.location, None, "no code until the first-login steps are done");
+    assert!(after.body.contains("ご加入の健保組合までお問い合わせください"), "{}", after.body);
+}
