@@ -15,6 +15,7 @@ on_every_backend!(
     remember_me_makes_the_session_cookie_outlive_the_browser,
     login_form_posted_from_another_browser_is_refused,
     member_owing_first_login_steps_gets_no_code,
+    sso_session_ends_after_the_realms_idle_time,
 );
 
 const INVALID: &str = "無効なユーザIDまたはパスワードです。";
@@ -123,4 +124,18 @@ async fn member_owing_first_login_steps_gets_no_code(idp: Idp) {
     assert_eq!(after.status, StatusCode::FORBIDDEN);
     assert_eq!(after.location, None, "no code until the first-login steps are done");
     assert!(after.body.contains("ご加入の健保組合までお問い合わせください"), "{}", after.body);
+}
+
+async fn sso_session_ends_after_the_realms_idle_time(idp: Idp) {
+    let browser = idp.browser();
+    idp.code_flow(&browser, &idp.auth_request()).await;
+    let silent = idp.auth_request().set("prompt", "none");
+
+    // Used within the idle time (30 minutes by default), the session answers silently...
+    idp.advance(time::Duration::minutes(29));
+    idp.silent(&browser, &silent).await;
+    // ...and each use restarts the idle time; 31 quiet minutes end it.
+    idp.advance(time::Duration::minutes(31));
+    let page = browser.authorize(&silent).await;
+    assert_error_redirect(&page, &silent, &idp.issuer, &["login_required"]);
 }

@@ -22,6 +22,7 @@ on_every_backend!(
     rfc7009_a_client_cannot_revoke_another_clients_tokens,
     rfc7523_private_key_jwt_assertion_is_accepted_once,
     rfc9700_code_verifier_without_a_challenge_is_refused,
+    backchannel_logout_is_retried_until_the_client_answers,
 );
 
 const INTROSPECT: &str = "/protocol/openid-connect/token/introspect";
@@ -235,4 +236,61 @@ async fn rfc9700_code_verifier_without_a_challenge_is_refused(idp: Idp) {
     let response = idp.exchange(&idp.client, ClientAuth::Basic, callback.code(), Some(&"v".repeat(43))).await;
 
     assert_eq!(json(response).await.1["error"], "invalid_grant");
+}
+
+/// Back-Channel Logout from a durable queue: a client that is down at logout time still gets
+/// the logout token once it answers again.
+async fn backchannel_logout_is_retried_until_the_client_answers(idp: Idp) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let (seen, kept) = (calls.clone(), tokens.clone());
+    // Down for the first attempt, up afterwards.
+    let endpoint = move |body: String| {
+        let (seen, kept) = (seen.clone(), kept.clone());
+        async move {
+            kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(body);
+            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            }
+        }
+    };
+    let router = axum::Router::new().route("/bcl", axum::routing::post(endpoint));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client =
+        idp.register_client("flaky-rp", Algorithm::ES256, Some(format!("http://127.0.0.1:{port}/bcl"))).await;
+    let browser = idp.browser();
+    let request = AuthRequest::for_client(&client);
+    let callback = idp.sign_in(&browser, &request).await;
+    idp.redeem(&client, &callback, &request, ClientAuth::Basic).await;
+
+    browser.logout(&[]).await;
+    let wait_for = |n: usize| {
+        let calls = calls.clone();
+        async move {
+            for _ in 0..100 {
+                if calls.load(Ordering::SeqCst) >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("the client was called fewer than {n} times");
+        }
+    };
+    wait_for(1).await;
+    // Nothing more happens before the backoff has passed on the server's clock.
+    let early = kenpo_idp::flows::backchannel::deliver_due(&idp.state.db, &idp.state.http, idp.now()).await;
+    assert_eq!(early.ok(), Some(0), "not due yet");
+
+    idp.advance(Duration::seconds(11));
+    let _ = kenpo_idp::flows::backchannel::deliver_due(&idp.state.db, &idp.state.http, idp.now()).await;
+    wait_for(2).await;
+    let bodies = tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    assert_eq!(bodies[0], bodies[1], "the same logout token, retried");
+    assert!(bodies[0].starts_with("logout_token="));
 }
