@@ -92,3 +92,40 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn(App)` on SQLite and on PostgreSQL: it emits `mod sqlite` and
+/// `mod postgres`, each holding one `#[tokio::test]` per name, which calls `$spawn(backend)`
+/// (an `async fn(Backend) -> Option<App>` that makes a fresh database, or `None` to skip) and
+/// then the test body in the invoking module.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($spawn:path; $($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(app) = $spawn($crate::testing::Backend::Sqlite).await {
+                        super::$test(app).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(app) = $spawn($crate::testing::Backend::Postgres).await {
+                        super::$test(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -25,19 +25,13 @@ use kenpo_idp::flows::realms::{self, RealmSpec};
 use kenpo_idp::store::{CredentialStore, GrantType, NewUser, Realm, UserStore};
 use secrecy::SecretString;
 use shared_crypto::keys::Algorithm;
+pub use shared_runtime::testing::Backend;
 use shared_runtime::testing::TestDatabase;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The realm every test runs in: `{address}/realms/conformance`.
 pub const REALM: &str = "conformance";
-
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A registered relying party, with what it registered.
 #[derive(Debug, Clone)]
@@ -258,31 +252,11 @@ async fn create_member(state: &AppState, realm: &Realm, now: OffsetDateTime) -> 
     }
 }
 
-/// Runs each listed module on SQLite and on PostgreSQL: `mod sqlite { fn name() }` and
-/// `mod postgres { fn name() }`, each on a fresh database. The module is an `async fn(Idp)` in
-/// the invoking file.
+/// Runs each listed test on SQLite and on PostgreSQL, each on a fresh database (see
+/// `shared_runtime::on_every_backend!`).
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    if let Some(idp) = $crate::helpers::spawn_idp($crate::helpers::Backend::Sqlite).await {
-                        super::$test(idp).await;
-                    }
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    if let Some(idp) = $crate::helpers::spawn_idp($crate::helpers::Backend::Postgres).await {
-                        super::$test(idp).await;
-                    }
-                }
-            )*
-        }
+        shared_runtime::on_every_backend!(crate::helpers::spawn_idp; $($test),*);
     };
 }
 pub(crate) use on_every_backend;

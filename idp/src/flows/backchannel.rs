@@ -5,6 +5,10 @@ use super::FlowError;
 use crate::store::{BackchannelStore, Db};
 use time::{Duration, OffsetDateTime};
 
+/// How long a claimed delivery is held by its deliverer before another may try it (a deliverer
+/// that died mid-send is retried after this).
+pub const LEASE: Duration = Duration::seconds(30);
+
 /// After this many failures a delivery is left in the table, with its last error, for an
 /// operator to look at.
 pub const MAX_ATTEMPTS: i32 = 12;
@@ -19,6 +23,9 @@ pub fn backoff(attempts: i32) -> Duration {
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, now: OffsetDateTime) -> Result<usize, FlowError> {
     let mut delivered = 0;
     for delivery in db.due_logouts(now, 100).await? {
+        if !db.claim_logout(&delivery.id, now, now + LEASE).await? {
+            continue;
+        }
         let sent = http
             .post(&delivery.uri)
             .form(&[("logout_token", delivery.logout_token.as_str())])

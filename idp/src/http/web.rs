@@ -124,6 +124,16 @@ pub fn to_client(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     response
 }
 
+/// The parameters of a request that may come by GET (query) or POST (form), as OIDC allows for
+/// the authorization and end-session endpoints.
+pub fn get_or_post_pairs(
+    method: &axum::http::Method,
+    query: Option<String>,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    if method == axum::http::Method::POST { pairs(body) } else { pairs(query.unwrap_or_default().as_bytes()) }
+}
+
 /// Form or query pairs, decoded.
 pub fn pairs(raw: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw).into_owned().collect()

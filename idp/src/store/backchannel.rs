@@ -23,6 +23,14 @@ pub trait BackchannelStore {
         now: OffsetDateTime,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+    /// Claims a due delivery for this deliverer until `lease_until`: of several deliverers
+    /// (replicas, or a retry racing the worker) exactly one gets `true` and sends it.
+    fn claim_logout(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn logout_delivered(
         &self,
         id: &str,
@@ -87,6 +95,24 @@ impl BackchannelStore for Db {
                 next_attempt_at: from_millis(r.next_attempt_at),
             })
             .collect())
+    }
+
+    async fn claim_logout(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE backchannel_logouts SET next_attempt_at = $1 \
+             WHERE id = $2 AND delivered_at IS NULL AND next_attempt_at <= $3",
+        )
+        .bind(to_millis(lease_until))
+        .bind(id)
+        .bind(to_millis(now))
+        .execute(self.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
     }
 
     async fn logout_delivered(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {

@@ -5,16 +5,9 @@
 use kenpo_idp::app::{App, AppState};
 use kenpo_idp::clock::FixedClock;
 use kenpo_idp::config::Config;
-pub use shared_runtime::testing::{TestDatabase, redis_url, unavailable};
+pub use shared_runtime::testing::{Backend, TestDatabase, redis_url, unavailable};
 use std::sync::Arc;
 use time::macros::datetime;
-
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A running server and what a test needs to drive it.
 pub struct TestApp {
@@ -105,31 +98,11 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     })
 }
 
-/// Runs each listed test on SQLite and on PostgreSQL: `mod sqlite { fn name() }` and
-/// `mod postgres { fn name() }`, each with a fresh database. The test body is an
-/// `async fn(TestApp)` in the invoking module.
+/// Runs each listed test on SQLite and on PostgreSQL, each on a fresh database (see
+/// `shared_runtime::on_every_backend!`).
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await {
-                        super::$test(app).await;
-                    }
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
-                        super::$test(app).await;
-                    }
-                }
-            )*
-        }
+        shared_runtime::on_every_backend!(crate::helpers::spawn_app; $($test),*);
     };
 }
 pub(crate) use on_every_backend;

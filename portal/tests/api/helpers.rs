@@ -2,13 +2,8 @@
 
 use kenpo_portal::app::{App, AppState};
 use kenpo_portal::config::Config;
+pub use shared_runtime::testing::Backend;
 use shared_runtime::testing::TestDatabase;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 pub struct TestApp {
     pub address: String,
@@ -61,25 +56,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     })
 }
 
-/// Runs each listed `async fn(TestApp)` on SQLite and on PostgreSQL (with Redis).
+/// Runs each listed test on SQLite and on PostgreSQL, each on a fresh database (see
+/// `shared_runtime::on_every_backend!`).
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await {
-                    super::$test(app).await;
-                }
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
-                    super::$test(app).await;
-                }
-            })*
-        }
+        shared_runtime::on_every_backend!(crate::helpers::spawn_app; $($test),*);
     };
 }
 pub(crate) use on_every_backend;

@@ -68,8 +68,7 @@ async fn authorize(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let raw = if method == Method::POST { body.to_vec() } else { query.unwrap_or_default().into_bytes() };
-    let params = authorize::collect_params(web::pairs(&raw));
+    let params = authorize::collect_params(web::get_or_post_pairs(&method, query, &body));
     let ui_locales = params.as_ref().ok().and_then(|p| p.get("ui_locales").cloned());
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let locale = i18n::for_request(ui_locales.as_deref(), accept);

@@ -29,8 +29,7 @@ async fn end_session(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let raw = if method == Method::POST { body.to_vec() } else { query.unwrap_or_default().into_bytes() };
-    let params = collect_params(web::pairs(&raw)).unwrap_or_default();
+    let params = collect_params(web::get_or_post_pairs(&method, query, &body)).unwrap_or_default();
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let locale = i18n::for_request(params.get("ui_locales").map(String::as_str), accept);
     let realm = match web::realm(&state, &realm_name, locale).await {

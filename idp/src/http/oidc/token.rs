@@ -187,23 +187,33 @@ async fn token(
     }
 }
 
+/// The realm, its issuer, the authenticated client and the parameters of a request to the
+/// endpoint at `suffix`, or the error response.
+async fn authenticated(
+    state: &AppState,
+    realm: &str,
+    suffix: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Realm, String, Client, BTreeMap<String, String>), Response> {
+    let realm = realm_for_api(state, realm).await?;
+    let issuer = state.config.issuer(realm.name.as_str());
+    let endpoint = format!("{issuer}{suffix}");
+    let (client, params) = client_and_params(state, &realm, &issuer, &endpoint, headers, body).await?;
+    Ok((realm, issuer, client, params))
+}
+
 async fn introspect(
     State(state): State<AppState>,
     Path(realm): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let realm = match realm_for_api(&state, &realm).await {
-        Ok(realm) => realm,
-        Err(response) => return response,
-    };
-    let issuer = state.config.issuer(realm.name.as_str());
-    let endpoint = format!("{issuer}{}", paths::suffix::INTROSPECT);
-    let (client, params) = match client_and_params(&state, &realm, &issuer, &endpoint, &headers, &body).await
-    {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (realm, issuer, client, params) =
+        match authenticated(&state, &realm, paths::suffix::INTROSPECT, &headers, &body).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     if !client.confidential {
         return error_response(&TokenError::InvalidClient, false);
     }
@@ -226,17 +236,11 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let realm = match realm_for_api(&state, &realm).await {
-        Ok(realm) => realm,
-        Err(response) => return response,
-    };
-    let issuer = state.config.issuer(realm.name.as_str());
-    let endpoint = format!("{issuer}{}", paths::suffix::REVOKE);
-    let (client, params) = match client_and_params(&state, &realm, &issuer, &endpoint, &headers, &body).await
-    {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (realm, issuer, client, params) =
+        match authenticated(&state, &realm, paths::suffix::REVOKE, &headers, &body).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let Some(token) = params.get("token") else {
         return error_response(&TokenError::InvalidRequest("token is required".to_owned()), false);
     };
