@@ -8,8 +8,6 @@ use super::tokens::{Ctx, TokenError, sha256_b64};
 use crate::store::{Client, Grant, GrantStore, UserStore};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use shared_crypto::jws;
-use shared_crypto::keys::Algorithm;
 
 /// Why a bearer token was refused (RFC 6750 §3.1).
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +35,12 @@ pub struct Access {
 
 /// Verifies signature, type, issuer, expiry and that the grant is live.
 pub async fn verify(ctx: Ctx<'_>, token: &str) -> Result<Access, BearerError> {
-    let keys = ctx.keys.published(ctx.db, &ctx.realm.id).await.map_err(TokenError::from)?;
-    let verified = jws::verify(token, &keys, &[Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA])
-        .map_err(|_| BearerError::InvalidToken)?;
+    let verified = ctx
+        .keys
+        .verify(ctx.db, &ctx.realm.id, token)
+        .await
+        .map_err(TokenError::from)?
+        .ok_or(BearerError::InvalidToken)?;
     if verified.header.typ.as_deref() != Some("at+jwt") {
         return Err(BearerError::InvalidToken);
     }
@@ -148,9 +149,7 @@ pub struct Hint {
 
 /// An ID token of ours, by signature and issuer; expiry is not checked (a hint may be old).
 pub async fn id_token_hint(ctx: Ctx<'_>, token: &str) -> Result<Option<Hint>, FlowError> {
-    let keys = ctx.keys.published(ctx.db, &ctx.realm.id).await?;
-    let Ok(verified) = jws::verify(token, &keys, &[Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA])
-    else {
+    let Some(verified) = ctx.keys.verify(ctx.db, &ctx.realm.id, token).await? else {
         return Ok(None);
     };
     let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&verified.payload) else { return Ok(None) };

@@ -157,6 +157,27 @@ impl KeyCache {
         Ok(remember(&self.sets, key, jwks(store, realm_id).await?))
     }
 
+    /// Verifies a token this realm signed. A `kid` the cached set does not know may be a key
+    /// another replica (or the CLI) rotated in since: the set is read again once before the
+    /// token is refused.
+    pub async fn verify(
+        &self,
+        store: &impl KeyStore,
+        realm_id: &str,
+        token: &str,
+    ) -> Result<Option<shared_crypto::Verified>, FlowError> {
+        const ALGS: [Algorithm; 3] = [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA];
+        let keys = self.published(store, realm_id).await?;
+        match shared_crypto::jws::verify(token, &keys, &ALGS) {
+            Ok(verified) => Ok(Some(verified)),
+            Err(shared_crypto::JwsError::UnknownKid(_)) => {
+                let fresh = remember(&self.sets, (realm_id.to_owned(), None), jwks(store, realm_id).await?);
+                Ok(shared_crypto::jws::verify(token, &fresh, &ALGS).ok())
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Forgets a realm's keys (after a rotation in this process).
     pub fn forget(&self, realm_id: &str) {
         self.rings

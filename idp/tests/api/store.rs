@@ -24,6 +24,7 @@ on_every_backend!(
     sessions_round_trip_and_delete,
     events_filter_by_type_user_and_time_newest_first,
     token_signed_before_rotation_verifies_until_its_key_is_retired,
+    a_key_rotated_elsewhere_verifies_without_waiting_for_the_cache,
 );
 
 async fn realm(app: &TestApp, name: &str) -> Realm {
@@ -287,4 +288,34 @@ async fn token_signed_before_rotation_verifies_until_its_key_is_retired(app: Tes
     let published = keys::jwks(db, &realm.id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(published.keys.len(), 1);
     assert!(jws::verify(&token, &published, &[Algorithm::ES256]).is_err(), "fails once retired");
+}
+
+/// Another replica (or the CLI) rotates the realm's key: a token it signs with the new key must
+/// verify here although this server's key cache was loaded before the rotation.
+async fn a_key_rotated_elsewhere_verifies_without_waiting_for_the_cache(app: TestApp) {
+    let realm = realm(&app, "kenpo-a").await;
+    let (db, master, cache) = (&app.state.db, &app.state.master_key, &app.state.keys);
+    assert!(cache.published(db, &realm.id).await.is_ok(), "the cache holds the old set");
+
+    keys::rotate(db, master, &realm.id, Algorithm::ES256, app.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ring = keys::ring(db, master, &realm.id, Algorithm::ES256)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("a key"));
+    let token = jws::sign(ring.active(), Some("JWT"), br#"{"sub":"taro"}"#);
+
+    let verified = cache.verify(db, &realm.id, &token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(verified.is_some(), "an unknown kid re-reads the realm's keys");
+    let forged = jws::sign(
+        &shared_crypto::SigningKey::generate(Algorithm::ES256).unwrap_or_else(|e| panic!("{e}")),
+        None,
+        b"{}",
+    );
+    assert!(
+        cache.verify(db, &realm.id, &forged).await.ok().flatten().is_none(),
+        "a stranger's key still fails"
+    );
 }
