@@ -87,6 +87,9 @@ pub async fn ring(
 /// another process (the CLI, another replica) is picked up within this time.
 const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How often an unknown `kid` may make the published keys be read again.
+const RELOAD_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 type Cached<T> =
     std::collections::HashMap<(String, Option<Algorithm>), (std::time::Instant, std::sync::Arc<T>)>;
 
@@ -170,12 +173,19 @@ impl KeyCache {
         let keys = self.published(store, realm_id).await?;
         match shared_crypto::jws::verify(token, &keys, &ALGS) {
             Ok(verified) => Ok(Some(verified)),
-            Err(shared_crypto::JwsError::UnknownKid(_)) => {
+            // At most one reload per RELOAD_AT_MOST_EVERY: tokens with made-up kids must not turn
+            // into a database read each.
+            Err(shared_crypto::JwsError::UnknownKid(_)) if self.loaded_long_ago(realm_id) => {
                 let fresh = remember(&self.sets, (realm_id.to_owned(), None), jwks(store, realm_id).await?);
                 Ok(shared_crypto::jws::verify(token, &fresh, &ALGS).ok())
             }
             Err(_) => Ok(None),
         }
+    }
+
+    fn loaded_long_ago(&self, realm_id: &str) -> bool {
+        let sets = self.sets.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sets.get(&(realm_id.to_owned(), None)).is_none_or(|(at, _)| at.elapsed() >= RELOAD_AT_MOST_EVERY)
     }
 
     /// Forgets a realm's keys (after a rotation in this process).
