@@ -26,6 +26,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<KeyCache>,
+    pub lookups: Arc<flows::lookup::Lookups>,
     pub pages: Arc<Pages>,
     /// Outgoing HTTP (back-channel logout).
     pub http: reqwest::Client,
@@ -82,6 +83,7 @@ impl AppState {
             mailer,
             clock,
             keys: Arc::new(KeyCache::default()),
+            lookups: Arc::new(flows::lookup::Lookups::default()),
             pages: Arc::new(Pages::new()?),
             http,
             backchannel: Arc::new(tokio::sync::Notify::new()),

@@ -23,6 +23,7 @@ on_every_backend!(
     rfc7523_private_key_jwt_assertion_is_accepted_once,
     rfc9700_code_verifier_without_a_challenge_is_refused,
     backchannel_logout_is_retried_until_the_client_answers,
+    rfc7009_a_revoked_client_credentials_token_is_inactive,
 );
 
 const INTROSPECT: &str = "/protocol/openid-connect/token/introspect";
@@ -294,4 +295,25 @@ async fn backchannel_logout_is_retried_until_the_client_answers(idp: Idp) {
     let bodies = tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     assert_eq!(bodies[0], bodies[1], "the same logout token, retried");
     assert!(bodies[0].starts_with("logout_token="));
+}
+
+/// A client's own token has no grant row behind it; revoking it must still take effect.
+async fn rfc7009_a_revoked_client_credentials_token_is_inactive(idp: Idp) {
+    let service = client_with(&idp, "batch-service", vec![GrantType::ClientCredentials], None).await;
+    let response =
+        idp.token_request(&service, ClientAuth::Basic, &[("grant_type", "client_credentials")]).await;
+    let (_, body) = json(response).await;
+    let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+    let introspect_as = |client: &TestClient| {
+        let (id, secret) = (client.client_id.clone(), client.secret.clone());
+        let request =
+            idp.http.post(idp.endpoint(INTROSPECT)).basic_auth(id, Some(secret)).form(&[("token", &token)]);
+        async move { json(request.send().await.unwrap_or_else(|e| panic!("{e}"))).await.1 }
+    };
+    assert_eq!(introspect_as(&service).await["active"], true);
+    assert_eq!(introspect_as(&idp.client).await["active"], false, "another client sees nothing");
+
+    assert_eq!(revoke(&idp, &service, &token).await, StatusCode::OK);
+
+    assert_eq!(introspect_as(&service).await, serde_json::json!({"active": false}));
 }

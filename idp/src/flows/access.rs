@@ -5,6 +5,7 @@
 use super::FlowError;
 use super::claims;
 use super::tokens::{Ctx, TokenError, sha256_b64};
+use crate::ephemeral::EphemeralStore;
 use crate::store::{Client, Grant, GrantStore, UserStore};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -26,11 +27,23 @@ impl From<crate::store::StoreError> for BearerError {
     }
 }
 
-/// A verified access token: its claims and live grant.
+/// A verified access token: its claims and, for a member's token, its live grant.
 #[derive(Debug)]
 pub struct Access {
     pub claims: Map<String, Value>,
-    pub grant: Grant,
+    /// `None` for a client's own (client_credentials) token.
+    pub grant: Option<Grant>,
+}
+
+impl Access {
+    /// The client the token was issued to.
+    pub fn client_id(&self) -> Option<&str> {
+        self.claims.get("client_id").and_then(Value::as_str)
+    }
+}
+
+fn revoked_jti_key(jti: &str) -> String {
+    format!("revoked-jti:{jti}")
 }
 
 /// Verifies signature, type, issuer, expiry and that the grant is live.
@@ -48,27 +61,38 @@ pub async fn verify(ctx: Ctx<'_>, token: &str) -> Result<Access, BearerError> {
         serde_json::from_slice(&verified.payload).map_err(|_| BearerError::InvalidToken)?;
     let live = claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer)
         && claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp > ctx.now.unix_timestamp());
-    let grant_id = claims.get("grant").and_then(Value::as_str).ok_or(BearerError::InvalidToken)?;
     if !live {
         return Err(BearerError::InvalidToken);
     }
+    let Some(grant_id) = claims.get("grant").and_then(Value::as_str) else {
+        // A client's own token: its client must still be enabled, and its jti not revoked.
+        let jti = claims.get("jti").and_then(Value::as_str).ok_or(BearerError::InvalidToken)?;
+        let client_id = claims.get("client_id").and_then(Value::as_str).ok_or(BearerError::InvalidToken)?;
+        let client = ctx.lookups.client(ctx.db, &ctx.realm.id, client_id).await.map_err(TokenError::from)?;
+        let revoked = ctx.ephemeral.get(&revoked_jti_key(jti)).await.map_err(TokenError::from)?;
+        if client.is_none() || revoked.is_some() {
+            return Err(BearerError::InvalidToken);
+        }
+        return Ok(Access { claims, grant: None });
+    };
     let grant = ctx
         .db
         .grant_by_id(grant_id)
         .await?
         .filter(|g| !g.is_revoked() && g.realm_id == ctx.realm.id)
         .ok_or(BearerError::InvalidToken)?;
-    Ok(Access { claims, grant })
+    Ok(Access { claims, grant: Some(grant) })
 }
 
 /// OIDC Core §5.3: the member's claims by the token's scope.
 pub async fn userinfo(ctx: Ctx<'_>, token: &str) -> Result<Map<String, Value>, BearerError> {
     let access = verify(ctx, token).await?;
-    let scopes: Vec<&str> = access.grant.scope.split(' ').collect();
+    let grant = access.grant.ok_or(BearerError::InsufficientScope)?;
+    let scopes: Vec<&str> = grant.scope.split(' ').collect();
     if !scopes.contains(&"openid") {
         return Err(BearerError::InsufficientScope);
     }
-    let user_id = access.grant.user_id.as_deref().ok_or(BearerError::InsufficientScope)?;
+    let user_id = grant.user_id.as_deref().ok_or(BearerError::InsufficientScope)?;
     let user = ctx
         .db
         .user_by_id(&ctx.realm.id, user_id)
@@ -77,7 +101,7 @@ pub async fn userinfo(ctx: Ctx<'_>, token: &str) -> Result<Map<String, Value>, B
         .ok_or(BearerError::InvalidToken)?;
     let mut out = Map::new();
     out.insert("sub".to_owned(), user.id.clone().into());
-    out.extend(claims::for_user(&user, &scopes, &access.grant.auth.userinfo_claims));
+    out.extend(claims::for_user(&user, &scopes, &grant.auth.userinfo_claims));
     Ok(out)
 }
 
@@ -95,7 +119,7 @@ pub async fn introspect(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<In
     let inactive = Introspection { active: false, claims: Map::new() };
     if token.contains('.') {
         return Ok(match verify(ctx, token).await {
-            Ok(access) if access.grant.client_id == client.client_id.as_str() => {
+            Ok(access) if access.client_id() == Some(client.client_id.as_str()) => {
                 let mut claims = access.claims;
                 claims.remove("grant");
                 claims.insert("token_type".to_owned(), "Bearer".into());
@@ -126,7 +150,17 @@ pub async fn introspect(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<In
 pub async fn revoke(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<(), TokenError> {
     let grant = if token.contains('.') {
         match verify(ctx, token).await {
-            Ok(access) => Some(access.grant),
+            Ok(access) if access.client_id() != Some(client.client_id.as_str()) => None,
+            Ok(Access { grant: Some(grant), .. }) => Some(grant),
+            Ok(Access { grant: None, claims }) => {
+                // A self-contained token: deny its jti until it would have expired anyway.
+                let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+                let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
+                let left = u64::try_from(exp - ctx.now.unix_timestamp()).unwrap_or(0).max(1);
+                let ttl = std::time::Duration::from_secs(left + 60);
+                ctx.ephemeral.put(&revoked_jti_key(jti), b"1", ttl).await?;
+                None
+            }
             Err(BearerError::Token(e)) => return Err(e),
             Err(_) => None,
         }

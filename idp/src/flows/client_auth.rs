@@ -4,9 +4,8 @@
 
 use super::clients::secret_hasher;
 use super::tokens::{Ctx, TokenError};
-use crate::domain::ClientId;
 use crate::ephemeral::EphemeralStore;
-use crate::store::{Client, ClientStore};
+use crate::store::Client;
 use secrecy::{ExposeSecret, SecretString};
 use shared_crypto::jws;
 use shared_crypto::keys::Algorithm;
@@ -53,12 +52,10 @@ pub async fn authenticate(ctx: Ctx<'_>, presented: Presented, endpoint: &str) ->
 
 /// An enabled client of the realm, or `invalid_client`.
 async fn find(ctx: Ctx<'_>, id: &str) -> Result<Client, TokenError> {
-    let id = ClientId::parse(id).map_err(|_| TokenError::InvalidClient)?;
-    ctx.db
-        .client_by_client_id(&ctx.realm.id, &id)
-        .await?
-        .filter(|c| c.enabled)
-        .ok_or(TokenError::InvalidClient)
+    match ctx.lookups.client(ctx.db, &ctx.realm.id, id).await? {
+        Some(client) => Ok(Client::clone(&client)),
+        None => Err(TokenError::InvalidClient),
+    }
 }
 
 /// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud is the issuer or the endpoint, not

@@ -10,6 +10,7 @@ pub mod import_members;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod lookup;
 pub mod master_key;
 pub mod realms;
 pub mod sessions;

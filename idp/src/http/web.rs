@@ -2,8 +2,8 @@
 //! redirects to clients, and the flows' context.
 
 use crate::app::AppState;
+use crate::flows::FlowError;
 use crate::flows::tokens::Ctx;
-use crate::flows::{FlowError, realms};
 use crate::i18n::Locale;
 use crate::pages::MessagePage;
 use crate::store::Realm;
@@ -58,8 +58,8 @@ pub fn message(
 
 /// The realm of the path, or a 404 page.
 pub async fn realm(state: &AppState, name: &str, locale: Locale) -> Result<Realm, Response> {
-    match realms::find(&state.db, name).await {
-        Ok(realm) => Ok(realm),
+    match state.lookups.realm(&state.db, name).await {
+        Ok(realm) => Ok(Realm::clone(&realm)),
         Err(FlowError::UnknownRealm(_)) => {
             Err(message(state, StatusCode::NOT_FOUND, locale, "", "error.unknown_realm"))
         }
@@ -80,6 +80,7 @@ pub fn ctx<'a>(state: &'a AppState, realm: &'a Realm, issuer: &'a str) -> Ctx<'a
         ephemeral: &state.ephemeral,
         master: &state.master_key,
         keys: &state.keys,
+        lookups: &state.lookups,
         realm,
         issuer,
         now: state.clock.now(),

@@ -223,30 +223,28 @@ impl GrantStore for Db {
         now: OffsetDateTime,
     ) -> Result<RefreshUse, StoreError> {
         let now_ms = to_millis(now);
-        if rotate {
-            let claimed = sqlx::query(
+        let grant_id: Option<String> = if rotate {
+            // One statement claims the token: of two concurrent uses exactly one gets a row.
+            sqlx::query_scalar(
                 "UPDATE refresh_tokens SET used_at = $1 \
-                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING grant_id",
             )
             .bind(now_ms)
             .bind(token_hash)
-            .execute(self.pool())
-            .await?;
-            if claimed.rows_affected() == 0 {
-                return self.why_not_valid(token_hash, now_ms).await;
-            }
-        }
-        let row = sqlx::query_as::<_, RefreshRow>(
-            "SELECT grant_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(RefreshUse::Unknown) };
-        if !rotate && (row.expires_at <= now_ms || row.used_at.is_some()) {
-            return self.why_not_valid(token_hash, now_ms).await;
-        }
-        match self.grant_by_id(&row.grant_id).await? {
+            .fetch_optional(self.pool())
+            .await?
+        } else {
+            sqlx::query_scalar(
+                "SELECT grant_id FROM refresh_tokens \
+                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(self.pool())
+            .await?
+        };
+        let Some(grant_id) = grant_id else { return self.why_not_valid(token_hash, now_ms).await };
+        match self.grant_by_id(&grant_id).await? {
             Some(grant) => Ok(RefreshUse::Valid(Box::new(grant))),
             None => Ok(RefreshUse::Unknown),
         }

@@ -54,7 +54,7 @@ pub struct Metadata {
 const SIGNING: [&str; 3] = ["ES256", "RS256", "EdDSA"];
 
 async fn metadata(State(state): State<AppState>, Path(realm): Path<String>) -> Response {
-    let realm = match crate::flows::realms::find(&state.db, &realm).await {
+    let realm = match state.lookups.realm(&state.db, &realm).await {
         Ok(realm) => realm,
         Err(_) => {
             return web::oauth_error(

@@ -48,7 +48,7 @@ async fn userinfo(
         (None, None) => return challenge(StatusCode::UNAUTHORIZED, "invalid_request"),
         (Some(_), Some(_)) => return challenge(StatusCode::BAD_REQUEST, "invalid_request"),
     };
-    let Ok(realm) = crate::flows::realms::find(&state.db, &realm).await else {
+    let Ok(realm) = state.lookups.realm(&state.db, &realm).await else {
         return challenge(StatusCode::UNAUTHORIZED, "invalid_token");
     };
     let issuer = state.config.issuer(realm.name.as_str());
