@@ -27,6 +27,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<KeyCache>,
     pub lookups: Arc<flows::lookup::Lookups>,
+    /// Where passwords are hashed: one thread per core (see `flows::hashing`).
+    pub hashing: flows::hashing::HashPool,
     pub pages: Arc<Pages>,
     /// Outgoing HTTP (back-channel logout).
     pub http: reqwest::Client,
@@ -84,6 +86,7 @@ impl AppState {
             clock,
             keys: Arc::new(KeyCache::default()),
             lookups: Arc::new(flows::lookup::Lookups::default()),
+            hashing: flows::hashing::HashPool::new(),
             pages: Arc::new(Pages::new()?),
             http,
             backchannel: Arc::new(tokio::sync::Notify::new()),

@@ -1,6 +1,7 @@
 //! Checking a user ID and password, in the same time whether or not the member exists.
 
 use super::FlowError;
+use super::hashing::HashPool;
 use crate::domain::Username;
 use crate::store::{CredentialStore, Realm, User, UserStore};
 use shared_crypto::password::{self, PasswordCheck};
@@ -20,6 +21,7 @@ pub enum Outcome {
 /// Keycloak) is replaced on success.
 pub async fn check_password<S: UserStore + CredentialStore + Sync>(
     store: &S,
+    hashing: &HashPool,
     realm: &Realm,
     username: &str,
     candidate: String,
@@ -32,25 +34,23 @@ pub async fn check_password<S: UserStore + CredentialStore + Sync>(
         Some(user) => store.password_of(&user.id).await?.map(|c| c.password()).transpose()?,
         None => None,
     };
-    let (check, candidate) = tokio::task::spawn_blocking(move || {
-        let check = match &stored {
-            Some(hash) => password::verify_password(hash, &candidate),
-            None => {
-                password::verify_dummy(&candidate);
-                PasswordCheck::Mismatch
-            }
-        };
-        (check, candidate)
-    })
-    .await
-    .map_err(|e| FlowError::invalid("password", e))?;
+    let (check, candidate) = hashing
+        .run(move || {
+            let check = match &stored {
+                Some(hash) => password::verify_password(hash, &candidate),
+                None => {
+                    password::verify_dummy(&candidate);
+                    PasswordCheck::Mismatch
+                }
+            };
+            (check, candidate)
+        })
+        .await?;
     let (Some(user), PasswordCheck::Match { needs_rehash }) = (user, check) else {
         return Ok(Outcome::Invalid);
     };
     if needs_rehash {
-        let hash = tokio::task::spawn_blocking(move || password::hash_password(&candidate))
-            .await
-            .map_err(|e| FlowError::invalid("password", e))??;
+        let hash = hashing.run(move || password::hash_password(&candidate)).await??;
         store.rehash_password(&user.id, &hash).await?;
     }
     if !user.enabled {

@@ -6,6 +6,7 @@ pub mod backchannel;
 pub mod claims;
 pub mod client_auth;
 pub mod clients;
+pub mod hashing;
 pub mod import_members;
 pub mod keys;
 pub mod login;

@@ -299,7 +299,8 @@ async fn authenticate(
         error: error.map(str::to_owned),
         ..NewEvent::default()
     };
-    let outcome = login::check_password(&state.db, &realm, &form.username, form.password).await;
+    let outcome =
+        login::check_password(&state.db, &state.hashing, &realm, &form.username, form.password).await;
     let user = match outcome {
         Ok(Outcome::Authenticated(user)) => user,
         Ok(Outcome::Invalid) => {
