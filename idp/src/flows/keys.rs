@@ -144,6 +144,9 @@ impl KeyCache {
                     .ok_or_else(|| FlowError::invalid("key", "no signing key after generating one"))?
             }
         };
+        // Publish at least what we sign with: the JWKS served and used for verification is
+        // never older than the signing key (a relying party must find every kid we use).
+        remember(&self.sets, (realm_id.to_owned(), None), jwks(store, realm_id).await?);
         Ok(remember(&self.rings, key, ring))
     }
 

@@ -3,7 +3,6 @@
 use super::paths;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::flows;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -32,7 +31,7 @@ async fn realm_info(
     State(state): State<AppState>,
     Path(realm): Path<String>,
 ) -> Result<Json<PublishedRealm>, AppError> {
-    let realm = flows::realms::find(&state.db, &realm).await?;
+    let realm = state.lookups.realm(&state.db, &realm).await?;
     let issuer = state.config.issuer(realm.name.as_str());
     Ok(Json(PublishedRealm {
         realm: realm.name.to_string(),
@@ -46,7 +45,7 @@ async fn certs(
     State(state): State<AppState>,
     Path(realm): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    let realm = flows::realms::find(&state.db, &realm).await?;
-    let jwks = flows::keys::jwks(&state.db, &realm.id).await?;
-    Ok(([(header::CACHE_CONTROL, "max-age=300")], Json(jwks)))
+    let realm = state.lookups.realm(&state.db, &realm).await?;
+    let jwks = state.keys.published(&state.db, &realm.id).await?;
+    Ok(([(header::CACHE_CONTROL, "max-age=300")], Json(jwks.as_ref().clone())))
 }
