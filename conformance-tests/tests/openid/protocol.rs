@@ -24,6 +24,7 @@ on_every_backend!(
     rfc9700_code_verifier_without_a_challenge_is_refused,
     backchannel_logout_is_retried_until_the_client_answers,
     rfc7009_a_revoked_client_credentials_token_is_inactive,
+    refresh_token_of_a_client_without_rotation_stays_valid,
 );
 
 const INTROSPECT: &str = "/protocol/openid-connect/token/introspect";
@@ -31,6 +32,16 @@ const REVOKE: &str = "/protocol/openid-connect/revoke";
 
 /// Registers a confidential client with `grants`, a known secret and optional keys.
 async fn client_with(idp: &Idp, client_id: &str, grants: Vec<GrantType>, jwks: Option<JwkSet>) -> TestClient {
+    register(idp, client_id, grants, jwks, true).await
+}
+
+async fn register(
+    idp: &Idp,
+    client_id: &str,
+    grants: Vec<GrantType>,
+    jwks: Option<JwkSet>,
+    rotate_refresh_tokens: bool,
+) -> TestClient {
     let secret = shared_crypto::random::token();
     let redirect_uri = format!("https://rp.example.test/{client_id}/callback");
     let spec = ClientSpec {
@@ -45,7 +56,7 @@ async fn client_with(idp: &Idp, client_id: &str, grants: Vec<GrantType>, jwks: O
         pkce_required: false,
         signing_alg: Algorithm::ES256,
         jwks,
-        rotate_refresh_tokens: true,
+        rotate_refresh_tokens,
     };
     clients::create(&idp.state.db, &idp.state.master_key, &idp.realm, spec, idp.now())
         .await
@@ -316,4 +327,21 @@ async fn rfc7009_a_revoked_client_credentials_token_is_inactive(idp: Idp) {
     assert_eq!(revoke(&idp, &service, &token).await, StatusCode::OK);
 
     assert_eq!(introspect_as(&service).await, serde_json::json!({"active": false}));
+}
+
+/// `--no-refresh-rotation`: the same refresh token works again, and no new one is handed out.
+async fn refresh_token_of_a_client_without_rotation_stays_valid(idp: Idp) {
+    let client =
+        register(&idp, "steady-rp", vec![GrantType::AuthorizationCode, GrantType::RefreshToken], None, false)
+            .await;
+    let request = AuthRequest::for_client(&client);
+    let callback = idp.sign_in(&idp.browser(), &request).await;
+    let flow = idp.redeem(&client, &callback, &request, ClientAuth::Basic).await;
+    let refresh = flow.tokens.refresh_token.clone().unwrap_or_default();
+
+    for _ in 0..2 {
+        let again = expect_tokens(idp.refresh(&client, &refresh).await).await;
+        assert!(again.refresh_token.is_none(), "no rotation, no new refresh token");
+        assert_eq!(idp.userinfo(&again.access_token).await.status(), StatusCode::OK);
+    }
 }

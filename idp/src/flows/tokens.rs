@@ -223,7 +223,8 @@ pub async fn exchange_code(
     };
     ctx.db.create_grant(&grant).await?;
     ctx.db.add_session_client(&session.id, client.client_id.as_str()).await?;
-    let refresh = client.grant_types.contains(&GrantType::RefreshToken);
+    let refresh =
+        if client.grant_types.contains(&GrantType::RefreshToken) { Refresh::New } else { Refresh::None };
     mint(ctx, client, &grant, Some(&user), Some(&session), data.nonce.as_deref(), refresh).await
 }
 
@@ -237,21 +238,26 @@ pub async fn refresh(
     if !client.grant_types.contains(&GrantType::RefreshToken) {
         return Err(TokenError::UnauthorizedClient);
     }
-    let grant =
-        match ctx.db.use_refresh_token(&sha256_b64(token), client.rotate_refresh_tokens, ctx.now).await? {
-            RefreshUse::Valid(grant) => *grant,
-            RefreshUse::Replayed { grant_id } => {
-                ctx.db.revoke_grant(&grant_id, ctx.now).await?;
-                tracing::warn!(client = %client.client_id, "refresh token replayed: its grant is revoked");
-                return Err(TokenError::InvalidGrant("the refresh token was already used".to_owned()));
-            }
-            RefreshUse::Expired => {
-                return Err(TokenError::InvalidGrant("the refresh token has expired".to_owned()));
-            }
-            RefreshUse::Unknown => {
-                return Err(TokenError::InvalidGrant("the refresh token is unknown".to_owned()));
-            }
-        };
+    // Rotating clients get the successor token from the same transaction that retires this one.
+    let successor = client.rotate_refresh_tokens.then(random::token);
+    let used = match &successor {
+        Some(next) => ctx.db.rotate_refresh_token(&sha256_b64(token), &sha256_b64(next), ctx.now).await?,
+        None => ctx.db.use_refresh_token(&sha256_b64(token), ctx.now).await?,
+    };
+    let grant = match used {
+        RefreshUse::Valid(grant) => *grant,
+        RefreshUse::Replayed { grant_id } => {
+            ctx.db.revoke_grant(&grant_id, ctx.now).await?;
+            tracing::warn!(client = %client.client_id, "refresh token replayed: its grant is revoked");
+            return Err(TokenError::InvalidGrant("the refresh token was already used".to_owned()));
+        }
+        RefreshUse::Expired => {
+            return Err(TokenError::InvalidGrant("the refresh token has expired".to_owned()));
+        }
+        RefreshUse::Unknown => {
+            return Err(TokenError::InvalidGrant("the refresh token is unknown".to_owned()));
+        }
+    };
     if grant.client_id != client.client_id.as_str() {
         ctx.db.revoke_grant(&grant.id, ctx.now).await?;
         return Err(TokenError::InvalidGrant("the refresh token was issued to another client".to_owned()));
@@ -288,7 +294,17 @@ pub async fn refresh(
     if let Some(asked) = scope {
         grant.scope = asked.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
     }
-    mint(ctx, client, &grant, user.as_ref(), session.as_ref(), None, client.rotate_refresh_tokens).await
+    let refresh = successor.map_or(Refresh::None, Refresh::Stored);
+    mint(ctx, client, &grant, user.as_ref(), session.as_ref(), None, refresh).await
+}
+
+/// What `mint` does about a refresh token.
+enum Refresh {
+    None,
+    /// Make one and store it.
+    New,
+    /// Already stored (the rotation's successor): hand it out.
+    Stored(String),
 }
 
 /// The client_credentials grant (RFC 6749 §4.4): a token for the client itself, no refresh token.
@@ -323,7 +339,7 @@ pub async fn client_credentials(
         created_at: ctx.now,
         revoked_at: None,
     };
-    mint(ctx, client, &grant, None, None, None, false).await
+    mint(ctx, client, &grant, None, None, None, Refresh::None).await
 }
 
 /// Signs the tokens of a grant: an RFC 9068 access token, an ID token when the scope has
@@ -335,7 +351,7 @@ async fn mint(
     user: Option<&User>,
     session: Option<&UserSession>,
     nonce: Option<&str>,
-    with_refresh: bool,
+    refresh: Refresh,
 ) -> Result<TokenResponse, TokenError> {
     let lifetime = i64::from(ctx.realm.settings.access_token_seconds);
     let iat = ctx.now.unix_timestamp();
@@ -394,14 +410,16 @@ async fn mint(
         _ => None,
     };
 
-    let refresh_token = if with_refresh {
-        let token = random::token();
-        let remember = session.is_some_and(|s| s.remember_me);
-        let (idle, _) = super::sessions::lifetimes(ctx.realm, remember);
-        ctx.db.store_refresh_token(&sha256_b64(&token), &grant.id, ctx.now, ctx.now + idle).await?;
-        Some(token)
-    } else {
-        None
+    let refresh_token = match refresh {
+        Refresh::None => None,
+        Refresh::Stored(token) => Some(token),
+        Refresh::New => {
+            let token = random::token();
+            let remember = session.is_some_and(|s| s.remember_me);
+            let (idle, _) = super::sessions::lifetimes(ctx.realm, remember);
+            ctx.db.store_refresh_token(&sha256_b64(&token), &grant.id, ctx.now, ctx.now + idle).await?;
+            Some(token)
+        }
     };
     Ok(TokenResponse {
         access_token,

@@ -82,12 +82,20 @@ pub trait GrantStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
-    /// Looks a refresh token up and, when `rotate`, marks it used in the same statement, so of
-    /// two concurrent uses exactly one is valid.
+    /// Rotation in one transaction: claims the presented token (of two concurrent uses exactly
+    /// one succeeds) and stores `new_hash` as its successor with the same lifetime, so a crash
+    /// can never leave the grant with no live token, and the database commits once.
+    fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<RefreshUse, StoreError>> + Send;
+    /// Looks up a refresh token of a client that does not rotate: it stays valid until it
+    /// expires or its grant is revoked.
     fn use_refresh_token(
         &self,
         token_hash: &str,
-        rotate: bool,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<RefreshUse, StoreError>> + Send;
 }
@@ -216,33 +224,59 @@ impl GrantStore for Db {
         .transpose()
     }
 
-    async fn use_refresh_token(
+    async fn rotate_refresh_token(
         &self,
-        token_hash: &str,
-        rotate: bool,
+        old_hash: &str,
+        new_hash: &str,
         now: OffsetDateTime,
     ) -> Result<RefreshUse, StoreError> {
         let now_ms = to_millis(now);
-        let grant_id: Option<String> = if rotate {
-            // One statement claims the token: of two concurrent uses exactly one gets a row.
-            sqlx::query_scalar(
-                "UPDATE refresh_tokens SET used_at = $1 \
-                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING grant_id",
-            )
-            .bind(now_ms)
-            .bind(token_hash)
-            .fetch_optional(self.pool())
-            .await?
-        } else {
-            sqlx::query_scalar(
-                "SELECT grant_id FROM refresh_tokens \
-                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-            )
-            .bind(token_hash)
-            .bind(now_ms)
-            .fetch_optional(self.pool())
-            .await?
+        let mut tx = self.pool().begin().await?;
+        let claimed: Option<String> = sqlx::query_scalar(
+            "UPDATE refresh_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING grant_id",
+        )
+        .bind(now_ms)
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(grant_id) = claimed else {
+            tx.rollback().await?;
+            return self.why_not_valid(old_hash, now_ms).await;
         };
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) \
+             SELECT $1, grant_id, $2, $2 + (expires_at - created_at) FROM refresh_tokens WHERE token_hash = $3",
+        )
+        .bind(new_hash)
+        .bind(now_ms)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?;
+        let grant = sqlx::query_as::<_, GrantRow>(&format!("{SELECT} WHERE id = $1"))
+            .bind(&grant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        match grant {
+            Some(row) => Ok(RefreshUse::Valid(Box::new(Grant::try_from(row)?))),
+            None => Ok(RefreshUse::Unknown),
+        }
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<RefreshUse, StoreError> {
+        let now_ms = to_millis(now);
+        let grant_id: Option<String> = sqlx::query_scalar(
+            "SELECT grant_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?;
         let Some(grant_id) = grant_id else { return self.why_not_valid(token_hash, now_ms).await };
         match self.grant_by_id(&grant_id).await? {
             Some(grant) => Ok(RefreshUse::Valid(Box::new(grant))),
