@@ -207,24 +207,36 @@ async fn authenticated(
     Ok((realm, issuer, client, params))
 }
 
+/// [`authenticated`], for the endpoints that take a `token` (introspection, revocation).
+async fn with_token(
+    state: &AppState,
+    realm: &str,
+    suffix: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Realm, String, Client, String), Response> {
+    let (realm, issuer, client, mut params) = authenticated(state, realm, suffix, headers, body).await?;
+    match params.remove("token") {
+        Some(token) => Ok((realm, issuer, client, token)),
+        None => Err(error_response(&TokenError::InvalidRequest("token is required".to_owned()), false)),
+    }
+}
+
 async fn introspect(
     State(state): State<AppState>,
     Path(realm): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (realm, issuer, client, params) =
-        match authenticated(&state, &realm, paths::suffix::INTROSPECT, &headers, &body).await {
+    let (realm, issuer, client, token) =
+        match with_token(&state, &realm, paths::suffix::INTROSPECT, &headers, &body).await {
             Ok(found) => found,
             Err(response) => return response,
         };
     if !client.confidential {
         return error_response(&TokenError::InvalidClient, false);
     }
-    let Some(token) = params.get("token") else {
-        return error_response(&TokenError::InvalidRequest("token is required".to_owned()), false);
-    };
-    match access::introspect(web::ctx(&state, &realm, &issuer), &client, token).await {
+    match access::introspect(web::ctx(&state, &realm, &issuer), &client, &token).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();
             web::no_store(&mut response);
@@ -240,15 +252,12 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (realm, issuer, client, params) =
-        match authenticated(&state, &realm, paths::suffix::REVOKE, &headers, &body).await {
+    let (realm, issuer, client, token) =
+        match with_token(&state, &realm, paths::suffix::REVOKE, &headers, &body).await {
             Ok(found) => found,
             Err(response) => return response,
         };
-    let Some(token) = params.get("token") else {
-        return error_response(&TokenError::InvalidRequest("token is required".to_owned()), false);
-    };
-    match access::revoke(web::ctx(&state, &realm, &issuer), &client, token).await {
+    match access::revoke(web::ctx(&state, &realm, &issuer), &client, &token).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => error_response(&e, false),
     }
