@@ -77,7 +77,7 @@ fn banner(idp: &kenpo_idp::App, portal: &kenpo_portal::App, demo: Option<&DemoIn
     if let Some(demo) = demo {
         println!("  demo realm: {}", demo.issuer);
         println!("  demo client: {} (secret {})", demo.client_id, demo.client_secret.expose_secret());
-        println!("  demo members (temporary IDs; the first login asks for the birth date):");
+        println!("  demo members (temporary IDs; they still owe the manual's first-login steps):");
         for member in &demo.members {
             println!("    {:<12} {:<16} {}", member.username, member.temporary_password, member.display_name);
         }
