@@ -185,6 +185,33 @@ pub fn verify_dummy(candidate: &str) {
     }
 }
 
+thread_local! {
+    /// Argon2's working memory (19 MiB at our parameters), kept per thread. Allocating it for
+    /// every verification does not give it back anyway (glibc keeps freed blocks this large
+    /// resident) and costs page faults; callers hash on a fixed set of threads, so this bounds
+    /// the memory by their number. Argon2 v1.3 writes every block before reading it, so what a
+    /// previous computation left is never used.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` with `count` reusable Argon2 blocks. An outsized imported hash's memory is
+/// released afterwards, so one odd hash does not stay resident.
+fn with_blocks<R>(count: usize, work: impl FnOnce(&mut [argon2::Block]) -> R) -> R {
+    let usual = CURRENT_PARAMS.block_count();
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        if blocks.len() < count {
+            blocks.resize(count, argon2::Block::default());
+        }
+        let result = work(&mut blocks[..count]);
+        if blocks.len() > usual {
+            blocks.truncate(usual);
+            blocks.shrink_to_fit();
+        }
+        result
+    })
+}
+
 fn verify_phc(phc: &str, candidate: &str) -> PasswordCheck {
     let Ok(hash) = PasswordHash::new(phc) else {
         return PasswordCheck::Mismatch;
@@ -214,10 +241,11 @@ fn verify_phc(phc: &str, candidate: &str) -> PasswordCheck {
         return PasswordCheck::Mismatch;
     };
     let mut computed = Zeroizing::new(vec![0u8; expected.len()]);
-    if Argon2::new(algorithm, version, params.clone())
-        .hash_password_into(candidate.as_bytes(), salt, &mut computed)
-        .is_err()
-    {
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let hashed = with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(candidate.as_bytes(), salt, &mut computed, blocks)
+    });
+    if hashed.is_err() {
         return PasswordCheck::Mismatch;
     }
     if !crate::ct_eq(&computed, expected.as_bytes()) {
