@@ -59,16 +59,6 @@ impl MemoryStore {
         // is a single insert or remove.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    /// Live entries, for tests of the sweep.
-    pub fn len(&self) -> usize {
-        let now = Instant::now();
-        self.lock().entries.values().filter(|e| e.expires_at > now).count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 fn bytes(entry: &Entry) -> Vec<u8> {

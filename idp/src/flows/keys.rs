@@ -190,16 +190,4 @@ impl KeyCache {
         let sets = self.sets.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         sets.get(&(realm_id.to_owned(), None)).is_none_or(|(at, _)| at.elapsed() >= RELOAD_AT_MOST_EVERY)
     }
-
-    /// Forgets a realm's keys (after a rotation in this process).
-    pub fn forget(&self, realm_id: &str) {
-        self.rings
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|(r, _), _| r != realm_id);
-        self.sets
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|(r, _), _| r != realm_id);
-    }
 }

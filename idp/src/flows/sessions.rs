@@ -3,7 +3,7 @@
 
 use super::FlowError;
 use crate::store::{NewUserSession, Realm, SessionStore, User, UserSession};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use shared_crypto::{ct_eq, random};
 use time::{Duration, OffsetDateTime};
@@ -93,9 +93,4 @@ pub async fn resume(
         store.touch_session(&session.id, now).await?;
     }
     Ok(Some(session))
-}
-
-/// The cookie's value, for logging nothing of it.
-pub fn sid_of(cookie: &SecretString) -> &str {
-    cookie.expose_secret().split_once('.').map_or("", |(sid, _)| sid)
 }

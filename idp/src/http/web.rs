@@ -67,6 +67,26 @@ pub async fn realm(state: &AppState, name: &str, locale: Locale) -> Result<Realm
     }
 }
 
+/// The path the realm's cookies are scoped to.
+pub fn cookie_path(realm: &Realm) -> String {
+    format!("/realms/{}/", realm.name)
+}
+
+/// The live SSO session the browser's cookie stands for, if any. A store failure is an error,
+/// never "no session": logging out must not claim success over a session it could not read.
+pub async fn current_session(
+    state: &AppState,
+    realm: &Realm,
+    jar: &axum_extra::extract::cookie::CookieJar,
+) -> Result<Option<crate::store::UserSession>, FlowError> {
+    match jar.get(crate::flows::sessions::COOKIE) {
+        Some(cookie) => {
+            crate::flows::sessions::resume(&state.db, realm, cookie.value(), state.clock.now()).await
+        }
+        None => Ok(None),
+    }
+}
+
 /// A 500 that logs its cause and shows a generic page.
 pub fn server_error(state: &AppState, locale: Locale, cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %cause, "request failed");

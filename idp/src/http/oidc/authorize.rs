@@ -51,10 +51,6 @@ fn pending_key(tab_id: &str) -> String {
     format!("login:{tab_id}")
 }
 
-fn cookie_path(realm: &Realm) -> String {
-    format!("/realms/{}/", realm.name)
-}
-
 fn secure(state: &AppState) -> bool {
     state.config.public_url.starts_with("https://")
 }
@@ -96,13 +92,9 @@ async fn authorize(
             return web::to_client(&e.redirect_uri, &params);
         }
     };
-    let ctx = web::ctx(&state, &realm, &issuer);
-    let session = match jar.get(sessions::COOKIE) {
-        Some(cookie) => match sessions::resume(&state.db, &realm, cookie.value(), ctx.now).await {
-            Ok(session) => session,
-            Err(e) => return web::server_error(&state, locale, &e),
-        },
-        None => None,
+    let session = match web::current_session(&state, &realm, &jar).await {
+        Ok(session) => session,
+        Err(e) => return web::server_error(&state, locale, &e),
     };
     let reusable = match &session {
         Some(session) if !request.prompt_login => {
@@ -219,7 +211,7 @@ async fn show_login(
     // 200 with the message, as Keycloak answers: a 401 would need an HTTP authentication challenge.
     let response = web::page(state, StatusCode::OK, locale, &realm.display_name, "login.html", page);
     let cookie = Cookie::build((BROWSER_COOKIE, browser))
-        .path(cookie_path(realm))
+        .path(web::cookie_path(realm))
         .http_only(true)
         .secure(secure(state))
         .same_site(SameSite::Lax)
@@ -353,9 +345,9 @@ async fn authenticate(
         Err(e) => return web::server_error(&state, locale, &e),
     }
     // The same member signing in again keeps their session (and its sid); anyone else replaces it.
-    let existing = match jar.get(sessions::COOKIE) {
-        Some(cookie) => sessions::resume(&state.db, &realm, cookie.value(), now).await.ok().flatten(),
-        None => None,
+    let existing = match web::current_session(&state, &realm, &jar).await {
+        Ok(session) => session,
+        Err(e) => return web::server_error(&state, locale, &e),
     };
     let remember_me = form.remember_me.is_some();
     let (session, new_cookie) = match existing {
@@ -396,7 +388,7 @@ async fn authenticate(
     let jar = match new_cookie {
         Some(value) => {
             let mut cookie = Cookie::build((sessions::COOKIE, value.expose_secret().to_owned()))
-                .path(cookie_path(&realm))
+                .path(web::cookie_path(&realm))
                 .http_only(true)
                 .secure(secure(&state))
                 .same_site(SameSite::Lax);
@@ -408,7 +400,7 @@ async fn authenticate(
         }
         None => jar,
     };
-    (jar.remove(Cookie::build(BROWSER_COOKIE).path(cookie_path(&realm))), response).into_response()
+    (jar.remove(Cookie::build(BROWSER_COOKIE).path(web::cookie_path(&realm))), response).into_response()
 }
 
 /// Records an event; a failure to record is logged, never shown to the member.

@@ -38,9 +38,9 @@ async fn end_session(
     };
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = web::ctx(&state, &realm, &issuer);
-    let session = match jar.get(sessions::COOKIE) {
-        Some(cookie) => sessions::resume(&state.db, &realm, cookie.value(), ctx.now).await.ok().flatten(),
-        None => None,
+    let session = match web::current_session(&state, &realm, &jar).await {
+        Ok(session) => session,
+        Err(e) => return web::server_error(&state, locale, &e),
     };
     let user_id = session.as_ref().map(|s| s.user_id.clone());
     let request = LogoutRequest {
@@ -58,7 +58,7 @@ async fn end_session(
         let event = NewEvent { user_id, client_id: request.client_id.clone(), ..NewEvent::default() };
         super::authorize::audit(&state, &realm, EventType::Logout, event).await;
     }
-    let jar = jar.remove(Cookie::build(sessions::COOKIE).path(format!("/realms/{}/", realm.name)));
+    let jar = jar.remove(Cookie::build(sessions::COOKIE).path(web::cookie_path(&realm)));
     let response = match after {
         After::Redirect(target) => {
             let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
