@@ -34,6 +34,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes the back-channel logout deliverer when a logout queues something.
     pub backchannel: Arc<tokio::sync::Notify>,
+    /// Wakes the mail deliverer when a mail is queued.
+    pub mail_outbox: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,7 @@ impl AppState {
             pages: Arc::new(Pages::new()?),
             http,
             backchannel: Arc::new(tokio::sync::Notify::new()),
+            mail_outbox: Arc::new(tokio::sync::Notify::new()),
         })
     }
 }

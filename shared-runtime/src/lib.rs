@@ -7,6 +7,8 @@ pub mod db;
 pub mod i18n;
 pub mod pages;
 pub mod shutdown;
+#[cfg(feature = "testing")]
+pub mod smtp_sink;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -8,8 +8,10 @@
 
 mod browser;
 mod checks;
+mod journey;
 
 pub use browser::{AuthRequest, Browser, Page};
+pub use journey::{Journey, link_in};
 pub use checks::{
     ClientAuth, Flow, IdToken, assert_error_page, assert_error_redirect, assert_invalid_token,
     assert_logged_out_page, assert_post_logout_redirect, assert_token_error, expect_tokens, expect_userinfo,
@@ -26,6 +28,7 @@ use kenpo_idp::store::{CredentialStore, GrantType, NewUser, Realm, UserStore};
 use secrecy::SecretString;
 use shared_crypto::keys::Algorithm;
 pub use shared_runtime::testing::Backend;
+pub use shared_runtime::smtp_sink::{Received, SmtpSink};
 use shared_runtime::testing::TestDatabase;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -70,6 +73,8 @@ pub struct Idp {
     pub client: TestClient,
     pub member: Member,
     pub realm: Realm,
+    /// The real SMTP listener the IdP sends its mail to (see [`Idp::next_mail`]).
+    mail: tokio::sync::Mutex<SmtpSink>,
     _data_dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -89,6 +94,17 @@ impl Idp {
     /// The suite's default request for the main client: code, `openid`, a fresh state and nonce.
     pub fn auth_request(&self) -> AuthRequest {
         AuthRequest::for_client(&self.client)
+    }
+
+    /// The next mail the IdP sends; fails the test if none arrives within ten seconds.
+    pub async fn next_mail(&self) -> Received {
+        self.mail.lock().await.next().await
+    }
+
+    /// Asserts no mail arrives for half a second.
+    pub async fn assert_no_mail(&self) {
+        let got = self.mail.lock().await.try_next(std::time::Duration::from_millis(500)).await;
+        assert!(got.is_none(), "unexpected mail: {got:?}");
     }
 
     /// Moves the server's clock forward.
@@ -137,10 +153,12 @@ impl Idp {
     }
 }
 
-fn test_config(data_dir: &std::path::Path, database_url: Option<&str>) -> Config {
+fn test_config(data_dir: &std::path::Path, database_url: Option<&str>, smtp_url: &str) -> Config {
     let mut env = vec![
         ("KENPO_IDP_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("KENPO_IDP_DATA_DIR".to_owned(), data_dir.display().to_string()),
+        ("KENPO_IDP_SMTP_URL".to_owned(), smtp_url.to_owned()),
+        ("KENPO_IDP_MAIL_DOMAIN".to_owned(), "conformance.example.jp".to_owned()),
     ];
     if let Some(url) = database_url {
         env.push(("KENPO_IDP_DATABASE_URL".to_owned(), url.to_owned()));
@@ -160,7 +178,8 @@ pub async fn spawn_idp(backend: Backend) -> Option<Idp> {
         Backend::Sqlite => None,
         Backend::Postgres => Some(TestDatabase::create().await?),
     };
-    let config = test_config(data_dir.path(), database.as_ref().map(|d| d.url.as_str()));
+    let mail = SmtpSink::start().await;
+    let config = test_config(data_dir.path(), database.as_ref().map(|d| d.url.as_str()), &mail.url());
     // Real time, to the second, so that cookie lifetimes and token times look sane to anyone;
     // from there on the clock moves only when a test moves it.
     let start = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|e| panic!("clock: {e}"));
@@ -206,6 +225,7 @@ pub async fn spawn_idp(backend: Backend) -> Option<Idp> {
         clock,
         member,
         realm,
+        mail: tokio::sync::Mutex::new(mail),
         _data_dir: data_dir,
         _database: database,
         _shutdown: shutdown,

@@ -121,9 +121,10 @@ async fn member_owing_first_login_steps_gets_no_code(idp: Idp) {
 
     let after = browser.submit_login(&page.login_form(), "k0000009", "Tmp-pass-09").await;
 
-    assert_eq!(after.status, StatusCode::FORBIDDEN);
+    // The member is taken to their next step, never to the client.
+    assert_eq!(after.status, StatusCode::OK, "{}", after.body);
     assert_eq!(after.location, None, "no code until the first-login steps are done");
-    assert!(after.body.contains("ご加入の健保組合までお問い合わせください"), "{}", after.body);
+    assert!(after.set_cookies.iter().all(|c| !c.starts_with("KENPO_SESSION=")), "no session yet");
 }
 
 async fn sso_session_ends_after_the_realms_idle_time(idp: Idp) {

@@ -10,7 +10,9 @@
 mod backchannel_op;
 mod basic_op;
 mod config_op;
+mod first_login;
 mod helpers;
 mod login_page;
 mod protocol;
+mod recovery;
 mod rp_initiated_op;

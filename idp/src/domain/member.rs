@@ -124,6 +124,35 @@ pub enum RequiredAction {
 }
 
 impl RequiredAction {
+    pub const ALL: [Self; 8] = [
+        Self::VerifyBirthdate,
+        Self::TermsAndConditions,
+        Self::UpdateEmail,
+        Self::VerifyEmail,
+        Self::UpdateUserId,
+        Self::UpdatePassword,
+        Self::ConfigureTotp,
+        Self::WebauthnRegister,
+    ];
+
+    /// Keycloak's alias, as in `?execution=` and the admin API.
+    pub fn alias(self) -> &'static str {
+        match self {
+            Self::VerifyBirthdate => "VERIFY_BIRTHDATE",
+            Self::TermsAndConditions => "TERMS_AND_CONDITIONS",
+            Self::UpdateEmail => "UPDATE_EMAIL",
+            Self::VerifyEmail => "VERIFY_EMAIL",
+            Self::UpdateUserId => "UPDATE_USER_ID",
+            Self::UpdatePassword => "UPDATE_PASSWORD",
+            Self::ConfigureTotp => "CONFIGURE_TOTP",
+            Self::WebauthnRegister => "webauthn-register",
+        }
+    }
+
+    pub fn from_alias(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.alias() == raw)
+    }
+
     /// What a member imported with a 仮ID owes on first login, in the manual's order.
     pub const FIRST_LOGIN: [Self; 6] = [
         Self::VerifyBirthdate,
@@ -164,6 +193,15 @@ mod tests {
         let mut sorted = RequiredAction::FIRST_LOGIN;
         sorted.sort();
         assert_eq!(sorted, RequiredAction::FIRST_LOGIN);
+    }
+
+    #[test]
+    fn aliases_match_the_serialised_names() {
+        for action in RequiredAction::ALL {
+            let json = serde_json::to_string(&action).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", action.alias()));
+            assert_eq!(RequiredAction::from_alias(action.alias()), Some(action));
+        }
     }
 
     #[test]

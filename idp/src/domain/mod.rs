@@ -4,9 +4,11 @@
 mod email;
 mod member;
 mod names;
+mod password;
 mod redirect_uri;
 
 pub use email::{Email, EmailError};
 pub use member::{BirthDate, Relationship, RequiredAction};
 pub use names::{ClientId, NameError, RealmName, Username, UsernameError};
+pub use password::{AuthMethod, PASSWORD_SYMBOLS, PasswordError, PasswordPolicy};
 pub use redirect_uri::{RedirectUri, RedirectUriError};

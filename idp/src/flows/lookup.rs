@@ -59,6 +59,11 @@ impl Lookups {
         Ok(self.realms.put(name.to_owned(), realm))
     }
 
+    /// Drops the cached realm, so a settings change made in this process shows at once.
+    pub fn forget_realm(&self, name: &str) {
+        self.realms.0.write().unwrap_or_else(PoisonError::into_inner).remove(name);
+    }
+
     /// An enabled client of the realm.
     pub async fn client(
         &self,

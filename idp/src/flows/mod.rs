@@ -1,6 +1,8 @@
 //! Decisions. Flows take stores, the master key and `now` as inputs and know nothing of HTTP.
 
 pub mod access;
+pub mod action_tokens;
+pub mod auth_session;
 pub mod authorize;
 pub mod backchannel;
 pub mod claims;
@@ -11,9 +13,12 @@ pub mod import_members;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod mail;
 pub mod lookup;
 pub mod master_key;
 pub mod realms;
+pub mod recovery;
+pub mod required_actions;
 pub mod sessions;
 pub mod tokens;
 

@@ -1,6 +1,7 @@
 //! HTTP: one `routes()` per concern, merged here. Handlers translate; flows decide.
 
 mod health;
+pub mod login_actions;
 mod oidc;
 mod realm;
 pub mod web;
@@ -38,6 +39,10 @@ pub mod paths {
     pub const REVOKE: &str = "/realms/{realm}/protocol/openid-connect/revoke";
     pub const INTROSPECT: &str = "/realms/{realm}/protocol/openid-connect/token/introspect";
     pub const LOGIN_ACTION: &str = "/realms/{realm}/login-actions/authenticate";
+    pub const REQUIRED_ACTION: &str = "/realms/{realm}/login-actions/required-action";
+    pub const RESET_CREDENTIALS: &str = "/realms/{realm}/login-actions/reset-credentials";
+    pub const FORGOT_USERNAME: &str = "/realms/{realm}/login-actions/forgot-username";
+    pub const ACTION_TOKEN: &str = "/realms/{realm}/login-actions/action-token";
 }
 
 pub fn router(state: AppState) -> Router {
@@ -45,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(realm::routes())
         .merge(oidc::routes())
+        .merge(login_actions::routes())
         .route(paths::STYLESHEET, get(stylesheet))
         .with_state(state);
     shared_runtime::pages::with_security_headers(routes, shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS)

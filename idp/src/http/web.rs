@@ -67,6 +67,11 @@ pub async fn realm(state: &AppState, name: &str, locale: Locale) -> Result<Realm
     }
 }
 
+/// Whether cookies are marked `Secure`: when the public URL is https.
+pub fn secure(state: &AppState) -> bool {
+    state.config.public_url.starts_with("https://")
+}
+
 /// The path the realm's cookies are scoped to.
 pub fn cookie_path(realm: &Realm) -> String {
     format!("/realms/{}/", realm.name)

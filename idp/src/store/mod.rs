@@ -6,6 +6,7 @@
 //! the one real difference, how each reports a unique violation, is settled in [`meaning_of`].
 //! Nothing outside this module knows which backend it runs on.
 
+mod action_tokens;
 mod backchannel;
 mod clients;
 mod credentials;
@@ -14,8 +15,10 @@ mod grants;
 mod keys;
 mod realms;
 mod sessions;
+mod terms;
 mod users;
 
+pub use action_tokens::{ActionKind, ActionToken, ActionTokenStore};
 pub use backchannel::{BackchannelStore, Delivery};
 pub use clients::{Client, ClientStore, GrantType, NewClient};
 pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential};
@@ -24,6 +27,7 @@ pub use grants::{Grant, GrantAuth, GrantStore, RefreshUse};
 pub use keys::{KeyStatus, KeyStore, StoredKey};
 pub use realms::{BruteForcePolicy, NewRealm, Realm, RealmSettings, RealmStore};
 pub use sessions::{NewUserSession, SessionStore, UserSession};
+pub use terms::{Terms, TermsStore};
 pub use users::{NewUser, User, UserStore, UserUpdate};
 
 pub use shared_runtime::db::Backend;

@@ -1,7 +1,7 @@
 //! Realms: one per kenpo.
 
 use super::{Db, StoreError, flag, from_json, is_set, meaning_of, to_json};
-use crate::domain::RealmName;
+use crate::domain::{AuthMethod, PasswordPolicy, RealmName, RequiredAction};
 use serde::{Deserialize, Serialize};
 use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
@@ -42,6 +42,14 @@ pub struct RealmSettings {
     pub default_locale: String,
     /// Mail senders (FAQ Q19): `no-reply@`, `info@` and `webmaster@` of this domain.
     pub mail_domain: Option<String>,
+    /// The required actions this realm runs; an action not listed is skipped at login (and
+    /// stays owed, so enabling it later asks for it).
+    pub required_actions: Vec<RequiredAction>,
+    /// The second-factor methods members may choose (2-1 step 9).
+    pub auth_methods: Vec<AuthMethod>,
+    pub password_policy: PasswordPolicy,
+    /// How long a 「メールアドレスの確認」 link stays valid.
+    pub verify_email_link_seconds: u32,
 }
 
 impl Default for RealmSettings {
@@ -56,6 +64,10 @@ impl Default for RealmSettings {
             brute_force: BruteForcePolicy::default(),
             default_locale: "ja".to_owned(),
             mail_domain: None,
+            required_actions: RequiredAction::ALL.to_vec(),
+            auth_methods: AuthMethod::ALL.to_vec(),
+            password_policy: PasswordPolicy::default(),
+            verify_email_link_seconds: 12 * 60 * 60,
         }
     }
 }

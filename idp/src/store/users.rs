@@ -2,7 +2,7 @@
 
 use super::credentials::insert_credential;
 use super::{Db, NewCredential, StoreError, flag, from_json, is_set, meaning_of, to_json};
-use crate::domain::{BirthDate, Email, Relationship, RequiredAction, Username};
+use crate::domain::{AuthMethod, BirthDate, Email, Relationship, RequiredAction, Username};
 use shared_runtime::db::{from_millis, to_millis};
 use sqlx::AnyConnection;
 use std::future::Future;
@@ -30,7 +30,29 @@ pub struct User {
     /// Steps owed at the next login, in the order they will run.
     pub required_actions: Vec<RequiredAction>,
     pub locale: Option<String>,
+    /// 認証方法: the second factor the member chose.
+    pub auth_method: Option<AuthMethod>,
+    /// The terms-of-use version the member last accepted.
+    pub terms_accepted_version: Option<i64>,
     pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn owes(&self, action: RequiredAction) -> bool {
+        self.required_actions.contains(&action)
+    }
+
+    /// Adds `action` (kept in the manual's order, at most once).
+    pub fn require(&mut self, action: RequiredAction) {
+        if !self.owes(action) {
+            self.required_actions.push(action);
+            self.required_actions.sort();
+        }
+    }
+
+    pub fn complete(&mut self, action: RequiredAction) {
+        self.required_actions.retain(|a| *a != action);
+    }
 }
 
 /// What creating a member takes.
@@ -90,6 +112,10 @@ pub trait UserStore {
         id: &str,
         update: &UserUpdate,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Saves what the member changes about themselves at login and in the account pages: user ID,
+    /// email and its verification, 仮ID flag, owed actions, method, accepted terms, language.
+    /// A user ID or email another member holds is `UsernameTaken` / `EmailTaken`.
+    fn save_member(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates and updates members in one transaction: all of it happens, or none.
     fn import_members(
         &self,
@@ -115,6 +141,8 @@ struct UserRow {
     enabled: i16,
     required_actions: String,
     locale: Option<String>,
+    auth_method: Option<String>,
+    terms_accepted_version: Option<i64>,
     created_at: i64,
 }
 
@@ -144,6 +172,12 @@ impl TryFrom<UserRow> for User {
             temporary_id: is_set(row.temporary_id),
             enabled: is_set(row.enabled),
             locale: row.locale,
+            auth_method: row
+                .auth_method
+                .as_deref()
+                .map(|m| AuthMethod::parse(m).ok_or_else(|| StoreError::corrupt("users.auth_method")))
+                .transpose()?,
+            terms_accepted_version: row.terms_accepted_version,
             created_at: from_millis(row.created_at),
         })
     }
@@ -151,7 +185,7 @@ impl TryFrom<UserRow> for User {
 
 const SELECT: &str = "SELECT id, realm_id, username, issued_username, email, email_verified, \
      display_name, birthdate, relationship, temporary_id, enabled, required_actions, locale, \
-     created_at FROM users";
+     auth_method, terms_accepted_version, created_at FROM users";
 
 /// Unique violations, most specific first: `issued_username` contains `username`.
 fn user_conflict(err: sqlx::Error) -> StoreError {
@@ -185,6 +219,8 @@ async fn insert_user(
         enabled: true,
         required_actions: new.required_actions,
         locale: new.locale,
+        auth_method: None,
+        terms_accepted_version: None,
         created_at: now,
     };
     sqlx::query(
@@ -293,6 +329,31 @@ impl UserStore for Db {
     async fn update_user(&self, realm_id: &str, id: &str, update: &UserUpdate) -> Result<(), StoreError> {
         let mut conn = self.pool().acquire().await?;
         write_update(&mut conn, realm_id, id, update).await
+    }
+
+    async fn save_member(&self, user: &User) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET username = $1, email = $2, email_verified = $3, temporary_id = $4, \
+             required_actions = $5, auth_method = $6, terms_accepted_version = $7, locale = $8 \
+             WHERE realm_id = $9 AND id = $10",
+        )
+        .bind(user.username.as_str())
+        .bind(user.email.as_ref().map(Email::as_str))
+        .bind(flag(user.email_verified))
+        .bind(flag(user.temporary_id))
+        .bind(to_json(&user.required_actions))
+        .bind(user.auth_method.map(AuthMethod::as_str))
+        .bind(user.terms_accepted_version)
+        .bind(&user.locale)
+        .bind(&user.realm_id)
+        .bind(&user.id)
+        .execute(self.pool())
+        .await
+        .map_err(user_conflict)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
     }
 
     async fn import_members(

@@ -154,6 +154,54 @@ impl Page {
         })
     }
 
+    /// The form `css` selects (`form#kc-…`): where it posts and its hidden inputs.
+    pub fn form(&self, css: &str) -> LoginForm {
+        let html = Html::parse_document(&self.body);
+        let form = html.select(&selector(css)).next().unwrap_or_else(|| {
+            panic!("no {css} on {} ({}):\n{}", self.url, self.status, excerpt(&self.body))
+        });
+        let action = form.value().attr("action").unwrap_or_else(|| panic!("{css} has no action"));
+        let action = self.url.join(action).unwrap_or_else(|e| panic!("form action {action:?}: {e}"));
+        let hidden = form
+            .select(&selector("input[type=hidden]"))
+            .filter_map(|input| {
+                let name = input.value().attr("name")?;
+                Some((name.to_owned(), input.value().attr("value").unwrap_or_default().to_owned()))
+            })
+            .collect();
+        LoginForm { action, hidden }
+    }
+
+    /// The `href` of the link `css` selects, resolved against this page.
+    pub fn link(&self, css: &str) -> Url {
+        let html = Html::parse_document(&self.body);
+        let href = html
+            .select(&selector(css))
+            .next()
+            .and_then(|a| a.value().attr("href").map(str::to_owned))
+            .unwrap_or_else(|| panic!("no link {css} on {}:\n{}", self.url, excerpt(&self.body)));
+        self.url.join(&href).unwrap_or_else(|e| panic!("href {href:?}: {e}"))
+    }
+
+    /// The text of the page's `<h1>`.
+    pub fn heading(&self) -> String {
+        let html = Html::parse_document(&self.body);
+        html.select(&selector("h1")).next().map(|h| h.text().collect::<String>()).unwrap_or_default()
+    }
+
+    /// The texts of the error messages on the page (`.error`), without their "エラー：" label.
+    pub fn errors(&self) -> Vec<String> {
+        let html = Html::parse_document(&self.body);
+        html.select(&selector(".error"))
+            .map(|e| {
+                let label: String =
+                    e.select(&selector(".error-label")).flat_map(|l| l.text()).collect();
+                let text: String = e.text().collect();
+                text.trim_start_matches(label.as_str()).trim().to_owned()
+            })
+            .collect()
+    }
+
     /// `<html lang="…">`.
     pub fn html_lang(&self) -> Option<String> {
         let html = Html::parse_document(&self.body);
@@ -267,6 +315,32 @@ impl Browser {
         fields.push(("username".to_owned(), username.to_owned()));
         fields.push(("password".to_owned(), password.to_owned()));
         self.send(self.http.post(form.action.clone()).form(&fields)).await
+    }
+
+    /// `GET` any URL, with the browser's cookies.
+    pub async fn get(&self, url: &str) -> Page {
+        self.send(self.http.get(url)).await
+    }
+
+    /// Follows the 302/303 `page` answered with.
+    pub async fn follow(&self, page: &Page) -> Page {
+        self.get(page.redirect_target().as_str()).await
+    }
+
+    /// Posts `form` with its hidden inputs and `fields`, as a person would fill it in.
+    pub async fn submit(&self, form: &LoginForm, fields: &[(&str, &str)]) -> Page {
+        let mut all = form.hidden.clone();
+        all.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.send(self.http.post(form.action.clone()).form(&all)).await
+    }
+
+    /// Submits `form` and, when the answer is a redirect within the IdP, follows it.
+    pub async fn submit_and_follow(&self, form: &LoginForm, fields: &[(&str, &str)]) -> Page {
+        let page = self.submit(form, fields).await;
+        if page.status == StatusCode::SEE_OTHER && page.redirect_target().as_str().starts_with(&self.issuer) {
+            return self.follow(&page).await;
+        }
+        page
     }
 
     /// `GET` the end-session endpoint with `params`.

@@ -56,7 +56,7 @@ async fn end_session(
     state.backchannel.notify_one();
     if user_id.is_some() {
         let event = NewEvent { user_id, client_id: request.client_id.clone(), ..NewEvent::default() };
-        super::authorize::audit(&state, &realm, EventType::Logout, event).await;
+        crate::http::login_actions::audit(&state, &realm, EventType::Logout, event).await;
     }
     let jar = jar.remove(Cookie::build(sessions::COOKIE).path(web::cookie_path(&realm)));
     let response = match after {

@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2), introspection (RFC 7662) and revocation (RFC 7009): the
 //! endpoints a client authenticates to.
 
-use super::authorize::audit;
+use crate::http::login_actions::audit;
 use crate::app::AppState;
 use crate::flows::access;
 use crate::flows::authorize::collect_params;

@@ -1,0 +1,350 @@
+//! The manual's first login (2-1 steps 4–10) and every rule and message of its steps
+//! (`shared/spec/idp-flows.md`, "First login: required actions"), driven over HTTP with the
+//! mail read from a real SMTP listener.
+
+use crate::helpers::*;
+use kenpo_idp::domain::{AuthMethod, RequiredAction};
+use kenpo_idp::store::{EventType, RealmStore};
+use reqwest::StatusCode;
+
+on_every_backend!(
+    first_login_journey_from_a_kenpo_list_to_the_client,
+    a_member_who_stops_halfway_resumes_at_the_right_step,
+    birth_date_rules_and_messages,
+    email_update_error_table,
+    email_update_keeps_a_verified_address_without_a_new_mail,
+    verification_link_is_single_use_expires_and_can_be_resent,
+    user_id_rules_and_messages,
+    password_policy_rules_and_messages,
+    an_admin_assigned_action_runs_at_the_next_login,
+    a_realm_may_switch_an_action_off,
+    an_sso_session_still_owes_its_steps_before_a_code,
+);
+
+const TERMS_V1: &str = "第1条 この規約は、加入者ページの利用条件を定めます。\n\n第2条 加入者は、ユーザIDとパスワードを適切に管理します。";
+const TEMP: &str = "Temp-Pass-0001";
+
+async fn import_taro(idp: &Idp) {
+    idp.import_members(&[&format!("k00000001,{TEMP},健保 太郎,19790822,taro.old@example.jp,本人")]).await;
+}
+
+/// Logs the 仮ID member in and walks up to (not including) `stop`.
+async fn walk_to<'a>(idp: &'a Idp, stop: &str) -> Journey<'a> {
+    let mut j = Journey::log_in(idp, "k00000001", TEMP).await;
+    let steps: [(&str, &str, Vec<(&str, &str)>); 4] = [
+        ("生年月日の入力", "form#kc-birthdate-form", vec![("birthdate", "19790822")]),
+        ("利用規約への同意", "form#kc-terms-form", vec![]),
+        ("メールアドレスの更新", "form#kc-update-email-form", vec![("email", "taro.old@example.jp")]),
+        ("ユーザIDの設定・認証方法の選択", "form#kc-user-id-form", vec![("username", "taro-kenpo01"), ("authMethod", "otp")]),
+    ];
+    for (heading, form, fields) in steps {
+        if heading == stop {
+            return j;
+        }
+        if heading == "メールアドレスの更新" && j.page.heading() != heading {
+            continue;
+        }
+        j.on(heading);
+        j.submit(form, &fields).await;
+    }
+    j
+}
+
+async fn first_login_journey_from_a_kenpo_list_to_the_client(idp: Idp) {
+    idp.publish_terms(TERMS_V1, "Article 1 ...").await;
+    import_taro(&idp).await;
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+
+    // 4. 生年月日の入力
+    j.on("生年月日の入力");
+    assert!(j.page.body.contains("初回ログイン時、本人確認のために生年月日での認証を実施します。"));
+    j.submit("form#kc-birthdate-form", &[("birthdate", "19790822")]).await;
+    // 5. 利用規約への同意
+    j.on("利用規約への同意");
+    assert!(j.page.body.contains("第2条 加入者は、ユーザIDとパスワードを適切に管理します。"));
+    assert!(j.page.body.contains("同意する"));
+    j.submit("form#kc-terms-form", &[]).await;
+    // 6. メールアドレスの更新: the current address is shown; the member changes it.
+    j.on("メールアドレスの更新");
+    assert!(j.page.body.contains("taro.old@example.jp"));
+    j.submit("form#kc-update-email-form", &[("email", "Taro.New@example.jp")]).await;
+    // 7. メール認証: the link arrives by mail, multipart, from no-reply@.
+    j.on("メール認証");
+    assert!(j.page.body.contains("Taro.New@example.jp"));
+    let mail = idp.next_mail().await;
+    assert_eq!(mail.to, ["Taro.New@example.jp"]);
+    assert_eq!(mail.from, "no-reply@conformance.example.jp");
+    assert!(mail.data.contains("multipart/alternative"), "text and HTML parts");
+    let link = link_in(&mail, "/login-actions/action-token?key=");
+    // 8. Reloading before clicking changes nothing; the link opens in the mail app's browser.
+    j.reload().await;
+    j.on("メール認証");
+    let elsewhere = idp.browser().get(&link).await;
+    assert_eq!(elsewhere.status, StatusCode::OK);
+    assert!(elsewhere.body.contains("メールアドレスを確認しました。"), "{}", elsewhere.body);
+    // Back in the first browser, a reload moves on.
+    j.reload().await;
+    // 9. ユーザIDの設定・認証方法の選択: upper case accepted, stored lower case.
+    j.on("ユーザIDの設定・認証方法の選択");
+    assert!(j.page.body.contains("利用不可文字一覧を見る"));
+    j.submit("form#kc-user-id-form", &[("username", "Taro-Kenpo01"), ("authMethod", "otp")]).await;
+    // 10. パスワードの変更
+    j.on("パスワードの変更");
+    j.submit("form#kc-passwd-update-form", &[("password-new", "New-Pass-2026!"), ("password-confirm", "New-Pass-2026!")])
+        .await;
+    // 11. ログイン完了: the client gets its code, and it redeems.
+    let callback = j.reached_client();
+    idp.redeem(&idp.client, &callback, &j.request, ClientAuth::Basic).await;
+
+    let taro = idp.user("taro-kenpo01").await;
+    assert_eq!(taro.username.as_str(), "taro-kenpo01");
+    assert!(!taro.temporary_id, "the 仮ID flag clears with the member's own ID and password");
+    assert_eq!(taro.email.as_ref().map(|e| e.as_str()), Some("Taro.New@example.jp"));
+    assert!(taro.email_verified);
+    assert_eq!(taro.auth_method, Some(AuthMethod::Otp));
+    assert_eq!(taro.terms_accepted_version, Some(1));
+    assert!(taro.required_actions.is_empty());
+    // The first-login notice comes from webmaster@ (Q19).
+    let notice = idp.next_mail().await;
+    assert_eq!(notice.from, "webmaster@conformance.example.jp");
+    // Every step is an event, with Keycloak's names, and no secret in any of them.
+    for kind in [
+        EventType::CustomRequiredAction,
+        EventType::UpdateEmail,
+        EventType::SendVerifyEmail,
+        EventType::VerifyEmail,
+        EventType::UpdateProfile,
+        EventType::UpdatePassword,
+        EventType::Login,
+    ] {
+        let events = idp.events(kind).await;
+        assert!(events.iter().any(|e| e.user_id.as_deref() == Some(taro.id.as_str())), "{kind:?} recorded");
+        for event in events {
+            let details = format!("{:?}", event.details);
+            assert!(!details.contains("New-Pass-2026!") && !details.contains(TEMP) && !details.contains("key="));
+        }
+    }
+
+    // 3-9: a new terms version is asked once more at the next full login, before any code.
+    idp.publish_terms("第1条 改定後の規約です。", "Article 1, revised.").await;
+    let mut again = Journey::log_in(&idp, "taro-kenpo01", "New-Pass-2026!").await;
+    again.on("利用規約への同意");
+    assert!(again.page.body.contains("改定後の規約です。"));
+    again.submit("form#kc-terms-form", &[]).await;
+    again.reached_client();
+    assert_eq!(idp.user("taro-kenpo01").await.terms_accepted_version, Some(2));
+    // And only once.
+    Journey::log_in(&idp, "taro-kenpo01", "New-Pass-2026!").await.reached_client();
+}
+
+async fn a_member_who_stops_halfway_resumes_at_the_right_step(idp: Idp) {
+    idp.publish_terms(TERMS_V1, "Article 1 ...").await;
+    import_taro(&idp).await;
+    // Birth date and terms, then the browser is closed.
+    walk_to(&idp, "メールアドレスの更新").await.on("メールアドレスの更新");
+    // The next login, in a new browser, starts where the member left off.
+    let j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.on("メールアドレスの更新");
+}
+
+async fn birth_date_rules_and_messages(idp: Idp) {
+    import_taro(&idp).await;
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.on("生年月日の入力");
+    j.submit("form#kc-birthdate-form", &[("birthdate", "")]).await;
+    j.refused_with(&["生年月日を入力してください。"]);
+    j.submit("form#kc-birthdate-form", &[("birthdate", "1979-08-22")]).await;
+    j.refused_with(&["生年月日は半角数字8桁（例:19790822）で入力してください。"]);
+    // The typed value comes back, tied to the message for screen readers.
+    assert!(j.page.body.contains("value=\"1979-08-22\""));
+    assert!(j.page.body.contains("aria-describedby=\"birthdate-hint birthdate-error-1\""));
+    for attempt in 1..=4 {
+        j.submit("form#kc-birthdate-form", &[("birthdate", "19790823")]).await;
+        j.refused_with(&["生年月日が正しくありません。"]);
+        assert_eq!(idp.events(EventType::CustomRequiredActionError).await.len(), attempt);
+    }
+    // The fifth wrong date ends the login; nothing was granted.
+    j.submit("form#kc-birthdate-form", &[("birthdate", "19790823")]).await;
+    assert_eq!(j.page.status, StatusCode::FORBIDDEN);
+    assert!(j.page.body.contains("生年月日の誤りが続いたため"));
+    assert!(idp.user("k00000001").await.owes(RequiredAction::VerifyBirthdate));
+}
+
+async fn email_update_error_table(idp: Idp) {
+    import_taro(&idp).await;
+    let mut j = walk_to(&idp, "メールアドレスの更新").await;
+    j.on("メールアドレスの更新");
+    let form = "form#kc-update-email-form";
+    // No. 1: empty.
+    j.submit(form, &[("email", "")]).await;
+    j.refused_with(&["メールアドレスを入力してください。"]);
+    // No. 2: another account's address (case does not matter).
+    j.submit(form, &[("email", "TARO@example.jp")]).await;
+    j.refused_with(&["他のアカウントで設定されているメールアドレスです。別のメールアドレスを入力してください。"]);
+    // No. 3: a symbol that may not be used, or a dot right before @.
+    for bad in ["taro?@example.jp", "taro.@example.jp"] {
+        j.submit(form, &[("email", bad)]).await;
+        j.refused_with(&["無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。"]);
+    }
+    // No. 4, shown together with No. 3: 256 characters or more.
+    let long = format!("{}@example.jp", "a".repeat(245));
+    assert_eq!(long.chars().count(), 256);
+    j.submit(form, &[("email", &long)]).await;
+    j.refused_with(&[
+        "無効なメールアドレスです。入力したメールアドレスに誤りがないかご確認ください。",
+        "設定可能なメールアドレスの最大文字数は255文字です。",
+    ]);
+    assert_eq!(idp.user("k00000001").await.email.map(|e| e.to_string()).as_deref(), Some("taro.old@example.jp"));
+}
+
+async fn email_update_keeps_a_verified_address_without_a_new_mail(idp: Idp) {
+    import_taro(&idp).await;
+    let mut taro = idp.user("k00000001").await;
+    taro.email_verified = true;
+    taro.complete(RequiredAction::VerifyEmail);
+    idp.save(&taro).await;
+    let mut j = walk_to(&idp, "メールアドレスの更新").await;
+    // 「メールアドレスの変更は必須ではありません」: the same address goes straight on.
+    j.submit("form#kc-update-email-form", &[("email", "taro.old@example.jp")]).await;
+    j.on("ユーザIDの設定・認証方法の選択");
+    idp.assert_no_mail().await;
+}
+
+async fn verification_link_is_single_use_expires_and_can_be_resent(idp: Idp) {
+    import_taro(&idp).await;
+    let mut j = walk_to(&idp, "メールアドレスの更新").await;
+    j.submit("form#kc-update-email-form", &[("email", "taro.new@example.jp")]).await;
+    j.on("メール認証");
+    let first = link_in(&idp.next_mail().await, "action-token?key=");
+    // 「再送信」 sends a new link and voids the first.
+    j.submit("form#kc-verify-email-form", &[]).await;
+    assert!(j.page.body.contains("確認のメールを再送信しました。"), "{}", j.page.body);
+    let second = link_in(&idp.next_mail().await, "action-token?key=");
+    assert_ne!(first, second);
+    // Asking again within a minute sends nothing.
+    j.submit("form#kc-verify-email-form", &[]).await;
+    assert!(j.page.body.contains("再送信は1分ほど時間をおいてから"));
+    idp.assert_no_mail().await;
+    let other = idp.browser();
+    assert_eq!(other.get(&first).await.status, StatusCode::BAD_REQUEST, "a voided link");
+    // Links expire (12 hours by default).
+    idp.advance(time::Duration::hours(12) + time::Duration::seconds(1));
+    let expired = other.get(&second).await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    assert!(expired.body.contains("このリンクは無効か、有効期限が切れています。"));
+    // A fresh link works once.
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.on("メール認証");
+    let third = link_in(&idp.next_mail().await, "action-token?key=");
+    assert_eq!(other.get(&third).await.status, StatusCode::OK);
+    assert_eq!(other.get(&third).await.status, StatusCode::BAD_REQUEST, "used once only");
+    j.reload().await;
+    j.on("ユーザIDの設定・認証方法の選択");
+}
+
+async fn user_id_rules_and_messages(idp: Idp) {
+    import_taro(&idp).await;
+    let mut taro = idp.user("k00000001").await;
+    taro.email_verified = true;
+    taro.complete(RequiredAction::VerifyEmail);
+    idp.save(&taro).await;
+    let mut j = walk_to(&idp, "ユーザIDの設定・認証方法の選択").await;
+    j.on("ユーザIDの設定・認証方法の選択");
+    // 「利用不可文字一覧を見る」 lists what may not be used, without JavaScript.
+    assert!(j.page.body.contains("<summary>利用不可文字一覧を見る</summary>"));
+    let form = "form#kc-user-id-form";
+    let cases: [(&str, &str); 7] = [
+        ("", "ユーザIDを入力してください。"),
+        ("abc1234", "ユーザIDは8文字以上、13文字以内で入力してください。"),
+        ("abcdefghij1234", "ユーザIDは8文字以上、13文字以内で入力してください。"),
+        ("taroｋenpo01", "ユーザIDに利用できない文字「ｋ」が含まれています。"),
+        ("taro+kenpo01", "ユーザIDに利用できない文字「+」が含まれています。"),
+        ("taro1234", "このユーザIDは既に使用されています。別のユーザIDを入力してください。"),
+        ("K00000001", "健保組合から発行された仮IDとは別のユーザIDを入力してください。"),
+    ];
+    for (typed, message) in cases {
+        j.submit(form, &[("username", typed), ("authMethod", "email-otp")]).await;
+        j.refused_with(&[message]);
+    }
+    // A method must be chosen.
+    j.submit(form, &[("username", "taro_kenpo.1")]).await;
+    j.refused_with(&["認証方法を選択してください。"]);
+    // 8 and 13 characters with every allowed symbol pass.
+    j.submit(form, &[("username", "T.a_r-o@1"), ("authMethod", "email-otp")]).await;
+    j.on("パスワードの変更");
+    let taro = idp.user("t.a_r-o@1").await;
+    assert_eq!(taro.auth_method, Some(AuthMethod::EmailOtp));
+    assert!(taro.temporary_id, "still 仮ID until the password is the member's own");
+}
+
+async fn password_policy_rules_and_messages(idp: Idp) {
+    import_taro(&idp).await;
+    let mut taro = idp.user("k00000001").await;
+    taro.required_actions = vec![RequiredAction::UpdatePassword];
+    idp.save(&taro).await;
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.on("パスワードの変更");
+    let form = "form#kc-passwd-update-form";
+    let symbols = "!\"#$%&'()*~`{+}<>?_^\\@[;:],./-";
+    let cases: [(String, String, &str); 7] = [
+        (String::new(), String::new(), "パスワードを入力してください。"),
+        ("Abc-123".into(), "Abc-123".into(), "パスワードの文字数が正しくありません。"),
+        ("a".repeat(65), "a".repeat(65), "パスワードの文字数が正しくありません。"),
+        ("Abc 12345".into(), "Abc 12345".into(), "パスワードに利用できない文字が含まれています。"),
+        ("K00000001".into(), "K00000001".into(), "ユーザIDと同じパスワードは設定できません。"),
+        ("Abc-12345".into(), "Abc-12346".into(), "パスワードが一致していません。"),
+        (TEMP.into(), TEMP.into(), "現在のパスワードとは異なるパスワードを入力してください。"),
+    ];
+    for (new, confirm, message) in &cases {
+        j.submit(form, &[("password-new", new), ("password-confirm", confirm)]).await;
+        j.refused_with(&[message]);
+        assert!(!j.page.body.contains(&format!("value=\"{new}\"")) || new.is_empty(), "passwords are never echoed");
+    }
+    // Every symbol of the manual, at the 64-character maximum.
+    let longest = format!("{symbols}{}", "a1".repeat(64 - symbols.len()).chars().take(64 - symbols.len()).collect::<String>());
+    assert_eq!(longest.len(), 64);
+    j.submit(form, &[("password-new", &longest), ("password-confirm", &longest)]).await;
+    j.reached_client();
+    let taro = idp.user("k00000001").await;
+    assert!(taro.temporary_id, "the 仮ID flag stays until the member's own user ID is set");
+}
+
+async fn an_admin_assigned_action_runs_at_the_next_login(idp: Idp) {
+    let mut taro = idp.user(&idp.member.username).await;
+    taro.require(RequiredAction::UpdatePassword);
+    idp.save(&taro).await;
+    let mut j = Journey::log_in(&idp, &idp.member.username, &idp.member.password).await;
+    j.on("パスワードの変更");
+    j.submit("form#kc-passwd-update-form", &[("password-new", "Fresh-Pass-99"), ("password-confirm", "Fresh-Pass-99")])
+        .await;
+    j.reached_client();
+    Journey::log_in(&idp, &idp.member.username, "Fresh-Pass-99").await.reached_client();
+}
+
+async fn a_realm_may_switch_an_action_off(idp: Idp) {
+    import_taro(&idp).await;
+    let mut settings = idp.realm.settings.clone();
+    settings.required_actions.retain(|a| *a != RequiredAction::VerifyBirthdate);
+    idp.state.db.update_realm_settings(&idp.realm.id, &settings).await.unwrap_or_else(|e| panic!("{e}"));
+    idp.state.lookups.forget_realm(idp.realm.name.as_str());
+    let j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    // No terms are published in this realm, so after the birth date comes the email.
+    j.on("メールアドレスの更新");
+    assert!(idp.user("k00000001").await.owes(RequiredAction::VerifyBirthdate), "skipped, not forgotten");
+}
+
+async fn an_sso_session_still_owes_its_steps_before_a_code(idp: Idp) {
+    let browser = idp.browser();
+    idp.code_flow(&browser, &idp.auth_request()).await;
+    idp.publish_terms(TERMS_V1, "Article 1 ...").await;
+    // prompt=none cannot show the terms: the client hears so.
+    let silent = idp.auth_request().set("prompt", "none");
+    let page = browser.authorize(&silent).await;
+    assert_error_redirect(&page, &silent, &idp.issuer, &["interaction_required"]);
+    // An ordinary request shows them, then issues the code within the same session.
+    let request = idp.auth_request();
+    let page = browser.authorize(&request).await;
+    assert_eq!(page.heading(), "利用規約への同意", "{}", page.body);
+    let after = browser.submit_and_follow(&page.form("form#kc-terms-form"), &[]).await;
+    idp.check_callback(&after, &request);
+}

@@ -1,0 +1,124 @@
+//! A member walking through the hosted pages: one browser, one authorization request, the page
+//! they are on. Each step submits the form on the page and follows the IdP's own redirects.
+
+use super::{AuthRequest, Browser, Idp, Page};
+use kenpo_idp::store::{Event, EventQuery, EventStore, EventType, TermsStore, User, UserStore};
+use reqwest::StatusCode;
+
+pub struct Journey<'a> {
+    pub idp: &'a Idp,
+    pub browser: Browser,
+    pub request: AuthRequest,
+    pub page: Page,
+}
+
+impl<'a> Journey<'a> {
+    /// A fresh browser at the login page of the suite's client.
+    pub async fn open(idp: &'a Idp) -> Self {
+        let browser = idp.browser();
+        let request = idp.auth_request();
+        let page = browser.authorize(&request).await;
+        Self { idp, browser, request, page }
+    }
+
+    /// Opens the login page and logs in with `username` and `password`.
+    pub async fn log_in(idp: &'a Idp, username: &str, password: &str) -> Self {
+        let mut journey = Self::open(idp).await;
+        journey.submit("form#kc-form-login", &[("username", username), ("password", password)]).await;
+        journey
+    }
+
+    /// Submits the form `css` of the current page with `fields`.
+    pub async fn submit(&mut self, css: &str, fields: &[(&str, &str)]) -> &Page {
+        let form = self.page.form(css);
+        self.page = self.browser.submit_and_follow(&form, fields).await;
+        &self.page
+    }
+
+    /// Loads the current page again (the manual's "reload").
+    pub async fn reload(&mut self) -> &Page {
+        self.page = self.browser.get(self.page.url.as_str()).await;
+        &self.page
+    }
+
+    /// Asserts the member is on the step whose heading is `heading`.
+    pub fn on(&self, heading: &str) {
+        assert_eq!(
+            self.page.heading(),
+            heading,
+            "expected the page 「{heading}」, got {} {}:\n{}",
+            self.page.status,
+            self.page.url,
+            super::browser::excerpt(&self.page.body)
+        );
+    }
+
+    /// Asserts the current page refused the input with exactly these messages.
+    pub fn refused_with(&self, messages: &[&str]) {
+        assert_eq!(self.page.status, StatusCode::BAD_REQUEST, "{}", super::browser::excerpt(&self.page.body));
+        assert_eq!(self.page.errors(), messages);
+    }
+
+    /// Asserts the login ended at the client with a code.
+    pub fn reached_client(&self) -> super::browser::Callback {
+        self.idp.check_callback(&self.page, &self.request)
+    }
+}
+
+impl Idp {
+    /// Imports members from a kenpo member list, as `kenpo-idp import-members` does.
+    pub async fn import_members(&self, lines: &[&str]) {
+        let csv = format!("username,temporary_password,display_name,birthdate,email,relationship\n{}\n", lines.join("\n"));
+        kenpo_idp::flows::import_members::import(&self.state.db, &self.realm, csv.as_bytes(), self.now())
+            .await
+            .unwrap_or_else(|e| panic!("import: {e:?}"));
+    }
+
+    pub async fn publish_terms(&self, body_ja: &str, body_en: &str) -> i64 {
+        self.state
+            .db
+            .publish_terms(&self.realm.id, body_ja, body_en, self.now())
+            .await
+            .unwrap_or_else(|e| panic!("publishing terms: {e}"))
+            .version
+    }
+
+    /// The member with this user ID (or 仮ID), as stored now.
+    pub async fn user(&self, username: &str) -> User {
+        let name = kenpo_idp::domain::Username::parse_issued(username).unwrap_or_else(|e| panic!("{e}"));
+        let db = &self.state.db;
+        let by_name = db.user_by_username(&self.realm.id, &name).await.unwrap_or_else(|e| panic!("{e}"));
+        match by_name {
+            Some(user) => user,
+            None => db
+                .user_by_issued_username(&self.realm.id, &name)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("no member {username}")),
+        }
+    }
+
+    pub async fn save(&self, user: &User) {
+        self.state.db.save_member(user).await.unwrap_or_else(|e| panic!("saving the member: {e}"));
+    }
+
+    /// The realm's events of `kind`, newest first.
+    pub async fn events(&self, kind: EventType) -> Vec<Event> {
+        let query = EventQuery { types: vec![kind], ..EventQuery::default() };
+        self.state.db.events(&self.realm.id, &query).await.unwrap_or_else(|e| panic!("events: {e}"))
+    }
+}
+
+/// The first link in a mail that leads to `path`.
+pub fn link_in(mail: &super::Received, path: &str) -> String {
+    let text = mail.decoded();
+    let start = text.find("http").map(|_| ()).and_then(|()| {
+        text.match_indices("http").map(|(i, _)| i).find(|i| text[*i..].split_whitespace().next().is_some_and(|w| w.contains(path)))
+    });
+    let start = start.unwrap_or_else(|| panic!("no link to {path} in the mail:\n{text}"));
+    text[start..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        .next()
+        .unwrap_or_default()
+        .replace("&amp;", "&")
+}

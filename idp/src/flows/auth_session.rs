@@ -1,0 +1,94 @@
+//! A login in progress, one per browser tab (Keycloak's authentication session): the client's
+//! request, the tab's CSRF token and browser binding, and — once the password is right — who is
+//! logging in and what they still owe. Kept in the ephemeral store under the tab id; losing it
+//! costs the member a fresh start from the client, never an account.
+
+use super::FlowError;
+use super::authorize::AuthRequest;
+use crate::ephemeral::{Ephemeral, EphemeralStore};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How long a tab may sit between two steps. Each step restarts the clock.
+pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthSession {
+    pub request: AuthRequest,
+    /// Every form of the tab carries it (`csrf_token`).
+    pub csrf: String,
+    /// The `KENPO_AUTH` cookie of the browser that opened the tab.
+    pub browser: String,
+    /// The language the member picked with the switch, over `ui_locales` and the browser's.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Set once the member proved who they are.
+    #[serde(default)]
+    pub member: Option<Authenticated>,
+    /// A message for the login page after a recovery step (catalogue key), with the address
+    /// it speaks of.
+    #[serde(default)]
+    pub notice: Option<Notice>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Authenticated {
+    pub user_id: String,
+    /// Unix seconds of the authentication (the ID token's `auth_time`).
+    pub auth_time: i64,
+    pub remember_me: bool,
+    pub amr: Vec<String>,
+    /// The SSO session this login reuses, when it came from one.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Whether this tab has mailed the verification link (it is sent once on arrival; the
+    /// member asks for more with 「再送信」).
+    #[serde(default)]
+    pub verification_sent: bool,
+    /// Wrong birth dates in this tab.
+    #[serde(default)]
+    pub birthdate_failures: u32,
+}
+
+impl Authenticated {
+    pub fn new(user_id: String, now: OffsetDateTime, remember_me: bool, amr: Vec<String>) -> Self {
+        Self {
+            user_id,
+            auth_time: now.unix_timestamp(),
+            remember_me,
+            amr,
+            session_id: None,
+            verification_sent: false,
+            birthdate_failures: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notice {
+    pub key: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+fn key(tab_id: &str) -> String {
+    format!("login:{tab_id}")
+}
+
+pub async fn load(store: &Ephemeral, tab_id: &str) -> Result<Option<AuthSession>, FlowError> {
+    if tab_id.is_empty() || tab_id.len() > 64 {
+        return Ok(None);
+    }
+    Ok(store.get(&key(tab_id)).await?.and_then(|raw| serde_json::from_slice(&raw).ok()))
+}
+
+pub async fn save(store: &Ephemeral, tab_id: &str, session: &AuthSession) -> Result<(), FlowError> {
+    let json = serde_json::to_vec(session).map_err(|e| FlowError::invalid("auth session", e))?;
+    Ok(store.put(&key(tab_id), &json, LIFETIME).await?)
+}
+
+/// Ends the tab. Of two concurrent finishers, exactly one gets `true` (one code per login).
+pub async fn finish(store: &Ephemeral, tab_id: &str) -> Result<bool, FlowError> {
+    Ok(store.take(&key(tab_id)).await?.is_some())
+}

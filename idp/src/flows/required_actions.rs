@@ -1,0 +1,391 @@
+//! The required-action engine: what a member still owes before a login finishes, in the
+//! manual's first-login order (生年月日 → 利用規約 → メールアドレスの更新 → メール認証 →
+//! ユーザIDの設定・認証方法の選択 → パスワードの変更, 2-1 steps 4–10), and each step's rules.
+//!
+//! What is owed lives on the member (`users.required_actions`), and each step removes itself
+//! when done, so a member who closes the browser halfway resumes at the right step on the next
+//! login. Terms are owed also when the realm has published a version the member has not
+//! accepted (3-9). A realm may switch actions off; a switched-off action is skipped, not
+//! forgotten.
+
+use super::FlowError;
+use super::action_tokens;
+use super::hashing::HashPool;
+use super::mail::{self, Mail};
+use super::tokens::Ctx;
+use crate::domain::{AuthMethod, BirthDate, Email, EmailError, PasswordError, RequiredAction, Username, UsernameError};
+use crate::i18n::Locale;
+use crate::store::{
+    ActionKind, CredentialStore, Realm, StoreError, Terms, TermsStore, User, UserStore,
+};
+use serde::Serialize;
+use shared_crypto::password::{self, PasswordCheck};
+use time::Duration;
+
+/// The actions this server has pages for. Second-factor setup (CONFIGURE_TOTP,
+/// webauthn-register) comes with the second-factor pages; until then they do not block logins.
+const HANDLED: [RequiredAction; 6] = RequiredAction::FIRST_LOGIN;
+
+/// A refused input: which field, and the catalogue key of the message shown beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: &'static str,
+    /// A value the message names (the refused character).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: &'static str) -> Self {
+        Self { field, message, detail: None }
+    }
+}
+
+/// A step's answer: done, or the messages to show on its page again.
+pub type StepResult = Result<Result<(), Vec<FieldError>>, FlowError>;
+
+/// What the member owes now, in order.
+pub fn pending(user: &User, realm: &Realm, terms: Option<&Terms>) -> Vec<RequiredAction> {
+    let enabled = |a: &RequiredAction| realm.settings.required_actions.contains(a) && HANDLED.contains(a);
+    let mut owed: Vec<RequiredAction> = user.required_actions.iter().copied().filter(enabled).collect();
+    let terms_outdated = terms.is_some_and(|t| user.terms_accepted_version.is_none_or(|v| v < t.version));
+    owed.retain(|a| match a {
+        // Nothing to accept until the realm publishes terms.
+        RequiredAction::TermsAndConditions => terms.is_some(),
+        // The kenpo's list always carries a birth date; without one there is nothing to check.
+        RequiredAction::VerifyBirthdate => user.birthdate.is_some(),
+        _ => true,
+    });
+    if terms_outdated && enabled(&RequiredAction::TermsAndConditions) {
+        owed.push(RequiredAction::TermsAndConditions);
+    }
+    // A link can only be mailed to an address: without one, the member gives one first.
+    if owed.contains(&RequiredAction::VerifyEmail) && user.email.is_none() {
+        owed.push(RequiredAction::UpdateEmail);
+    }
+    owed.sort();
+    owed.dedup();
+    owed
+}
+
+/// The member's next step, if any.
+pub async fn next(ctx: &Ctx<'_>, user: &User) -> Result<Option<RequiredAction>, FlowError> {
+    let terms = ctx.db.current_terms(&ctx.realm.id).await?;
+    Ok(pending(user, ctx.realm, terms.as_ref()).first().copied())
+}
+
+/// 生年月日の入力: `YYYYMMDD`, as on the kenpo's list. Returns `Ok(Err(..))` for a wrong
+/// date; the caller counts those against the login.
+pub async fn verify_birthdate(ctx: &Ctx<'_>, user: &mut User, raw: &str) -> StepResult {
+    let Ok(given) = BirthDate::parse_compact(raw) else {
+        let key = if raw.trim().is_empty() { "birthdate.empty" } else { "birthdate.format" };
+        return Ok(Err(vec![FieldError::new("birthdate", key)]));
+    };
+    if user.birthdate != Some(given) {
+        return Ok(Err(vec![FieldError::new("birthdate", "birthdate.mismatch")]));
+    }
+    user.complete(RequiredAction::VerifyBirthdate);
+    ctx.db.save_member(user).await?;
+    Ok(Ok(()))
+}
+
+/// 利用規約への同意: accepts the version in force.
+pub async fn accept_terms(ctx: &Ctx<'_>, user: &mut User) -> Result<Option<i64>, FlowError> {
+    let version = ctx.db.current_terms(&ctx.realm.id).await?.map(|t| t.version);
+    if version.is_some() {
+        user.terms_accepted_version = version;
+    }
+    user.complete(RequiredAction::TermsAndConditions);
+    ctx.db.save_member(user).await?;
+    Ok(version)
+}
+
+/// Whether an email update changed the address (and so asks for verification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailChange {
+    Unchanged,
+    Changed,
+}
+
+/// The manual's message table for an address (2-1 step 6, 3-5).
+pub fn email_errors(error: EmailError) -> Vec<FieldError> {
+    match error {
+        EmailError::Empty => vec![FieldError::new("email", "email.empty")],
+        EmailError::Invalid => vec![FieldError::new("email", "email.invalid")],
+        // "※上記No.3も同時に表示されます"
+        EmailError::TooLong => {
+            vec![FieldError::new("email", "email.invalid"), FieldError::new("email", "email.too_long")]
+        }
+    }
+}
+
+/// メールアドレスの更新: keeps or replaces the address. A new address must be verified.
+pub async fn update_email(
+    ctx: &Ctx<'_>,
+    user: &mut User,
+    raw: &str,
+) -> Result<Result<EmailChange, Vec<FieldError>>, FlowError> {
+    let email = match Email::parse(raw) {
+        Ok(email) => email,
+        Err(e) => return Ok(Err(email_errors(e))),
+    };
+    let same = user.email.as_ref().is_some_and(|current| current.key() == email.key());
+    let change = if same {
+        EmailChange::Unchanged
+    } else {
+        user.email = Some(email);
+        user.email_verified = false;
+        user.require(RequiredAction::VerifyEmail);
+        EmailChange::Changed
+    };
+    user.complete(RequiredAction::UpdateEmail);
+    match ctx.db.save_member(user).await {
+        Ok(()) => Ok(Ok(change)),
+        Err(StoreError::EmailTaken) => Ok(Err(vec![FieldError::new("email", "email.taken")])),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// メール認証: mails a 「メールアドレスの確認」 link for the member's current address.
+pub async fn send_verification(ctx: &Ctx<'_>, user: &User, locale: Locale) -> Result<bool, FlowError> {
+    let Some(email) = &user.email else { return Ok(false) };
+    let seconds = ctx.realm.settings.verify_email_link_seconds;
+    let valid_for = Duration::seconds(i64::from(seconds));
+    let token = action_tokens::issue(
+        ctx.db,
+        ctx.realm,
+        &user.id,
+        ActionKind::VerifyEmail,
+        Some(email.as_str()),
+        valid_for,
+        ctx.now,
+    )
+    .await?;
+    let link = action_tokens::link(ctx.issuer, &token);
+    let mail = Mail::VerifyEmail { link: &link, minutes: seconds / 60 };
+    mail::enqueue(ctx.db, ctx.master, ctx.realm, email, locale, mail, ctx.now).await?;
+    Ok(true)
+}
+
+/// Follows a 「メールアドレスの確認」 link: verifies the address it was sent to, if the member
+/// still has it. Returns the member, or `None` for a used, expired or unknown link.
+pub async fn follow_verification_link(ctx: &Ctx<'_>, key: &str) -> Result<Option<User>, FlowError> {
+    let Some(token) = action_tokens::redeem(ctx.db, ctx.realm, ActionKind::VerifyEmail, key, ctx.now).await?
+    else {
+        return Ok(None);
+    };
+    let Some(mut user) = ctx.db.user_by_id(&ctx.realm.id, &token.user_id).await? else { return Ok(None) };
+    let current = user.email.as_ref().map(Email::key);
+    if current.is_none() || current != token.email.as_deref().map(str::to_lowercase) {
+        return Ok(None);
+    }
+    user.email_verified = true;
+    user.complete(RequiredAction::VerifyEmail);
+    ctx.db.save_member(&user).await?;
+    Ok(Some(user))
+}
+
+/// ユーザIDの設定・認証方法の選択: a user ID of the member's own (8–13 allowed characters,
+/// stored lower case, unique in the realm, not the 仮ID) and one of the realm's methods.
+pub async fn choose_user_id(ctx: &Ctx<'_>, user: &mut User, raw_id: &str, raw_method: &str) -> StepResult {
+    let mut errors = Vec::new();
+    let username = match Username::parse_chosen(raw_id.trim()) {
+        Ok(name) if user.issued_username.as_ref() == Some(&name) => {
+            errors.push(FieldError::new("username", "userid.same_as_temporary"));
+            None
+        }
+        Ok(name) => Some(name),
+        Err(UsernameError::Empty) => {
+            errors.push(FieldError::new("username", "userid.empty"));
+            None
+        }
+        Err(UsernameError::Length { .. }) => {
+            errors.push(FieldError::new("username", "userid.length"));
+            None
+        }
+        Err(UsernameError::Character(c)) => {
+            errors.push(FieldError { field: "username", message: "userid.character", detail: Some(c.to_string()) });
+            None
+        }
+    };
+    let method = AuthMethod::parse(raw_method).filter(|m| ctx.realm.settings.auth_methods.contains(m));
+    if method.is_none() {
+        errors.push(FieldError::new("authMethod", "method.required"));
+    }
+    let (Some(username), Some(method), true) = (username, method, errors.is_empty()) else {
+        return Ok(Err(errors));
+    };
+    let previous = user.clone();
+    user.username = username;
+    user.auth_method = Some(method);
+    user.complete(RequiredAction::UpdateUserId);
+    if !user.owes(RequiredAction::UpdatePassword) {
+        user.temporary_id = false;
+    }
+    match ctx.db.save_member(user).await {
+        Ok(()) => Ok(Ok(())),
+        Err(StoreError::UsernameTaken) => {
+            *user = previous;
+            Ok(Err(vec![FieldError::new("username", "userid.taken")]))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The messages for a refused new password.
+pub fn password_errors(error: PasswordError) -> Vec<FieldError> {
+    let (field, key) = match error {
+        PasswordError::Empty => ("password-new", "password.empty"),
+        PasswordError::TooShort | PasswordError::TooLong => ("password-new", "password.length"),
+        PasswordError::Character => ("password-new", "password.character"),
+        PasswordError::SameAsUsername => ("password-new", "password.same_as_username"),
+        PasswordError::Mismatch => ("password-confirm", "password.mismatch"),
+    };
+    vec![FieldError::new(field, key)]
+}
+
+/// パスワードの変更: the policy, "not the current password", then the new hash.
+pub async fn set_password(
+    ctx: &Ctx<'_>,
+    hashing: &HashPool,
+    user: &mut User,
+    new: String,
+    confirmation: &str,
+) -> StepResult {
+    match check_new_password(ctx, hashing, user, new, confirmation).await? {
+        Ok(new) => {
+            store_password(ctx, hashing, user, new).await?;
+            Ok(Ok(()))
+        }
+        Err(errors) => Ok(Err(errors)),
+    }
+}
+
+/// Checks a new password against the realm's policy and the member's current password, and
+/// hands it back if it may be used.
+pub async fn check_new_password(
+    ctx: &Ctx<'_>,
+    hashing: &HashPool,
+    user: &User,
+    new: String,
+    confirmation: &str,
+) -> Result<Result<String, Vec<FieldError>>, FlowError> {
+    if let Err(e) = ctx.realm.settings.password_policy.check(&new, confirmation, user.username.as_str()) {
+        return Ok(Err(password_errors(e)));
+    }
+    let current = ctx.db.password_of(&user.id).await?.map(|c| c.password()).transpose()?;
+    let (same, new) = hashing
+        .run(move || {
+            let same = current
+                .as_ref()
+                .is_some_and(|hash| matches!(password::verify_password(hash, &new), PasswordCheck::Match { .. }));
+            (same, new)
+        })
+        .await?;
+    if same {
+        return Ok(Err(vec![FieldError::new("password-new", "password.same_as_current")]));
+    }
+    Ok(Ok(new))
+}
+
+/// Stores a checked password (its 作成日 is now) and clears the 仮ID flag once the member's own
+/// user ID is set too.
+pub async fn store_password(ctx: &Ctx<'_>, hashing: &HashPool, user: &mut User, new: String) -> Result<(), FlowError> {
+    let hash = hashing.run(move || password::hash_password(&new)).await??;
+    ctx.db.set_password(&user.id, &hash, ctx.now).await?;
+    user.complete(RequiredAction::UpdatePassword);
+    if !user.owes(RequiredAction::UpdateUserId) {
+        user.temporary_id = false;
+    }
+    ctx.db.save_member(user).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RealmSettings;
+    use time::OffsetDateTime;
+
+    fn realm() -> Realm {
+        Realm {
+            id: "r".to_owned(),
+            name: crate::domain::RealmName::parse("demo").unwrap_or_else(|e| panic!("{e}")),
+            display_name: "デモ".to_owned(),
+            host: None,
+            enabled: true,
+            settings: RealmSettings::default(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn member(actions: &[RequiredAction]) -> User {
+        User {
+            id: "u".to_owned(),
+            realm_id: "r".to_owned(),
+            username: Username::parse_issued("k0001").unwrap_or_else(|e| panic!("{e}")),
+            issued_username: None,
+            email: Email::parse("taro@example.jp").ok(),
+            email_verified: false,
+            display_name: "健保 太郎".to_owned(),
+            birthdate: BirthDate::parse_compact("19790822").ok(),
+            relationship: None,
+            temporary_id: true,
+            enabled: true,
+            required_actions: actions.to_vec(),
+            locale: None,
+            auth_method: None,
+            terms_accepted_version: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn terms(version: i64) -> Terms {
+        Terms { version, body_ja: String::new(), body_en: String::new(), published_at: OffsetDateTime::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn first_login_runs_in_the_manuals_order() {
+        let user = member(&RequiredAction::FIRST_LOGIN);
+        assert_eq!(pending(&user, &realm(), Some(&terms(1))), RequiredAction::FIRST_LOGIN.to_vec());
+    }
+
+    #[test]
+    fn a_new_terms_version_is_owed_by_members_who_accepted_an_older_one() {
+        let mut user = member(&[]);
+        user.terms_accepted_version = Some(1);
+        assert_eq!(pending(&user, &realm(), Some(&terms(1))), vec![]);
+        assert_eq!(pending(&user, &realm(), Some(&terms(2))), vec![RequiredAction::TermsAndConditions]);
+        user.terms_accepted_version = None;
+        assert_eq!(pending(&user, &realm(), None), vec![], "nothing to accept before terms exist");
+    }
+
+    #[test]
+    fn switched_off_actions_are_skipped_but_kept() {
+        let user = member(&[RequiredAction::VerifyBirthdate, RequiredAction::UpdatePassword]);
+        let mut realm = realm();
+        realm.settings.required_actions.retain(|a| *a != RequiredAction::VerifyBirthdate);
+        assert_eq!(pending(&user, &realm, None), vec![RequiredAction::UpdatePassword]);
+        assert!(user.owes(RequiredAction::VerifyBirthdate));
+    }
+
+    #[test]
+    fn verification_without_an_address_asks_for_one_first() {
+        let mut user = member(&[RequiredAction::VerifyEmail]);
+        user.email = None;
+        assert_eq!(pending(&user, &realm(), None), vec![RequiredAction::UpdateEmail, RequiredAction::VerifyEmail]);
+    }
+
+    #[test]
+    fn second_factor_setup_does_not_block_until_its_pages_exist() {
+        let user = member(&[RequiredAction::ConfigureTotp]);
+        assert_eq!(pending(&user, &realm(), None), vec![]);
+    }
+
+    #[test]
+    fn an_over_long_address_shows_both_messages() {
+        let keys: Vec<_> = email_errors(EmailError::TooLong).into_iter().map(|e| e.message).collect();
+        assert_eq!(keys, ["email.invalid", "email.too_long"]);
+    }
+}

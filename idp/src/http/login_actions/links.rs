@@ -1,0 +1,140 @@
+//! The links mailed to members, `login-actions/action-token?key=…`: 「メールアドレスの確認」
+//! verifies the address on the spot (the member then goes back to the first tab and reloads,
+//! 2-1 step 8); 「パスワードをリセット」 shows the new-password form, and only its POST uses the
+//! link, so a mail scanner that opens links does not spend it.
+
+use super::{audit, by_field};
+use crate::app::AppState;
+use crate::domain::PASSWORD_SYMBOLS;
+use crate::flows::recovery::{self, Reset};
+use crate::flows::required_actions::{self as steps, FieldError};
+use crate::http::web;
+use crate::i18n::Locale;
+use crate::store::{EventType, Realm, SessionStore};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct KeyQuery {
+    #[serde(default)]
+    key: String,
+}
+
+#[derive(Serialize)]
+struct ResetPage<'a> {
+    action: &'a str,
+    key: &'a str,
+    errors: std::collections::BTreeMap<&'static str, Vec<&'a FieldError>>,
+    password_symbols: &'static str,
+    min_password: usize,
+    max_password: usize,
+    submit_key: &'static str,
+}
+
+fn reset_form(state: &AppState, realm: &Realm, locale: Locale, key: &str, errors: &[FieldError]) -> Response {
+    let action = format!("/realms/{}/login-actions/action-token", realm.name);
+    let (min_password, max_password) = realm.settings.password_policy.bounds();
+    let page = ResetPage {
+        action: &action,
+        key,
+        errors: by_field(errors),
+        password_symbols: PASSWORD_SYMBOLS,
+        min_password,
+        max_password,
+        submit_key: "common.execute",
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    web::page(state, status, locale, &realm.display_name, "update_password.html", page)
+}
+
+fn notice(state: &AppState, realm: &Realm, locale: Locale, status: StatusCode, key: &'static str) -> Response {
+    web::message(state, status, locale, &realm.display_name, key)
+}
+
+pub async fn follow(
+    State(state): State<AppState>,
+    Path(realm_name): Path<String>,
+    Query(query): Query<KeyQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = web::browser_locale(&headers);
+    let realm = match web::realm(&state, &realm_name, locale).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
+    };
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = web::ctx(&state, &realm, &issuer);
+    match recovery::reset_link_member(&ctx, &query.key).await {
+        Ok(Some(_)) => return reset_form(&state, &realm, locale, &query.key, &[]),
+        Ok(None) => {}
+        Err(e) => return web::server_error(&state, locale, &e),
+    }
+    match steps::follow_verification_link(&ctx, &query.key).await {
+        Ok(Some(user)) => {
+            let mut verified = super::event(&peer, None, Some(&user.id), None);
+            verified.details.insert("email".to_owned(), user.email.map(|e| e.to_string()).unwrap_or_default());
+            audit(&state, &realm, EventType::VerifyEmail, verified).await;
+            notice(&state, &realm, locale, StatusCode::OK, "verify.done")
+        }
+        Ok(None) => {
+            audit(&state, &realm, EventType::VerifyEmailError, super::event(&peer, None, None, Some("invalid_code")))
+                .await;
+            notice(&state, &realm, locale, StatusCode::BAD_REQUEST, "link.invalid")
+        }
+        Err(e) => web::server_error(&state, locale, &e),
+    }
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Path(realm_name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = web::pairs(&body).into_iter().collect();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let locale = web::browser_locale(&headers);
+    let realm = match web::realm(&state, &realm_name, locale).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
+    };
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = web::ctx(&state, &realm, &issuer);
+    let key = field("key");
+    let outcome =
+        recovery::reset_password(&ctx, &state.hashing, key, field("password-new").to_owned(), field("password-confirm"))
+            .await;
+    match outcome {
+        Ok(Reset::Done(user)) => {
+            // A reset password ends every session of the member: whoever knew the old one is out.
+            match state.db.sessions_of(&user.id).await {
+                Ok(sessions) => {
+                    for session in &sessions {
+                        if let Err(e) = crate::flows::logout::end_session(web::ctx(&state, &realm, &issuer), session).await {
+                            tracing::warn!(error = %e, "session not ended after a password reset");
+                        }
+                    }
+                    state.backchannel.notify_one();
+                }
+                Err(e) => tracing::warn!(error = %e, "sessions not ended after a password reset"),
+            }
+            audit(&state, &realm, EventType::ResetPassword, super::event(&peer, None, Some(&user.id), None)).await;
+            audit(&state, &realm, EventType::UpdatePassword, super::event(&peer, None, Some(&user.id), None)).await;
+            notice(&state, &realm, locale, StatusCode::OK, "reset.done")
+        }
+        Ok(Reset::Refused(errors)) => reset_form(&state, &realm, locale, key, &errors),
+        Ok(Reset::LinkInvalid) => {
+            let failed = super::event(&peer, None, None, Some("invalid_code"));
+            audit(&state, &realm, EventType::ResetPasswordError, failed).await;
+            notice(&state, &realm, locale, StatusCode::BAD_REQUEST, "link.invalid")
+        }
+        Err(e) => web::server_error(&state, locale, &e),
+    }
+}

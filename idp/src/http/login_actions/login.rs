@@ -1,0 +1,233 @@
+//! The login form (2-1, 3-3, 3-4): user ID, password, 「ログイン状態の保存」, the two recovery
+//! links and 「ポータルに戻る」. Wrong credentials always give the manual's one message (Q8).
+
+use super::{TabChrome, TabQuery, audit, event, open_tab, required, see_other};
+use crate::app::AppState;
+use crate::flows::auth_session::{self, AuthSession, Authenticated};
+use crate::flows::authorize::AuthRequest;
+use crate::flows::login::{self, Outcome};
+use crate::http::web;
+use crate::i18n::Locale;
+use crate::store::{EventType, Realm, UserSession};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Serialize;
+use shared_crypto::random;
+use std::net::SocketAddr;
+
+/// The login page's own fields.
+#[derive(Debug, Serialize)]
+struct LoginPage<'a> {
+    #[serde(flatten)]
+    chrome: TabChrome<'a>,
+    username: &'a str,
+    /// A catalogue key.
+    error: Option<&'static str>,
+    /// A recovery step's message (catalogue key) and the address it names.
+    notice: Option<&'a str>,
+    notice_email: Option<&'a str>,
+    forgot_password_url: &'a str,
+    forgot_username_url: &'a str,
+    portal_url: Option<&'a str>,
+}
+
+/// Starts a tab for `request` and shows its login form.
+pub async fn show_login(
+    state: &AppState,
+    realm: &Realm,
+    jar: CookieJar,
+    request: AuthRequest,
+    locale: Locale,
+) -> Response {
+    let browser = match jar.get(super::BROWSER_COOKIE) {
+        Some(cookie) if cookie.value().len() >= 32 => cookie.value().to_owned(),
+        _ => random::token(),
+    };
+    let tab_id = random::token_with_bytes(16);
+    let session = AuthSession {
+        request,
+        csrf: random::token(),
+        browser: browser.clone(),
+        locale: None,
+        member: None,
+        notice: None,
+    };
+    if let Err(e) = auth_session::save(&state.ephemeral, &tab_id, &session).await {
+        return web::server_error(state, locale, &e);
+    }
+    let tab = super::Tab { id: tab_id, session, locale };
+    let response = render(state, realm, &tab, None, "");
+    (jar.add(super::browser_cookie(state, realm, browser)), response).into_response()
+}
+
+fn render(state: &AppState, realm: &Realm, tab: &super::Tab, error: Option<&'static str>, username: &str) -> Response {
+    let request = &tab.session.request;
+    let username = if username.is_empty() { request.login_hint.as_deref().unwrap_or_default() } else { username };
+    let portal_url = url::Url::parse(&request.redirect_uri).ok().map(|u| u.origin().ascii_serialization() + "/");
+    let action = tab.url(realm, "authenticate");
+    let switch_url = tab.switch_url(realm, "authenticate");
+    let notice = tab.session.notice.as_ref();
+    let page = LoginPage {
+        chrome: TabChrome { action: &action, csrf_token: &tab.session.csrf, switch_url: &switch_url },
+        username,
+        error,
+        notice: notice.map(|n| n.key.as_str()),
+        notice_email: notice.and_then(|n| n.email.as_deref()),
+        forgot_password_url: &tab.url(realm, "reset-credentials"),
+        forgot_username_url: &tab.url(realm, "forgot-username"),
+        portal_url: portal_url.as_deref().filter(|u| u.starts_with("http")),
+    };
+    // 200 with the message, as Keycloak answers: a 401 would need an HTTP authentication challenge.
+    web::page(state, StatusCode::OK, tab.locale, &realm.display_name, "login.html", page)
+}
+
+/// GET of the form's own URL: the same tab again (after a language switch, or coming back from
+/// a recovery page).
+pub async fn show(
+    State(state): State<AppState>,
+    Path(realm_name): Path<String>,
+    Query(query): Query<TabQuery>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let realm = match web::realm(&state, &realm_name, web::browser_locale(&headers)).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
+    };
+    let tab = match open_tab(&state, &realm, &query, &headers, &jar, None).await {
+        Ok(tab) => tab,
+        Err(page) => return page,
+    };
+    if tab.session.member.is_some() {
+        return see_other(&tab.url(&realm, "required-action"));
+    }
+    render(&state, &realm, &tab, None, "")
+}
+
+/// The login form's fields, Keycloak's names. Missing fields are empty, never a rejection.
+#[derive(Debug, Default)]
+struct LoginForm {
+    username: String,
+    password: String,
+    remember_me: bool,
+    csrf_token: String,
+}
+
+impl LoginForm {
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (key, value) in web::pairs(body) {
+            match key.as_str() {
+                "username" => form.username = value,
+                "password" => form.password = value,
+                "rememberMe" => form.remember_me = true,
+                "csrf_token" => form.csrf_token = value,
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+pub async fn authenticate(
+    State(state): State<AppState>,
+    Path(realm_name): Path<String>,
+    Query(query): Query<TabQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    let form = LoginForm::parse(&body);
+    let realm = match web::realm(&state, &realm_name, web::browser_locale(&headers)).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
+    };
+    let mut tab = match open_tab(&state, &realm, &query, &headers, &jar, Some(&form.csrf_token)).await {
+        Ok(tab) => tab,
+        Err(page) => return page,
+    };
+    if tab.session.member.is_some() {
+        return see_other(&tab.url(&realm, "required-action"));
+    }
+    let client_id = tab.session.request.client_id.clone();
+    let now = state.clock.now();
+    let outcome = login::check_password(&state.db, &state.hashing, &realm, &form.username, form.password).await;
+    let user = match outcome {
+        Ok(Outcome::Authenticated(user)) => user,
+        Ok(Outcome::Invalid) => {
+            let failed = event(&peer, Some(&client_id), None, Some("invalid_user_credentials"));
+            audit(&state, &realm, EventType::LoginError, failed).await;
+            tab.session.notice = None;
+            if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+                return web::server_error(&state, tab.locale, &e);
+            }
+            return render(&state, &realm, &tab, Some("login.invalid"), &form.username);
+        }
+        Ok(Outcome::Disabled) => {
+            audit(&state, &realm, EventType::LoginError, event(&peer, Some(&client_id), None, Some("user_disabled")))
+                .await;
+            return web::message(&state, StatusCode::FORBIDDEN, tab.locale, &realm.display_name, "login.disabled");
+        }
+        Err(e) => return web::server_error(&state, tab.locale, &e),
+    };
+    tab.session.notice = None;
+    tab.session.member = Some(Authenticated::new(user.id.clone(), now, form.remember_me, vec!["pwd".to_owned()]));
+    if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+        return web::server_error(&state, tab.locale, &e);
+    }
+    required::proceed(&state, &realm, tab, *user, &peer, &headers, jar).await
+}
+
+/// A browser that already has an SSO session, on a request the session answers: straight to
+/// the client, unless the member owes a step, which then runs in a new tab first.
+pub async fn resume_session(
+    state: &AppState,
+    realm: &Realm,
+    jar: CookieJar,
+    request: AuthRequest,
+    session: &UserSession,
+    locale: Locale,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+) -> Response {
+    use crate::store::UserStore;
+    let user = match state.db.user_by_id(&realm.id, &session.user_id).await {
+        Ok(Some(user)) if user.enabled => user,
+        Ok(_) => return show_login(state, realm, jar, request, locale).await,
+        Err(e) => return web::server_error(state, locale, &e),
+    };
+    let issuer = state.config.issuer(realm.name.as_str());
+    let owes = match crate::flows::required_actions::next(&web::ctx(state, realm, &issuer), &user).await {
+        Ok(next) => next.is_some(),
+        Err(e) => return web::server_error(state, locale, &e),
+    };
+    if !owes {
+        return super::issue_code(state, realm, &request, session).await;
+    }
+    if request.prompt_none {
+        let mut params = vec![("error", "interaction_required")];
+        if let Some(s) = &request.state {
+            params.push(("state", s));
+        }
+        params.push(("iss", &issuer));
+        return web::to_client(&request.redirect_uri, &params);
+    }
+    let browser = match jar.get(super::BROWSER_COOKIE) {
+        Some(cookie) if cookie.value().len() >= 32 => cookie.value().to_owned(),
+        _ => random::token(),
+    };
+    let mut member = Authenticated::new(user.id.clone(), session.auth_time, session.remember_me, session.amr.clone());
+    member.session_id = Some(session.id.clone());
+    let tab_session =
+        AuthSession { request, csrf: random::token(), browser: browser.clone(), locale: None, member: Some(member), notice: None };
+    let tab = super::Tab { id: random::token_with_bytes(16), session: tab_session, locale };
+    if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+        return web::server_error(state, locale, &e);
+    }
+    let response = required::proceed(state, realm, tab, user, peer, headers, jar.clone()).await;
+    (jar.add(super::browser_cookie(state, realm, browser)), response).into_response()
+}

@@ -1,0 +1,443 @@
+//! The required actions' pages, `login-actions/required-action?tab_id=…`: GET shows the
+//! member's next step, POST (with `?execution=<alias>`) does it. When nothing is owed the
+//! login finishes: the SSO session is started and the code goes to the client.
+
+use super::{TabChrome, TabQuery, audit, by_field, event, open_tab, see_other};
+use crate::app::AppState;
+use crate::domain::{AuthMethod, PASSWORD_SYMBOLS, RequiredAction, Username};
+use crate::flows::auth_session;
+use crate::flows::mail::{self, Mail};
+use crate::flows::required_actions::{self as steps, EmailChange, FieldError};
+use crate::flows::sessions::{self, Login};
+use crate::http::web;
+use crate::i18n::Locale;
+use crate::ephemeral::EphemeralStore;
+use crate::store::{EventType, NewEvent, Realm, SessionStore, TermsStore, User, UserStore};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use std::net::SocketAddr;
+use time::OffsetDateTime;
+
+/// Wrong birth dates allowed in one tab before the login starts over.
+const BIRTHDATE_ATTEMPTS: u32 = 5;
+/// One resend of the verification mail per member per minute.
+const RESEND_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Shows the next step, or finishes the login when none is left.
+pub async fn proceed(
+    state: &AppState,
+    realm: &Realm,
+    mut tab: super::Tab,
+    user: User,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = web::ctx(state, realm, &issuer);
+    let next = match steps::next(&ctx, &user).await {
+        Ok(next) => next,
+        Err(e) => return web::server_error(state, tab.locale, &e),
+    };
+    match next {
+        Some(action) => render(state, realm, &mut tab, &user, action, &[], "").await,
+        None => finish(state, realm, tab, user, peer, headers, jar).await,
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(realm_name): Path<String>,
+    Query(query): Query<TabQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let (realm, tab, user) = match load(&state, &realm_name, &query, &headers, &jar, None).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    proceed(&state, &realm, tab, user, &peer, &headers, jar).await
+}
+
+async fn load(
+    state: &AppState,
+    realm_name: &str,
+    query: &TabQuery,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    csrf: Option<&str>,
+) -> Result<(Realm, super::Tab, User), Response> {
+    let realm = web::realm(state, realm_name, web::browser_locale(headers)).await?;
+    let tab = open_tab(state, &realm, query, headers, jar, csrf).await?;
+    let Some(member) = &tab.session.member else {
+        return Err(see_other(&tab.url(&realm, "authenticate")));
+    };
+    match state.db.user_by_id(&realm.id, &member.user_id).await {
+        Ok(Some(user)) if user.enabled => Ok((realm, tab, user)),
+        Ok(_) => Err(super::expired_page(state, &realm, tab.locale)),
+        Err(e) => Err(web::server_error(state, tab.locale, &e)),
+    }
+}
+
+/// A step's page. Every one has the tab's form chrome, the messages by field, and what the
+/// step shows.
+#[derive(Serialize)]
+struct StepPage<'a> {
+    #[serde(flatten)]
+    chrome: TabChrome<'a>,
+    errors: std::collections::BTreeMap<&'static str, Vec<&'a FieldError>>,
+    /// What the member typed, given back after a refusal.
+    value: &'a str,
+    email: Option<&'a str>,
+    terms: Option<Vec<&'a str>>,
+    refresh_url: &'a str,
+    /// After 「再送信」: sent again, or asked too soon (catalogue key).
+    notice: Option<&'a str>,
+    methods: Vec<&'static str>,
+    chosen_method: Option<&'static str>,
+    disallowed: &'static [(&'static str, &'static str)],
+    allowed_symbols: String,
+    password_symbols: &'static str,
+    min_password: usize,
+    max_password: usize,
+    submit_key: &'static str,
+}
+
+/// What the user ID page lists under 「利用不可文字一覧を見る」: the kinds of character refused.
+const DISALLOWED: &[(&str, &str)] = &[
+    ("userid.disallowed.fullwidth", "Ａ ａ １ ＠"),
+    ("userid.disallowed.kana", "あ ア ｱ 漢"),
+    ("userid.disallowed.space", "␣"),
+    ("userid.disallowed.symbols", "! \" # $ % & ' ( ) * + , / : ; < = > ? [ \\ ] ^ ` { | } ~"),
+];
+
+async fn render(
+    state: &AppState,
+    realm: &Realm,
+    tab: &mut super::Tab,
+    user: &User,
+    action: RequiredAction,
+    errors: &[FieldError],
+    value: &str,
+) -> Response {
+    let template = match action {
+        RequiredAction::VerifyBirthdate => "birthdate.html",
+        RequiredAction::TermsAndConditions => "terms.html",
+        RequiredAction::UpdateEmail => "update_email.html",
+        RequiredAction::VerifyEmail => "verify_email.html",
+        RequiredAction::UpdateUserId => "user_id.html",
+        _ => "update_password.html",
+    };
+    let terms = if action == RequiredAction::TermsAndConditions {
+        match state.db.current_terms(&realm.id).await {
+            Ok(terms) => terms,
+            Err(e) => return web::server_error(state, tab.locale, &e),
+        }
+    } else {
+        None
+    };
+    let notice = value.strip_prefix("verify.").map(|_| value);
+    if action == RequiredAction::VerifyEmail
+        && let Some(member) = tab.session.member.as_mut()
+        && !member.verification_sent
+    {
+        // Sent once on arrival; after that only 「再送信」 sends again.
+        member.verification_sent = true;
+        if let Err(e) = send_verification(state, realm, user, tab.locale).await {
+            return web::server_error(state, tab.locale, &e);
+        }
+        if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+            return web::server_error(state, tab.locale, &e);
+        }
+    }
+    let body = terms.as_ref().map(|t| if tab.locale == Locale::En { &t.body_en } else { &t.body_ja });
+    let action_url = format!("{}&execution={}", tab.url(realm, "required-action"), action.alias());
+    let switch_url = tab.switch_url(realm, "required-action");
+    let refresh_url = tab.url(realm, "required-action");
+    let (min_password, max_password) = realm.settings.password_policy.bounds();
+    let page = StepPage {
+        chrome: TabChrome { action: &action_url, csrf_token: &tab.session.csrf, switch_url: &switch_url },
+        errors: by_field(errors),
+        value: if notice.is_some() { "" } else { value },
+        email: user.email.as_ref().map(|e| e.as_str()),
+        terms: body.map(|b| b.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect()),
+        refresh_url: &refresh_url,
+        notice,
+        methods: realm.settings.auth_methods.iter().map(|m| m.as_str()).collect(),
+        chosen_method: user.auth_method.map(AuthMethod::as_str),
+        disallowed: DISALLOWED,
+        allowed_symbols: Username::ALLOWED_SYMBOLS.iter().map(char::to_string).collect::<Vec<_>>().join(" "),
+        password_symbols: PASSWORD_SYMBOLS,
+        min_password,
+        max_password,
+        submit_key: "common.send",
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    web::page(state, status, tab.locale, &realm.display_name, template, page)
+}
+
+async fn send_verification(
+    state: &AppState,
+    realm: &Realm,
+    user: &User,
+    locale: Locale,
+) -> Result<(), crate::flows::FlowError> {
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = web::ctx(state, realm, &issuer);
+    if steps::send_verification(&ctx, user, locale).await? {
+        state.mail_outbox.notify_one();
+        let mut sent = NewEvent { user_id: Some(user.id.clone()), ..NewEvent::default() };
+        sent.details.insert("email".to_owned(), user.email.as_ref().map(|e| e.to_string()).unwrap_or_default());
+        audit(state, realm, EventType::SendVerifyEmail, sent).await;
+    }
+    Ok(())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(realm_name): Path<String>,
+    Query(query): Query<TabQuery>,
+    Query(execution): Query<Execution>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Bytes,
+) -> Response {
+    let form: std::collections::HashMap<String, String> = web::pairs(&body).into_iter().collect();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let (realm, mut tab, mut user) =
+        match load(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = web::ctx(&state, &realm, &issuer);
+    let current = match steps::next(&ctx, &user).await {
+        Ok(next) => next,
+        Err(e) => return web::server_error(&state, tab.locale, &e),
+    };
+    // A stale form (another tab did the step, or the member went back): show what is next.
+    let Some(action) = current.filter(|a| Some(a.alias()) == execution.execution.as_deref()) else {
+        return see_other(&tab.url(&realm, "required-action"));
+    };
+    let client_id = tab.session.request.client_id.clone();
+    let was_temporary = user.temporary_id;
+    let user_id = user.id.clone();
+    let record = |kind: EventType, error: Option<&str>| (kind, event(&peer, Some(&client_id), Some(&user_id), error));
+    let (outcome, (kind, mut done)) = match action {
+        RequiredAction::VerifyBirthdate => {
+            let outcome = steps::verify_birthdate(&ctx, &mut user, field("birthdate")).await;
+            let failed = matches!(&outcome, Ok(Err(e)) if e.iter().any(|e| e.message == "birthdate.mismatch"));
+            if failed {
+                let member = tab.session.member.as_mut();
+                let failures = member.map(|m| {
+                    m.birthdate_failures += 1;
+                    m.birthdate_failures
+                });
+                let error = record(EventType::CustomRequiredActionError, Some("invalid_birthdate"));
+                audit(&state, &realm, error.0, error.1).await;
+                if failures.unwrap_or(0) >= BIRTHDATE_ATTEMPTS {
+                    let _ = auth_session::finish(&state.ephemeral, &tab.id).await;
+                    return web::message(
+                        &state,
+                        StatusCode::FORBIDDEN,
+                        tab.locale,
+                        &realm.display_name,
+                        "birthdate.too_many",
+                    );
+                }
+                if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+                    return web::server_error(&state, tab.locale, &e);
+                }
+            }
+            (outcome, record(EventType::CustomRequiredAction, None))
+        }
+        RequiredAction::TermsAndConditions => {
+            let outcome = steps::accept_terms(&ctx, &mut user).await;
+            let mut ok = record(EventType::CustomRequiredAction, None);
+            if let Ok(Some(version)) = &outcome {
+                ok.1.details.insert("terms_version".to_owned(), version.to_string());
+            }
+            (outcome.map(|_| Ok(())), ok)
+        }
+        RequiredAction::UpdateEmail => {
+            let previous = user.email.as_ref().map(|e| e.to_string()).unwrap_or_default();
+            let outcome = steps::update_email(&ctx, &mut user, field("email")).await;
+            let mut ok = record(EventType::UpdateEmail, None);
+            ok.1.details.insert("previous_email".to_owned(), previous);
+            ok.1.details.insert("updated_email".to_owned(), user.email.as_ref().map(|e| e.to_string()).unwrap_or_default());
+            if matches!(outcome, Ok(Ok(EmailChange::Changed)))
+                && let Some(member) = tab.session.member.as_mut()
+            {
+                member.verification_sent = false;
+                if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+                    return web::server_error(&state, tab.locale, &e);
+                }
+            }
+            if matches!(outcome, Ok(Err(_))) {
+                ok = record(EventType::UpdateEmailError, Some("invalid_email"));
+            }
+            (outcome.map(|r| r.map(|_| ())), ok)
+        }
+        RequiredAction::VerifyEmail => {
+            // 「再送信」: at most once a minute per member.
+            let key = format!("verify-resend:{}", user.id);
+            let shown = match state.ephemeral.put_if_absent(&key, b"1", RESEND_COOLDOWN).await {
+                Ok(true) => {
+                    if let Err(e) = send_verification(&state, &realm, &user, tab.locale).await {
+                        return web::server_error(&state, tab.locale, &e);
+                    }
+                    "verify.resent"
+                }
+                Ok(false) => "verify.wait",
+                Err(e) => return web::server_error(&state, tab.locale, &e),
+            };
+            return render(&state, &realm, &mut tab, &user, action, &[], shown).await;
+        }
+        RequiredAction::UpdateUserId => {
+            let outcome = steps::choose_user_id(&ctx, &mut user, field("username"), field("authMethod")).await;
+            let mut ok = record(EventType::UpdateProfile, None);
+            ok.1.details.insert("updated_username".to_owned(), user.username.to_string());
+            (outcome, ok)
+        }
+        _ => {
+            let outcome =
+                steps::set_password(&ctx, &state.hashing, &mut user, field("password-new").to_owned(), field("password-confirm"))
+                    .await;
+            (outcome, record(EventType::UpdatePassword, None))
+        }
+    };
+    match outcome {
+        Ok(Ok(())) => {
+            done.details.insert("custom_required_action".to_owned(), action.alias().to_owned());
+            audit(&state, &realm, kind, done).await;
+            if was_temporary && !user.temporary_id {
+                first_login_done(&state, &realm, &user, tab.locale).await;
+            }
+            see_other(&tab.url(&realm, "required-action"))
+        }
+        Ok(Err(errors)) => {
+            let error_kind = match kind {
+                EventType::UpdatePassword => Some(EventType::UpdatePasswordError),
+                EventType::UpdateProfile => Some(EventType::UpdateProfileError),
+                _ => None,
+            };
+            if let Some(error_kind) = error_kind {
+                let code = errors.first().map(|e| e.message).unwrap_or_default();
+                audit(&state, &realm, error_kind, event(&peer, Some(&client_id), Some(&user.id), Some(code))).await;
+            }
+            // Passwords are never echoed back; the other fields are.
+            let value = match action {
+                RequiredAction::UpdatePassword => "",
+                RequiredAction::UpdateEmail => field("email"),
+                RequiredAction::UpdateUserId => field("username"),
+                _ => field("birthdate"),
+            };
+            render(&state, &realm, &mut tab, &user, action, &errors, value).await
+        }
+        Err(e) => web::server_error(&state, tab.locale, &e),
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Execution {
+    #[serde(default)]
+    execution: Option<String>,
+}
+
+/// The first-login notice from `webmaster@` (Q19), once the 仮ID flag clears.
+async fn first_login_done(state: &AppState, realm: &Realm, user: &User, locale: Locale) {
+    let Some(email) = &user.email else { return };
+    let mail = Mail::FirstLoginDone { display_name: &user.display_name };
+    match mail::enqueue(&state.db, &state.master_key, realm, email, locale, mail, state.clock.now()).await {
+        Ok(()) => state.mail_outbox.notify_one(),
+        Err(e) => tracing::warn!(error = %e, "first-login notice not queued"),
+    }
+}
+
+/// Nothing left to do: the SSO session (started, or the one this login came from), the LOGIN
+/// event, and the code.
+async fn finish(
+    state: &AppState,
+    realm: &Realm,
+    tab: super::Tab,
+    user: User,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let locale = tab.locale;
+    let Some(member) = tab.session.member.clone() else {
+        return super::expired_page(state, realm, locale);
+    };
+    match auth_session::finish(&state.ephemeral, &tab.id).await {
+        Ok(true) => {}
+        Ok(false) => return super::expired_page(state, realm, locale),
+        Err(e) => return web::server_error(state, locale, &e),
+    }
+    let now = state.clock.now();
+    let existing = match web::current_session(state, realm, &jar).await {
+        Ok(session) => session,
+        Err(e) => return web::server_error(state, locale, &e),
+    };
+    let auth_time = OffsetDateTime::from_unix_timestamp(member.auth_time).unwrap_or(now);
+    let (session, new_cookie) = match existing {
+        // The session this login came from, or the same member signing in again: it stays
+        // (and keeps its sid); a fresh password makes it freshly authenticated.
+        Some(mut session) if session.user_id == user.id => {
+            if member.session_id.as_deref() != Some(session.id.as_str()) {
+                if let Err(e) = state.db.reauthenticate_session(&session.id, auth_time, member.remember_me).await {
+                    return web::server_error(state, locale, &e);
+                }
+                session.auth_time = auth_time;
+            }
+            (session, None)
+        }
+        other => {
+            if let Some(old) = other {
+                let issuer = state.config.issuer(realm.name.as_str());
+                let _ = crate::flows::logout::end_session(web::ctx(state, realm, &issuer), &old).await;
+                state.backchannel.notify_one();
+            }
+            let login = Login {
+                remember_me: member.remember_me,
+                amr: member.amr.clone(),
+                ip_address: Some(peer.ip().to_string()),
+                user_agent: headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|ua| ua.chars().take(255).collect()),
+            };
+            match sessions::start(&state.db, realm, &user, login, auth_time).await {
+                Ok(started) => (started.session, Some(started.cookie)),
+                Err(e) => return web::server_error(state, locale, &e),
+            }
+        }
+    };
+    let mut done = event(peer, Some(&tab.session.request.client_id), Some(&user.id), None);
+    done.session_id = Some(session.id.clone());
+    audit(state, realm, EventType::Login, done).await;
+    let response = super::issue_code(state, realm, &tab.session.request, &session).await;
+    let jar = match new_cookie {
+        Some(value) => {
+            let mut cookie = Cookie::build((sessions::COOKIE, value.expose_secret().to_owned()))
+                .path(web::cookie_path(realm))
+                .http_only(true)
+                .secure(web::secure(state))
+                .same_site(SameSite::Lax);
+            if member.remember_me {
+                let (_, max) = sessions::lifetimes(realm, true);
+                cookie = cookie.max_age(max);
+            }
+            jar.add(cookie.build())
+        }
+        None => jar,
+    };
+    (jar.remove(Cookie::build(super::BROWSER_COOKIE).path(web::cookie_path(realm))), response).into_response()
+}
