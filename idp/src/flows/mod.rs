@@ -14,6 +14,7 @@ pub mod logout;
 pub mod lookup;
 pub mod master_key;
 pub mod realms;
+pub mod retry;
 pub mod sessions;
 pub mod tokens;
 
