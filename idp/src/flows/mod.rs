@@ -12,6 +12,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod lookup;
+pub mod mail;
 pub mod master_key;
 pub mod realms;
 pub mod retry;
@@ -19,6 +20,7 @@ pub mod sessions;
 pub mod tokens;
 
 use crate::ephemeral::EphemeralError;
+use crate::mail::MailError;
 use crate::store::StoreError;
 use shared_crypto::CryptoError;
 
@@ -34,6 +36,8 @@ pub enum FlowError {
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Ephemeral(#[from] EphemeralError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 impl FlowError {
