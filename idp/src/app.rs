@@ -34,7 +34,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes the back-channel logout deliverer when a logout queues something.
     pub backchannel: Arc<tokio::sync::Notify>,
-    /// Wakes the mail deliverer when a mail is queued.
+    /// Wakes the mail deliverer: call `notify_one()` after `flows::mail::enqueue`.
     pub mail_outbox: Arc<tokio::sync::Notify>,
 }
 
@@ -141,25 +141,56 @@ impl App {
     /// and closes the database pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
-        let deliverer = tokio::spawn(deliver_backchannel_logouts(self.state.clone()));
+        let deliverers = [
+            tokio::spawn(deliver_backchannel_logouts(self.state.clone())),
+            tokio::spawn(deliver_mail(self.state.clone())),
+        ];
         let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
-        deliverer.abort();
+        for deliverer in deliverers {
+            deliverer.abort();
+        }
         self.state.db.close().await;
         result
     }
 }
 
-/// Delivers queued back-channel logouts when a logout wakes it, and retries every few seconds.
-async fn deliver_backchannel_logouts(state: AppState) {
+/// How often a deliverer looks for retries that have come due when nothing wakes it.
+const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `round` whenever `wake` is notified, and every [`DELIVERY_INTERVAL`] for retries. A
+/// failed round is logged and the next one tries again.
+async fn deliver_forever<F, R>(wake: Arc<tokio::sync::Notify>, what: &'static str, mut round: R)
+where
+    R: FnMut() -> F,
+    F: Future<Output = Result<usize, flows::FlowError>>,
+{
     loop {
         tokio::select! {
-            () = state.backchannel.notified() => {}
-            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            () = wake.notified() => {}
+            () = tokio::time::sleep(DELIVERY_INTERVAL) => {}
         }
-        if let Err(e) = flows::backchannel::deliver_due(&state.db, &state.http, state.clock.now()).await {
-            tracing::warn!(error = %e, "back-channel logout delivery failed");
+        if let Err(e) = round().await {
+            tracing::warn!(error = %e, "{what} failed");
         }
     }
+}
+
+/// Delivers queued back-channel logouts when a logout wakes it, and retries every few seconds.
+async fn deliver_backchannel_logouts(state: AppState) {
+    let wake = state.backchannel.clone();
+    deliver_forever(wake, "back-channel logout delivery", || {
+        flows::backchannel::deliver_due(&state.db, &state.http, state.clock.now())
+    })
+    .await;
+}
+
+/// Sends queued mail when a flow wakes it, and retries every few seconds.
+async fn deliver_mail(state: AppState) {
+    let wake = state.mail_outbox.clone();
+    deliver_forever(wake, "mail delivery", || {
+        flows::mail::deliver_due(&state.db, &state.master_key, &state.mailer, state.clock.now())
+    })
+    .await;
 }

@@ -12,12 +12,16 @@ pub use shared_runtime::config::LogFormat;
 pub const ENV_PREFIX: &str = "KENPO_IDP_";
 
 /// The settings, each with its documentation (the README's table says the same).
-pub const SETTINGS: [(&str, &str); 10] = [
+pub const SETTINGS: [(&str, &str); 11] = [
     ("listen", "address to listen on (default 127.0.0.1:8080)"),
     ("public_url", "URL members and clients reach the IdP at (default http://<listen>)"),
     ("database_url", "postgres://… or sqlite:… (default: SQLite file <data_dir>/idp.db)"),
     ("redis_url", "redis://… for ephemeral state (unset: in-process store)"),
     ("smtp_url", "smtp://… or smtps://… (unset: mail is written to <data_dir>/outbox)"),
+    (
+        "mail_domain",
+        "domain of the no-reply@ and webmaster@ senders, for realms that set none (default localhost)",
+    ),
     ("data_dir", "directory for the embedded database, outbox and key (default ./data)"),
     (
         "master_key",
@@ -39,6 +43,8 @@ pub struct Config {
     pub database_url: SecretString,
     pub redis_url: Option<SecretString>,
     pub smtp_url: Option<SecretString>,
+    /// The senders' domain (`no-reply@<mail_domain>`) for realms whose settings name none.
+    pub mail_domain: String,
     pub data_dir: PathBuf,
     pub master_key: Option<SecretString>,
     pub log_format: LogFormat,
@@ -59,6 +65,13 @@ impl Config {
         let (public_url, public_url_defaulted) =
             layers.base_url("public_url", &format!("http://{listen}"))?;
         let database_url = layers.database_url(&data_dir, "idp.db")?;
+        let mail_domain = match layers.take("mail_domain") {
+            Some(raw) if lettre::Address::new("no-reply", &raw.value).is_err() => {
+                return Err(raw.invalid("not a domain a mail can come from"));
+            }
+            Some(raw) => raw.value,
+            None => "localhost".to_owned(),
+        };
         let secret = |layers: &mut Layers, key| layers.take(key).map(|r| SecretString::from(r.value));
         Ok(Self {
             listen,
@@ -67,6 +80,7 @@ impl Config {
             database_url: SecretString::from(database_url),
             redis_url: secret(&mut layers, "redis_url"),
             smtp_url: secret(&mut layers, "smtp_url"),
+            mail_domain,
             master_key: secret(&mut layers, "master_key"),
             log_format: layers.parse("log_format", "text")?,
             demo: layers.parse("demo", "false")?,
@@ -105,6 +119,7 @@ mod tests {
         assert!(config.redis_url.is_none() && config.smtp_url.is_none() && config.master_key.is_none());
         assert!(config.is_embedded());
         assert_eq!(config.issuer("demo"), "http://127.0.0.1:8080/realms/demo");
+        assert_eq!(config.mail_domain, "localhost");
         Ok(())
     }
 
@@ -128,6 +143,8 @@ mod tests {
         assert!(message.starts_with("KENPO_IDP_LISTEN: ") && message.contains("\"nowhere\""), "{message}");
         let message = Config::load(None, env(&[("KENPO_IDP_DATABASE_URL", "mysql://db/idp")])).err();
         assert!(message.map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_IDP_DATABASE_URL: "));
+        let message = Config::load(None, env(&[("KENPO_IDP_MAIL_DOMAIN", "kenpo example.jp")])).err();
+        assert!(message.map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_IDP_MAIL_DOMAIN: "));
     }
 
     #[test]

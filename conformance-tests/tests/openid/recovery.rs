@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use kenpo_idp::store::EventType;
 use reqwest::StatusCode;
-use std::time::Duration;
 
 on_every_backend!(
     login_page_links_to_both_recovery_flows_and_back_to_the_portal,

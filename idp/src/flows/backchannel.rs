@@ -1,7 +1,7 @@
 //! Delivering queued back-channel logout tokens, with retries and backoff, so a client that is
 //! down when a member logs out still hears of it when it comes back.
 
-use super::FlowError;
+use super::{FlowError, retry};
 use crate::store::{BackchannelStore, Db};
 use time::{Duration, OffsetDateTime};
 
@@ -9,15 +9,9 @@ use time::{Duration, OffsetDateTime};
 /// that died mid-send is retried after this).
 pub const LEASE: Duration = Duration::seconds(30);
 
-/// After this many failures a delivery is left in the table, with its last error, for an
-/// operator to look at.
-pub const MAX_ATTEMPTS: i32 = 12;
-
-/// 5 s, 10 s, 20 s, … capped at an hour.
-pub fn backoff(attempts: i32) -> Duration {
-    let exponent = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
-    Duration::seconds((5_i64 << exponent).min(3600))
-}
+/// Where a delivery that has failed [`retry::MAX_ATTEMPTS`] times is parked: never due again,
+/// kept with its last error for an operator.
+const GIVEN_UP: OffsetDateTime = OffsetDateTime::UNIX_EPOCH.saturating_add(Duration::weeks(52 * 1000));
 
 /// Delivers what is due; returns how many were delivered.
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, now: OffsetDateTime) -> Result<usize, FlowError> {
@@ -40,28 +34,11 @@ pub async fn deliver_due(db: &Db, http: &reqwest::Client, now: OffsetDateTime) -
             }
             Err(error) => {
                 let attempts = delivery.attempts + 1;
-                let next = if attempts >= MAX_ATTEMPTS {
-                    OffsetDateTime::UNIX_EPOCH + Duration::weeks(52 * 1000)
-                } else {
-                    now + backoff(attempts)
-                };
+                let next = retry::next_attempt(attempts, now).unwrap_or(GIVEN_UP);
                 tracing::warn!(client = %delivery.client_id, attempts, %error, "back-channel logout not delivered");
                 db.logout_failed(&delivery.id, &error, next).await?;
             }
         }
     }
     Ok(delivered)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_then_caps_at_an_hour() {
-        assert_eq!(backoff(0), Duration::seconds(5));
-        assert_eq!(backoff(1), Duration::seconds(10));
-        assert_eq!(backoff(3), Duration::seconds(40));
-        assert_eq!(backoff(12), Duration::hours(1));
-    }
 }

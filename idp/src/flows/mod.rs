@@ -13,16 +13,18 @@ pub mod import_members;
 pub mod keys;
 pub mod login;
 pub mod logout;
-pub mod mail;
 pub mod lookup;
+pub mod mail;
 pub mod master_key;
 pub mod realms;
 pub mod recovery;
 pub mod required_actions;
+pub mod retry;
 pub mod sessions;
 pub mod tokens;
 
 use crate::ephemeral::EphemeralError;
+use crate::mail::MailError;
 use crate::store::StoreError;
 use shared_crypto::CryptoError;
 
@@ -38,6 +40,8 @@ pub enum FlowError {
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Ephemeral(#[from] EphemeralError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 impl FlowError {

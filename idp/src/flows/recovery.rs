@@ -72,7 +72,7 @@ pub async fn request_reset(ctx: &Ctx<'_>, raw_username: &str, locale: Locale) ->
     let link = action_tokens::link(ctx.issuer, &token);
     let minutes = u32::try_from(RESET_LINK_LIFETIME.whole_minutes()).unwrap_or(5);
     let locale = user.locale.as_deref().and_then(Locale::parse).unwrap_or(locale);
-    mail::enqueue(ctx.db, ctx.master, ctx.realm, email, locale, Mail::ResetPassword { link: &link, minutes }, ctx.now)
+    mail::enqueue(ctx.db, ctx.master, ctx.realm, ctx.mail_domain, email, locale, Mail::ResetPassword { link: &link, minutes }, ctx.now)
         .await?;
     Ok(ResetRequest::Sent { user_id: user.id })
 }
@@ -162,6 +162,6 @@ pub async fn request_username(
     }
     let locale = user.locale.as_deref().and_then(Locale::parse).unwrap_or(locale);
     let mail = Mail::UsernameReminder { username: user.username.as_str() };
-    mail::enqueue(ctx.db, ctx.master, ctx.realm, email, locale, mail, ctx.now).await?;
+    mail::enqueue(ctx.db, ctx.master, ctx.realm, ctx.mail_domain, email, locale, mail, ctx.now).await?;
     Ok(Some(user.id))
 }

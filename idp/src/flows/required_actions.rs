@@ -164,7 +164,7 @@ pub async fn send_verification(ctx: &Ctx<'_>, user: &User, locale: Locale) -> Re
     .await?;
     let link = action_tokens::link(ctx.issuer, &token);
     let mail = Mail::VerifyEmail { link: &link, minutes: seconds / 60 };
-    mail::enqueue(ctx.db, ctx.master, ctx.realm, email, locale, mail, ctx.now).await?;
+    mail::enqueue(ctx.db, ctx.master, ctx.realm, ctx.mail_domain, email, locale, mail, ctx.now).await?;
     Ok(true)
 }
 

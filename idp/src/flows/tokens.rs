@@ -33,6 +33,8 @@ pub struct Ctx<'a> {
     pub lookups: &'a super::lookup::Lookups,
     pub realm: &'a Realm,
     pub issuer: &'a str,
+    /// The mail domain for realms that name none (`KENPO_IDP_MAIL_DOMAIN`).
+    pub mail_domain: &'a str,
     pub now: OffsetDateTime,
 }
 

@@ -108,6 +108,7 @@ pub fn ctx<'a>(state: &'a AppState, realm: &'a Realm, issuer: &'a str) -> Ctx<'a
         lookups: &state.lookups,
         realm,
         issuer,
+        mail_domain: &state.config.mail_domain,
         now: state.clock.now(),
     }
 }

@@ -1,6 +1,6 @@
 //! Durable state. One trait per aggregate ([`RealmStore`], [`ClientStore`], [`UserStore`],
-//! [`CredentialStore`], [`SessionStore`], [`EventStore`], [`KeyStore`]), implemented for both
-//! backends by [`Db`].
+//! [`CredentialStore`], [`SessionStore`], [`EventStore`], [`KeyStore`], [`OutboxStore`], …),
+//! implemented for both backends by [`Db`].
 //!
 //! Both backends run the same SQL text through sqlx's `Any` driver (see `shared_runtime::db`);
 //! the one real difference, how each reports a unique violation, is settled in [`meaning_of`].
@@ -13,6 +13,7 @@ mod credentials;
 mod events;
 mod grants;
 mod keys;
+mod outbox;
 mod realms;
 mod sessions;
 mod terms;
@@ -25,6 +26,7 @@ pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential
 pub use events::{Event, EventQuery, EventStore, EventType, NewEvent};
 pub use grants::{Grant, GrantAuth, GrantStore, RefreshUse};
 pub use keys::{KeyStatus, KeyStore, StoredKey};
+pub use outbox::{MailKind, MailRecord, OutboxStore, QueuedMail};
 pub use realms::{BruteForcePolicy, NewRealm, Realm, RealmSettings, RealmStore};
 pub use sessions::{NewUserSession, SessionStore, UserSession};
 pub use terms::{Terms, TermsStore};

@@ -1,6 +1,12 @@
 //! Mail leaves over SMTP when a server is configured, and into the outbox folder otherwise.
 
-use crate::smtp::SmtpSink;
+use crate::helpers::{TestApp, on_every_backend};
+use crate::smtp::{ParsedMail, SmtpSink};
+use kenpo_idp::clock::Clock as _;
+use kenpo_idp::domain::Email;
+use kenpo_idp::flows::mail::{self, Mail};
+use kenpo_idp::flows::realms;
+use kenpo_idp::i18n::Locale;
 use kenpo_idp::mail::Mailer;
 use lettre::message::{Message, header::ContentType};
 use secrecy::SecretString;
@@ -53,4 +59,48 @@ async fn without_smtp_mail_lands_in_the_outbox_folder() {
 async fn an_unusable_smtp_url_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     assert!(Mailer::new(Some(&SecretString::from("ftp://nowhere".to_owned())), dir.path()).is_err());
+}
+
+on_every_backend!(without_smtp_queued_mail_is_written_to_the_outbox_folder);
+
+/// The embedded mode: the deliverer writes queued mail as `.eml` files a developer can open.
+async fn without_smtp_queued_mail_is_written_to_the_outbox_folder(app: TestApp) {
+    let state = &app.state;
+    let spec = realms::RealmSpec { name: "demo".to_owned(), display_name: "デモ".to_owned(), host: None };
+    let realm = realms::create(&state.db, &state.master_key, spec, app.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("realm: {e}"));
+    let to = Email::parse("taro@example.jp").unwrap_or_else(|e| panic!("{e}"));
+    let link = "https://idp.example.jp/verify?key=abc";
+    let verify = Mail::VerifyEmail { link, minutes: 30 };
+    mail::enqueue(
+        &state.db,
+        &state.master_key,
+        &realm,
+        &state.config.mail_domain,
+        &to,
+        Locale::En,
+        verify,
+        app.clock.now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+
+    state.mail_outbox.notify_one();
+
+    let outbox = state.config.data_dir.join("outbox");
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        files = std::fs::read_dir(&outbox).map(|d| d.filter_map(Result::ok).collect()).unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(files.len(), 1, "one .eml in {}", outbox.display());
+    let eml = ParsedMail::parse(&std::fs::read_to_string(files[0].path()).unwrap_or_default());
+    assert_eq!(eml.header("From"), Some("デモ <no-reply@localhost>"), "the default mail domain");
+    assert_eq!(eml.header("Subject"), Some("Confirm your email address"));
+    assert!(eml.part("text/plain").is_some_and(|text| text.contains(link)));
+    assert!(eml.part("text/html").is_some_and(|html| html.contains("Confirm email address</a>")));
 }

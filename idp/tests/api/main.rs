@@ -6,5 +6,6 @@ mod health;
 mod helpers;
 mod import;
 mod mail;
+mod outbox;
 mod smtp;
 mod store;

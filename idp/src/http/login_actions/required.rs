@@ -355,7 +355,7 @@ pub struct Execution {
 async fn first_login_done(state: &AppState, realm: &Realm, user: &User, locale: Locale) {
     let Some(email) = &user.email else { return };
     let mail = Mail::FirstLoginDone { display_name: &user.display_name };
-    match mail::enqueue(&state.db, &state.master_key, realm, email, locale, mail, state.clock.now()).await {
+    match mail::enqueue(&state.db, &state.master_key, realm, &state.config.mail_domain, email, locale, mail, state.clock.now()).await {
         Ok(()) => state.mail_outbox.notify_one(),
         Err(e) => tracing::warn!(error = %e, "first-login notice not queued"),
     }
