@@ -15,27 +15,69 @@ pub struct Received {
 }
 
 impl Received {
-    /// The data with quoted-printable soft line breaks and escapes undone, good enough to find a
-    /// link or a word in either part.
+    /// The message with every part's transfer encoding undone (base64 and quoted-printable),
+    /// headers kept: good enough to find a link or a word in either part.
     pub fn decoded(&self) -> String {
-        let joined = self.data.replace("=\r\n", "").replace("=\n", "");
-        let bytes = joined.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len() {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
+        let mut out = String::new();
+        let mut base64_part = false;
+        let mut in_body = false;
+        let mut chunk = String::new();
+        for line in self.data.lines() {
+            if line.starts_with("--") {
+                out.push_str(&flush(&mut chunk, base64_part));
+                out.push_str(line);
+                out.push('\n');
+                base64_part = false;
+                in_body = false;
+                continue;
             }
-            out.push(bytes[i]);
-            i += 1;
+            if !in_body {
+                if line.to_ascii_lowercase().starts_with("content-transfer-encoding: base64") {
+                    base64_part = true;
+                }
+                in_body = line.is_empty();
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            chunk.push_str(line);
+            chunk.push('\n');
         }
-        String::from_utf8_lossy(&out).into_owned()
+        out.push_str(&flush(&mut chunk, base64_part));
+        out
     }
+}
+
+fn flush(chunk: &mut String, base64_part: bool) -> String {
+    let raw = std::mem::take(chunk);
+    if base64_part {
+        let compact: String = raw.split_whitespace().collect();
+        return match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => raw,
+        };
+    }
+    quoted_printable(&raw)
+}
+
+fn quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Debug)]
@@ -102,7 +144,8 @@ async fn session(socket: tokio::net::TcpStream, tx: mpsc::UnboundedSender<Receiv
         let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
             b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
         } else if upper.starts_with("MAIL FROM:") {
-            current.from = line[10..].trim().split(' ').next().unwrap_or_default().trim_matches(['<', '>']).to_owned();
+            current.from =
+                line[10..].trim().split(' ').next().unwrap_or_default().trim_matches(['<', '>']).to_owned();
             b"250 OK\r\n"
         } else if upper.starts_with("RCPT TO:") {
             current.to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());

@@ -11,12 +11,12 @@ mod checks;
 mod journey;
 
 pub use browser::{AuthRequest, Browser, Page};
-pub use journey::{Journey, link_in};
 pub use checks::{
     ClientAuth, Flow, IdToken, assert_error_page, assert_error_redirect, assert_invalid_token,
     assert_logged_out_page, assert_post_logout_redirect, assert_token_error, expect_tokens, expect_userinfo,
     jwt_claims, s256, str_array, unsecured_jwt,
 };
+pub use journey::{Journey, link_in};
 
 use kenpo_idp::app::{App, AppState};
 use kenpo_idp::clock::{Clock, FixedClock};
@@ -27,8 +27,8 @@ use kenpo_idp::flows::realms::{self, RealmSpec};
 use kenpo_idp::store::{CredentialStore, GrantType, NewUser, Realm, UserStore};
 use secrecy::SecretString;
 use shared_crypto::keys::Algorithm;
-pub use shared_runtime::testing::Backend;
 pub use shared_runtime::smtp_sink::{Received, SmtpSink};
+pub use shared_runtime::testing::Backend;
 use shared_runtime::testing::TestDatabase;
 use std::sync::Arc;
 use time::OffsetDateTime;

@@ -140,7 +140,10 @@ mod tests {
     #[test]
     fn not_the_user_id_and_the_confirmation_must_match() {
         assert_eq!(check("Taro.Kenpo"), Err(PasswordError::SameAsUsername));
-        assert_eq!(PasswordPolicy::default().check("abc12345", "abc12346", "u"), Err(PasswordError::Mismatch));
+        assert_eq!(
+            PasswordPolicy::default().check("abc12345", "abc12346", "u"),
+            Err(PasswordError::Mismatch)
+        );
         assert_eq!(check(""), Err(PasswordError::Empty));
     }
 

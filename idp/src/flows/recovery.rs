@@ -35,20 +35,30 @@ pub async fn address_allowed(ctx: &Ctx<'_>, what: &str, ip: IpAddr) -> Result<bo
 
 async fn account_allowed(ctx: &Ctx<'_>, what: &str, account: &str) -> Result<bool, FlowError> {
     let digest = hex::encode(Sha256::digest(account.to_lowercase().as_bytes()));
-    let count = ctx.ephemeral.incr(&format!("recovery:{what}:{}:account:{digest}", ctx.realm.id), WINDOW).await?;
+    let count =
+        ctx.ephemeral.incr(&format!("recovery:{what}:{}:account:{digest}", ctx.realm.id), WINDOW).await?;
     Ok(count <= PER_ACCOUNT)
 }
 
 /// What a reset request did, for the event log (the member sees the same page either way).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetRequest {
-    Sent { user_id: String },
+    Sent {
+        user_id: String,
+    },
     /// No such member, or nowhere to mail: the error code of the event.
-    NotSent { user_id: Option<String>, reason: &'static str },
+    NotSent {
+        user_id: Option<String>,
+        reason: &'static str,
+    },
 }
 
 /// Finds the member by user ID (or the 仮ID) and mails a reset link, voiding older links.
-pub async fn request_reset(ctx: &Ctx<'_>, raw_username: &str, locale: Locale) -> Result<ResetRequest, FlowError> {
+pub async fn request_reset(
+    ctx: &Ctx<'_>,
+    raw_username: &str,
+    locale: Locale,
+) -> Result<ResetRequest, FlowError> {
     let user = find_by_id(ctx, raw_username).await?;
     let Some(user) = user.filter(|u| u.enabled) else {
         return Ok(ResetRequest::NotSent { user_id: None, reason: "user_not_found" });
@@ -72,8 +82,17 @@ pub async fn request_reset(ctx: &Ctx<'_>, raw_username: &str, locale: Locale) ->
     let link = action_tokens::link(ctx.issuer, &token);
     let minutes = u32::try_from(RESET_LINK_LIFETIME.whole_minutes()).unwrap_or(5);
     let locale = user.locale.as_deref().and_then(Locale::parse).unwrap_or(locale);
-    mail::enqueue(ctx.db, ctx.master, ctx.realm, ctx.mail_domain, email, locale, Mail::ResetPassword { link: &link, minutes }, ctx.now)
-        .await?;
+    mail::enqueue(
+        ctx.db,
+        ctx.master,
+        ctx.realm,
+        ctx.mail_domain,
+        email,
+        locale,
+        Mail::ResetPassword { link: &link, minutes },
+        ctx.now,
+    )
+    .await?;
     Ok(ResetRequest::Sent { user_id: user.id })
 }
 
@@ -87,7 +106,8 @@ async fn find_by_id(ctx: &Ctx<'_>, raw: &str) -> Result<Option<User>, FlowError>
 
 /// The member a reset link stands for, while it is live (the form is shown, nothing used).
 pub async fn reset_link_member(ctx: &Ctx<'_>, key: &str) -> Result<Option<User>, FlowError> {
-    let Some(token) = action_tokens::peek(ctx.db, ctx.realm, ActionKind::ResetCredentials, key, ctx.now).await?
+    let Some(token) =
+        action_tokens::peek(ctx.db, ctx.realm, ActionKind::ResetCredentials, key, ctx.now).await?
     else {
         return Ok(None);
     };
@@ -125,7 +145,10 @@ pub async fn reset_password(
 }
 
 /// The forgot-user-ID form's refusals (empty or malformed inputs), before anything is looked up.
-pub fn check_username_request(raw_birthdate: &str, raw_email: &str) -> Result<(BirthDate, Email), Vec<FieldError>> {
+pub fn check_username_request(
+    raw_birthdate: &str,
+    raw_email: &str,
+) -> Result<(BirthDate, Email), Vec<FieldError>> {
     let mut errors = Vec::new();
     let birthdate = match BirthDate::parse_compact(raw_birthdate) {
         Ok(d) => Some(d),

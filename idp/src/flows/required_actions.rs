@@ -13,11 +13,11 @@ use super::action_tokens;
 use super::hashing::HashPool;
 use super::mail::{self, Mail};
 use super::tokens::Ctx;
-use crate::domain::{AuthMethod, BirthDate, Email, EmailError, PasswordError, RequiredAction, Username, UsernameError};
-use crate::i18n::Locale;
-use crate::store::{
-    ActionKind, CredentialStore, Realm, StoreError, Terms, TermsStore, User, UserStore,
+use crate::domain::{
+    AuthMethod, BirthDate, Email, EmailError, PasswordError, RequiredAction, Username, UsernameError,
 };
+use crate::i18n::Locale;
+use crate::store::{ActionKind, CredentialStore, Realm, StoreError, Terms, TermsStore, User, UserStore};
 use serde::Serialize;
 use shared_crypto::password::{self, PasswordCheck};
 use time::Duration;
@@ -205,7 +205,11 @@ pub async fn choose_user_id(ctx: &Ctx<'_>, user: &mut User, raw_id: &str, raw_me
             None
         }
         Err(UsernameError::Character(c)) => {
-            errors.push(FieldError { field: "username", message: "userid.character", detail: Some(c.to_string()) });
+            errors.push(FieldError {
+                field: "username",
+                message: "userid.character",
+                detail: Some(c.to_string()),
+            });
             None
         }
     };
@@ -231,6 +235,11 @@ pub async fn choose_user_id(ctx: &Ctx<'_>, user: &mut User, raw_id: &str, raw_me
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether the member now signs in with a user ID of their own, not the kenpo's 仮ID.
+fn chose_own_id(user: &User) -> bool {
+    !user.owes(RequiredAction::UpdateUserId) && user.issued_username.as_ref() != Some(&user.username)
 }
 
 /// The messages for a refused new password.
@@ -277,9 +286,9 @@ pub async fn check_new_password(
     let current = ctx.db.password_of(&user.id).await?.map(|c| c.password()).transpose()?;
     let (same, new) = hashing
         .run(move || {
-            let same = current
-                .as_ref()
-                .is_some_and(|hash| matches!(password::verify_password(hash, &new), PasswordCheck::Match { .. }));
+            let same = current.as_ref().is_some_and(|hash| {
+                matches!(password::verify_password(hash, &new), PasswordCheck::Match { .. })
+            });
             (same, new)
         })
         .await?;
@@ -291,11 +300,16 @@ pub async fn check_new_password(
 
 /// Stores a checked password (its 作成日 is now) and clears the 仮ID flag once the member's own
 /// user ID is set too.
-pub async fn store_password(ctx: &Ctx<'_>, hashing: &HashPool, user: &mut User, new: String) -> Result<(), FlowError> {
+pub async fn store_password(
+    ctx: &Ctx<'_>,
+    hashing: &HashPool,
+    user: &mut User,
+    new: String,
+) -> Result<(), FlowError> {
     let hash = hashing.run(move || password::hash_password(&new)).await??;
     ctx.db.set_password(&user.id, &hash, ctx.now).await?;
     user.complete(RequiredAction::UpdatePassword);
-    if !user.owes(RequiredAction::UpdateUserId) {
+    if chose_own_id(user) {
         user.temporary_id = false;
     }
     ctx.db.save_member(user).await?;
@@ -342,7 +356,12 @@ mod tests {
     }
 
     fn terms(version: i64) -> Terms {
-        Terms { version, body_ja: String::new(), body_en: String::new(), published_at: OffsetDateTime::UNIX_EPOCH }
+        Terms {
+            version,
+            body_ja: String::new(),
+            body_en: String::new(),
+            published_at: OffsetDateTime::UNIX_EPOCH,
+        }
     }
 
     #[test]
@@ -374,7 +393,10 @@ mod tests {
     fn verification_without_an_address_asks_for_one_first() {
         let mut user = member(&[RequiredAction::VerifyEmail]);
         user.email = None;
-        assert_eq!(pending(&user, &realm(), None), vec![RequiredAction::UpdateEmail, RequiredAction::VerifyEmail]);
+        assert_eq!(
+            pending(&user, &realm(), None),
+            vec![RequiredAction::UpdateEmail, RequiredAction::VerifyEmail]
+        );
     }
 
     #[test]

@@ -73,12 +73,14 @@ impl ActionTokenStore for Db {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE action_tokens SET used_at = $1 WHERE user_id = $2 AND kind = $3 AND used_at IS NULL")
-            .bind(to_millis(now))
-            .bind(user_id)
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE action_tokens SET used_at = $1 WHERE user_id = $2 AND kind = $3 AND used_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(user_id)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO action_tokens (token_hash, realm_id, user_id, kind, email, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -103,13 +105,15 @@ impl ActionTokenStore for Db {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<ActionToken>, StoreError> {
-        Ok(sqlx::query_as::<_, ActionToken>(&format!("SELECT user_id, email FROM action_tokens WHERE {LIVE}"))
-            .bind(realm_id)
-            .bind(kind.as_str())
-            .bind(token_hash)
-            .bind(to_millis(now))
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(sqlx::query_as::<_, ActionToken>(&format!(
+            "SELECT user_id, email FROM action_tokens WHERE {LIVE}"
+        ))
+        .bind(realm_id)
+        .bind(kind.as_str())
+        .bind(token_hash)
+        .bind(to_millis(now))
+        .fetch_optional(self.pool())
+        .await?)
     }
 
     async fn use_action_token(

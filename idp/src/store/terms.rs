@@ -25,7 +25,8 @@ pub trait TermsStore {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<Terms, StoreError>> + Send;
     /// The version in force: the highest published.
-    fn current_terms(&self, realm_id: &str) -> impl Future<Output = Result<Option<Terms>, StoreError>> + Send;
+    fn current_terms(&self, realm_id: &str)
+    -> impl Future<Output = Result<Option<Terms>, StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]

@@ -183,6 +183,13 @@ impl Page {
         self.url.join(&href).unwrap_or_else(|e| panic!("href {href:?}: {e}"))
     }
 
+    /// The value of the input named `name`, entities decoded.
+    pub fn input_value(&self, name: &str) -> Option<String> {
+        let html = Html::parse_document(&self.body);
+        let input = html.select(&selector(&format!("input[name=\"{name}\"]"))).next()?;
+        input.value().attr("value").map(str::to_owned)
+    }
+
     /// The text of the page's `<h1>`.
     pub fn heading(&self) -> String {
         let html = Html::parse_document(&self.body);
@@ -194,8 +201,7 @@ impl Page {
         let html = Html::parse_document(&self.body);
         html.select(&selector(".error"))
             .map(|e| {
-                let label: String =
-                    e.select(&selector(".error-label")).flat_map(|l| l.text()).collect();
+                let label: String = e.select(&selector(".error-label")).flat_map(|l| l.text()).collect();
                 let text: String = e.text().collect();
                 text.trim_start_matches(label.as_str()).trim().to_owned()
             })

@@ -38,6 +38,9 @@ impl<'a> Journey<'a> {
     /// Loads the current page again (the manual's "reload").
     pub async fn reload(&mut self) -> &Page {
         self.page = self.browser.get(self.page.url.as_str()).await;
+        if self.page.status == StatusCode::SEE_OTHER {
+            self.page = self.browser.follow(&self.page).await;
+        }
         &self.page
     }
 
@@ -68,7 +71,10 @@ impl<'a> Journey<'a> {
 impl Idp {
     /// Imports members from a kenpo member list, as `kenpo-idp import-members` does.
     pub async fn import_members(&self, lines: &[&str]) {
-        let csv = format!("username,temporary_password,display_name,birthdate,email,relationship\n{}\n", lines.join("\n"));
+        let csv = format!(
+            "username,temporary_password,display_name,birthdate,email,relationship\n{}\n",
+            lines.join("\n")
+        );
         kenpo_idp::flows::import_members::import(&self.state.db, &self.realm, csv.as_bytes(), self.now())
             .await
             .unwrap_or_else(|e| panic!("import: {e:?}"));
@@ -104,7 +110,7 @@ impl Idp {
 
     /// The realm's events of `kind`, newest first.
     pub async fn events(&self, kind: EventType) -> Vec<Event> {
-        let query = EventQuery { types: vec![kind], ..EventQuery::default() };
+        let query = EventQuery { types: vec![kind], max: 1000, ..EventQuery::default() };
         self.state.db.events(&self.realm.id, &query).await.unwrap_or_else(|e| panic!("events: {e}"))
     }
 }
@@ -113,7 +119,9 @@ impl Idp {
 pub fn link_in(mail: &super::Received, path: &str) -> String {
     let text = mail.decoded();
     let start = text.find("http").map(|_| ()).and_then(|()| {
-        text.match_indices("http").map(|(i, _)| i).find(|i| text[*i..].split_whitespace().next().is_some_and(|w| w.contains(path)))
+        text.match_indices("http")
+            .map(|(i, _)| i)
+            .find(|i| text[*i..].split_whitespace().next().is_some_and(|w| w.contains(path)))
     });
     let start = start.unwrap_or_else(|| panic!("no link to {path} in the mail:\n{text}"));
     text[start..]

@@ -52,7 +52,13 @@ fn reset_form(state: &AppState, realm: &Realm, locale: Locale, key: &str, errors
     web::page(state, status, locale, &realm.display_name, "update_password.html", page)
 }
 
-fn notice(state: &AppState, realm: &Realm, locale: Locale, status: StatusCode, key: &'static str) -> Response {
+fn notice(
+    state: &AppState,
+    realm: &Realm,
+    locale: Locale,
+    status: StatusCode,
+    key: &'static str,
+) -> Response {
     web::message(state, status, locale, &realm.display_name, key)
 }
 
@@ -78,13 +84,20 @@ pub async fn follow(
     match steps::follow_verification_link(&ctx, &query.key).await {
         Ok(Some(user)) => {
             let mut verified = super::event(&peer, None, Some(&user.id), None);
-            verified.details.insert("email".to_owned(), user.email.map(|e| e.to_string()).unwrap_or_default());
+            verified
+                .details
+                .insert("email".to_owned(), user.email.map(|e| e.to_string()).unwrap_or_default());
             audit(&state, &realm, EventType::VerifyEmail, verified).await;
             notice(&state, &realm, locale, StatusCode::OK, "verify.done")
         }
         Ok(None) => {
-            audit(&state, &realm, EventType::VerifyEmailError, super::event(&peer, None, None, Some("invalid_code")))
-                .await;
+            audit(
+                &state,
+                &realm,
+                EventType::VerifyEmailError,
+                super::event(&peer, None, None, Some("invalid_code")),
+            )
+            .await;
             notice(&state, &realm, locale, StatusCode::BAD_REQUEST, "link.invalid")
         }
         Err(e) => web::server_error(&state, locale, &e),
@@ -108,16 +121,24 @@ pub async fn reset_password(
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = web::ctx(&state, &realm, &issuer);
     let key = field("key");
-    let outcome =
-        recovery::reset_password(&ctx, &state.hashing, key, field("password-new").to_owned(), field("password-confirm"))
-            .await;
+    let outcome = recovery::reset_password(
+        &ctx,
+        &state.hashing,
+        key,
+        field("password-new").to_owned(),
+        field("password-confirm"),
+    )
+    .await;
     match outcome {
         Ok(Reset::Done(user)) => {
             // A reset password ends every session of the member: whoever knew the old one is out.
             match state.db.sessions_of(&user.id).await {
                 Ok(sessions) => {
                     for session in &sessions {
-                        if let Err(e) = crate::flows::logout::end_session(web::ctx(&state, &realm, &issuer), session).await {
+                        if let Err(e) =
+                            crate::flows::logout::end_session(web::ctx(&state, &realm, &issuer), session)
+                                .await
+                        {
                             tracing::warn!(error = %e, "session not ended after a password reset");
                         }
                     }
@@ -125,8 +146,10 @@ pub async fn reset_password(
                 }
                 Err(e) => tracing::warn!(error = %e, "sessions not ended after a password reset"),
             }
-            audit(&state, &realm, EventType::ResetPassword, super::event(&peer, None, Some(&user.id), None)).await;
-            audit(&state, &realm, EventType::UpdatePassword, super::event(&peer, None, Some(&user.id), None)).await;
+            audit(&state, &realm, EventType::ResetPassword, super::event(&peer, None, Some(&user.id), None))
+                .await;
+            audit(&state, &realm, EventType::UpdatePassword, super::event(&peer, None, Some(&user.id), None))
+                .await;
             notice(&state, &realm, locale, StatusCode::OK, "reset.done")
         }
         Ok(Reset::Refused(errors)) => reset_form(&state, &realm, locale, key, &errors),

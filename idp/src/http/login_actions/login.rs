@@ -63,10 +63,18 @@ pub async fn show_login(
     (jar.add(super::browser_cookie(state, realm, browser)), response).into_response()
 }
 
-fn render(state: &AppState, realm: &Realm, tab: &super::Tab, error: Option<&'static str>, username: &str) -> Response {
+fn render(
+    state: &AppState,
+    realm: &Realm,
+    tab: &super::Tab,
+    error: Option<&'static str>,
+    username: &str,
+) -> Response {
     let request = &tab.session.request;
-    let username = if username.is_empty() { request.login_hint.as_deref().unwrap_or_default() } else { username };
-    let portal_url = url::Url::parse(&request.redirect_uri).ok().map(|u| u.origin().ascii_serialization() + "/");
+    let username =
+        if username.is_empty() { request.login_hint.as_deref().unwrap_or_default() } else { username };
+    let portal_url =
+        url::Url::parse(&request.redirect_uri).ok().map(|u| u.origin().ascii_serialization() + "/");
     let action = tab.url(realm, "authenticate");
     let switch_url = tab.switch_url(realm, "authenticate");
     let notice = tab.session.notice.as_ref();
@@ -155,7 +163,8 @@ pub async fn authenticate(
     }
     let client_id = tab.session.request.client_id.clone();
     let now = state.clock.now();
-    let outcome = login::check_password(&state.db, &state.hashing, &realm, &form.username, form.password).await;
+    let outcome =
+        login::check_password(&state.db, &state.hashing, &realm, &form.username, form.password).await;
     let user = match outcome {
         Ok(Outcome::Authenticated(user)) => user,
         Ok(Outcome::Invalid) => {
@@ -168,18 +177,37 @@ pub async fn authenticate(
             return render(&state, &realm, &tab, Some("login.invalid"), &form.username);
         }
         Ok(Outcome::Disabled) => {
-            audit(&state, &realm, EventType::LoginError, event(&peer, Some(&client_id), None, Some("user_disabled")))
-                .await;
-            return web::message(&state, StatusCode::FORBIDDEN, tab.locale, &realm.display_name, "login.disabled");
+            audit(
+                &state,
+                &realm,
+                EventType::LoginError,
+                event(&peer, Some(&client_id), None, Some("user_disabled")),
+            )
+            .await;
+            return web::message(
+                &state,
+                StatusCode::FORBIDDEN,
+                tab.locale,
+                &realm.display_name,
+                "login.disabled",
+            );
         }
         Err(e) => return web::server_error(&state, tab.locale, &e),
     };
     tab.session.notice = None;
-    tab.session.member = Some(Authenticated::new(user.id.clone(), now, form.remember_me, vec!["pwd".to_owned()]));
+    tab.session.member =
+        Some(Authenticated::new(user.id.clone(), now, form.remember_me, vec!["pwd".to_owned()]));
     if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
         return web::server_error(&state, tab.locale, &e);
     }
-    required::proceed(&state, &realm, tab, *user, &peer, &headers, jar).await
+    // With steps owed, the browser moves to their page (so a reload never re-posts the
+    // password); with none, the login finishes here.
+    let issuer = state.config.issuer(realm.name.as_str());
+    match crate::flows::required_actions::next(&web::ctx(&state, &realm, &issuer), &user).await {
+        Ok(Some(_)) => see_other(&tab.url(&realm, "required-action")),
+        Ok(None) => required::proceed(&state, &realm, tab, *user, &peer, &headers, jar).await,
+        Err(e) => web::server_error(&state, tab.locale, &e),
+    }
 }
 
 /// A browser that already has an SSO session, on a request the session answers: straight to
@@ -220,10 +248,17 @@ pub async fn resume_session(
         Some(cookie) if cookie.value().len() >= 32 => cookie.value().to_owned(),
         _ => random::token(),
     };
-    let mut member = Authenticated::new(user.id.clone(), session.auth_time, session.remember_me, session.amr.clone());
+    let mut member =
+        Authenticated::new(user.id.clone(), session.auth_time, session.remember_me, session.amr.clone());
     member.session_id = Some(session.id.clone());
-    let tab_session =
-        AuthSession { request, csrf: random::token(), browser: browser.clone(), locale: None, member: Some(member), notice: None };
+    let tab_session = AuthSession {
+        request,
+        csrf: random::token(),
+        browser: browser.clone(),
+        locale: None,
+        member: Some(member),
+        notice: None,
+    };
     let tab = super::Tab { id: random::token_with_bytes(16), session: tab_session, locale };
     if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
         return web::server_error(state, locale, &e);

@@ -123,10 +123,11 @@ pub async fn request_reset(
 ) -> Response {
     let form: HashMap<String, String> = web::pairs(&body).into_iter().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let (realm, tab) = match open(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
+    let (realm, tab) =
+        match open(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     let username = field("username").trim().to_owned();
     if username.is_empty() {
         let errors = [FieldError::new("username", "reset.username_empty")];
@@ -170,10 +171,11 @@ pub async fn request_username(
 ) -> Response {
     let form: HashMap<String, String> = web::pairs(&body).into_iter().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let (realm, tab) = match open(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
+    let (realm, tab) =
+        match open(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     let (birthdate, email) = match recovery::check_username_request(field("birthdate"), field("email")) {
         Ok(valid) => valid,
         Err(errors) => {
@@ -187,7 +189,8 @@ pub async fn request_username(
         Ok(false) => return too_many(&state, &realm, &tab),
         Err(e) => return web::server_error(&state, tab.locale, &e),
     }
-    let (task_state, task_realm, locale, task_email) = (state.clone(), realm.clone(), tab.locale, email.clone());
+    let (task_state, task_realm, locale, task_email) =
+        (state.clone(), realm.clone(), tab.locale, email.clone());
     let client_id = tab.session.request.client_id.clone();
     tokio::spawn(async move {
         let issuer = task_state.config.issuer(task_realm.name.as_str());

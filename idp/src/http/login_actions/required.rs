@@ -5,13 +5,13 @@
 use super::{TabChrome, TabQuery, audit, by_field, event, open_tab, see_other};
 use crate::app::AppState;
 use crate::domain::{AuthMethod, PASSWORD_SYMBOLS, RequiredAction, Username};
+use crate::ephemeral::EphemeralStore;
 use crate::flows::auth_session;
 use crate::flows::mail::{self, Mail};
 use crate::flows::required_actions::{self as steps, EmailChange, FieldError};
 use crate::flows::sessions::{self, Login};
 use crate::http::web;
 use crate::i18n::Locale;
-use crate::ephemeral::EphemeralStore;
 use crate::store::{EventType, NewEvent, Realm, SessionStore, TermsStore, User, UserStore};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -193,7 +193,8 @@ async fn send_verification(
     if steps::send_verification(&ctx, user, locale).await? {
         state.mail_outbox.notify_one();
         let mut sent = NewEvent { user_id: Some(user.id.clone()), ..NewEvent::default() };
-        sent.details.insert("email".to_owned(), user.email.as_ref().map(|e| e.to_string()).unwrap_or_default());
+        sent.details
+            .insert("email".to_owned(), user.email.as_ref().map(|e| e.to_string()).unwrap_or_default());
         audit(state, realm, EventType::SendVerifyEmail, sent).await;
     }
     Ok(())
@@ -229,11 +230,13 @@ pub async fn submit(
     let client_id = tab.session.request.client_id.clone();
     let was_temporary = user.temporary_id;
     let user_id = user.id.clone();
-    let record = |kind: EventType, error: Option<&str>| (kind, event(&peer, Some(&client_id), Some(&user_id), error));
+    let record =
+        |kind: EventType, error: Option<&str>| (kind, event(&peer, Some(&client_id), Some(&user_id), error));
     let (outcome, (kind, mut done)) = match action {
         RequiredAction::VerifyBirthdate => {
             let outcome = steps::verify_birthdate(&ctx, &mut user, field("birthdate")).await;
-            let failed = matches!(&outcome, Ok(Err(e)) if e.iter().any(|e| e.message == "birthdate.mismatch"));
+            let failed =
+                matches!(&outcome, Ok(Err(e)) if e.iter().any(|e| e.message == "birthdate.mismatch"));
             if failed {
                 let member = tab.session.member.as_mut();
                 let failures = member.map(|m| {
@@ -271,7 +274,10 @@ pub async fn submit(
             let outcome = steps::update_email(&ctx, &mut user, field("email")).await;
             let mut ok = record(EventType::UpdateEmail, None);
             ok.1.details.insert("previous_email".to_owned(), previous);
-            ok.1.details.insert("updated_email".to_owned(), user.email.as_ref().map(|e| e.to_string()).unwrap_or_default());
+            ok.1.details.insert(
+                "updated_email".to_owned(),
+                user.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+            );
             if matches!(outcome, Ok(Ok(EmailChange::Changed)))
                 && let Some(member) = tab.session.member.as_mut()
             {
@@ -301,15 +307,21 @@ pub async fn submit(
             return render(&state, &realm, &mut tab, &user, action, &[], shown).await;
         }
         RequiredAction::UpdateUserId => {
-            let outcome = steps::choose_user_id(&ctx, &mut user, field("username"), field("authMethod")).await;
+            let outcome =
+                steps::choose_user_id(&ctx, &mut user, field("username"), field("authMethod")).await;
             let mut ok = record(EventType::UpdateProfile, None);
             ok.1.details.insert("updated_username".to_owned(), user.username.to_string());
             (outcome, ok)
         }
         _ => {
-            let outcome =
-                steps::set_password(&ctx, &state.hashing, &mut user, field("password-new").to_owned(), field("password-confirm"))
-                    .await;
+            let outcome = steps::set_password(
+                &ctx,
+                &state.hashing,
+                &mut user,
+                field("password-new").to_owned(),
+                field("password-confirm"),
+            )
+            .await;
             (outcome, record(EventType::UpdatePassword, None))
         }
     };
@@ -330,7 +342,8 @@ pub async fn submit(
             };
             if let Some(error_kind) = error_kind {
                 let code = errors.first().map(|e| e.message).unwrap_or_default();
-                audit(&state, &realm, error_kind, event(&peer, Some(&client_id), Some(&user.id), Some(code))).await;
+                audit(&state, &realm, error_kind, event(&peer, Some(&client_id), Some(&user.id), Some(code)))
+                    .await;
             }
             // Passwords are never echoed back; the other fields are.
             let value = match action {
@@ -355,7 +368,18 @@ pub struct Execution {
 async fn first_login_done(state: &AppState, realm: &Realm, user: &User, locale: Locale) {
     let Some(email) = &user.email else { return };
     let mail = Mail::FirstLoginDone { display_name: &user.display_name };
-    match mail::enqueue(&state.db, &state.master_key, realm, &state.config.mail_domain, email, locale, mail, state.clock.now()).await {
+    match mail::enqueue(
+        &state.db,
+        &state.master_key,
+        realm,
+        &state.config.mail_domain,
+        email,
+        locale,
+        mail,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(()) => state.mail_outbox.notify_one(),
         Err(e) => tracing::warn!(error = %e, "first-login notice not queued"),
     }
@@ -392,7 +416,9 @@ async fn finish(
         // (and keeps its sid); a fresh password makes it freshly authenticated.
         Some(mut session) if session.user_id == user.id => {
             if member.session_id.as_deref() != Some(session.id.as_str()) {
-                if let Err(e) = state.db.reauthenticate_session(&session.id, auth_time, member.remember_me).await {
+                if let Err(e) =
+                    state.db.reauthenticate_session(&session.id, auth_time, member.remember_me).await
+                {
                     return web::server_error(state, locale, &e);
                 }
                 session.auth_time = auth_time;

@@ -72,8 +72,10 @@ async fn authorize(
         _ => false,
     };
     if let (true, Some(session)) = (reusable, &session) {
-        return login_actions::login::resume_session(&state, &realm, jar, request, session, locale, &peer, &headers)
-            .await;
+        return login_actions::login::resume_session(
+            &state, &realm, jar, request, session, locale, &peer, &headers,
+        )
+        .await;
     }
     if request.prompt_none {
         let mut params = vec![("error", "login_required")];
@@ -110,4 +112,3 @@ async fn session_satisfies(
     }
     Ok(true)
 }
-

@@ -1,12 +1,12 @@
 //! The token endpoint (RFC 6749 §3.2), introspection (RFC 7662) and revocation (RFC 7009): the
 //! endpoints a client authenticates to.
 
-use crate::http::login_actions::audit;
 use crate::app::AppState;
 use crate::flows::access;
 use crate::flows::authorize::collect_params;
 use crate::flows::client_auth::{self, ASSERTION_TYPE, Presented};
 use crate::flows::tokens::{self, Ctx, TokenError};
+use crate::http::login_actions::audit;
 use crate::http::{paths, web};
 use crate::store::{Client, EventType, NewEvent, Realm};
 use axum::body::Bytes;
