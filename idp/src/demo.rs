@@ -8,7 +8,7 @@ use crate::flows::clients::{self, ClientSpec};
 use crate::flows::import_members::{self, ImportError};
 use crate::flows::realms::{self, RealmSpec};
 use crate::import::members;
-use crate::store::{ClientStore, GrantType};
+use crate::store::{ClientStore, GrantType, TermsStore};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use shared_crypto::MasterKey;
@@ -17,6 +17,12 @@ use shared_crypto::keys::Algorithm;
 pub const REALM: &str = "demo";
 pub const DISPLAY_NAME: &str = "デモ健康保険組合加入者ページ";
 pub const CLIENT_ID: &str = "portal";
+const DEMO_TERMS_JA: &str = "第1条（目的）\nこの規約は、デモ健康保険組合加入者ページ（以下「本サービス」）の利用条件を定めるものです。\n\n\
+第2条（ユーザIDとパスワードの管理）\n加入者は、自己のユーザIDとパスワードを適切に管理し、第三者に利用させてはなりません。\n\n\
+第3条（個人情報の取扱い）\n本サービスで取り扱う医療費等の情報は、健康保険組合が法令に従い適切に管理します。";
+const DEMO_TERMS_EN: &str = "Article 1 (Purpose)\nThese terms set out the conditions for using the Demo Health Insurance Society member pages (the Service).\n\n\
+Article 2 (User ID and password)\nMembers keep their user ID and password safe and do not let anyone else use them.\n\n\
+Article 3 (Personal information)\nThe society handles medical-cost and other information in the Service properly and as the law requires.";
 /// Public demo data: these temporary passwords are printed at start-up on purpose.
 const MEMBERS_CSV: &str = include_str!("demo_members.csv");
 
@@ -83,6 +89,9 @@ pub async fn ensure(state: &AppState) -> Result<DemoInfo, DemoError> {
             rotate_refresh_tokens: true,
         };
         clients::create(&state.db, master, &realm, spec, now).await?;
+    }
+    if state.db.current_terms(&realm.id).await.map_err(FlowError::from)?.is_none() {
+        crate::flows::terms::publish(&state.db, &realm, DEMO_TERMS_JA, DEMO_TERMS_EN, now).await?;
     }
     let report = import_members::import(&state.db, &realm, MEMBERS_CSV.as_bytes(), now).await?;
     if report.created > 0 {

@@ -1,6 +1,8 @@
 //! `kenpo-idp`: serve, migrate, and the operator's commands.
 #![expect(clippy::print_stdout, reason = "a command-line tool answers on standard output")]
 
+mod admin;
+
 use clap::{Args, Parser, Subcommand};
 use kenpo_idp::app::{App, AppState};
 use kenpo_idp::clock::SystemClock;
@@ -41,6 +43,12 @@ enum Command {
     /// Manage realm signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Terms of use.
+    #[command(subcommand)]
+    Terms(admin::TermsCommand),
+    /// A member's login steps.
+    #[command(subcommand)]
+    Member(admin::MemberCommand),
     /// Import the kenpo's member list (CSV, UTF-8 or Shift_JIS): all lines or none.
     ImportMembers {
         #[arg(long)]
@@ -157,6 +165,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("new active {alg} key: {kid}");
             Ok(())
         }
+        Command::Terms(command) => admin::terms(command, state(config).await?).await,
+        Command::Member(command) => admin::member(command, state(config).await?).await,
         Command::ImportMembers { realm, file } => {
             let state = state(config).await?;
             let realm = realms::find(&state.db, &realm).await?;

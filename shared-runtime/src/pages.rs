@@ -63,8 +63,20 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub const CSP_WITH_REDIRECTING_FORMS: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
                        img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-/// Adds the security headers, with `csp`, to every response of `router`.
-pub fn with_security_headers(router: Router, csp: &'static str) -> Router {
+/// Two years, subdomains included: the kenpo hosts are all under the service's domain.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// Adds the security headers, with `csp`, to every response of `router`; HSTS too when the
+/// service is reached over https (`https`), never over plain http where it would be ignored.
+pub fn with_security_headers(router: Router, csp: &'static str, https: bool) -> Router {
+    let router = if https {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        router
+    };
     let headers: [(HeaderName, &'static str); 4] = [
         (header::CONTENT_SECURITY_POLICY, csp),
         (header::REFERRER_POLICY, "no-referrer"),

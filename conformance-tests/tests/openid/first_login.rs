@@ -28,10 +28,13 @@ async fn import_taro(idp: &Idp) {
     idp.import_members(&[&format!("k00000001,{TEMP},健保 太郎,19790822,taro.old@example.jp,本人")]).await;
 }
 
+/// A page's heading, its form, and what the member fills in.
+type Step<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
 /// Logs the 仮ID member in and walks up to (not including) `stop`.
 async fn walk_to<'a>(idp: &'a Idp, stop: &str) -> Journey<'a> {
     let mut j = Journey::log_in(idp, "k00000001", TEMP).await;
-    let steps: [(&str, &str, Vec<(&str, &str)>); 4] = [
+    let steps: [Step; 4] = [
         ("生年月日の入力", "form#kc-birthdate-form", vec![("birthdate", "19790822")]),
         ("利用規約への同意", "form#kc-terms-form", vec![]),
         ("メールアドレスの更新", "form#kc-update-email-form", vec![("email", "taro.old@example.jp")]),

@@ -2,7 +2,7 @@
 //! `store::action_tokens`). Nothing in the link says whose it is.
 
 use super::FlowError;
-use crate::store::{ActionKind, ActionToken, ActionTokenStore, Realm};
+use crate::store::{ActionKind, ActionToken, ActionTokenStore, NewActionToken, Realm};
 use sha2::{Digest, Sha256};
 use shared_crypto::random;
 use time::{Duration, OffsetDateTime};
@@ -27,7 +27,16 @@ pub async fn issue(
     now: OffsetDateTime,
 ) -> Result<String, FlowError> {
     let token = random::token();
-    store.issue_action_token(&realm.id, user_id, kind, &hash(&token), email, now + valid_for, now).await?;
+    let token_hash = hash(&token);
+    let new = NewActionToken {
+        realm_id: &realm.id,
+        user_id,
+        kind,
+        token_hash: &token_hash,
+        email,
+        expires_at: now + valid_for,
+    };
+    store.issue_action_token(new, now).await?;
     Ok(token)
 }
 

@@ -21,6 +21,7 @@ pub mod recovery;
 pub mod required_actions;
 pub mod retry;
 pub mod sessions;
+pub mod terms;
 pub mod tokens;
 
 use crate::ephemeral::EphemeralError;

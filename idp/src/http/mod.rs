@@ -46,6 +46,7 @@ pub mod paths {
 }
 
 pub fn router(state: AppState) -> Router {
+    let https = web::secure(&state);
     let routes = Router::new()
         .merge(health::routes())
         .merge(realm::routes())
@@ -53,7 +54,11 @@ pub fn router(state: AppState) -> Router {
         .merge(login_actions::routes())
         .route(paths::STYLESHEET, get(stylesheet))
         .with_state(state);
-    shared_runtime::pages::with_security_headers(routes, shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS)
+    shared_runtime::pages::with_security_headers(
+        routes,
+        shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
+        https,
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -22,6 +22,17 @@ impl ActionKind {
     }
 }
 
+/// A token to store: only its hash, whose it is, and until when.
+#[derive(Debug, Clone)]
+pub struct NewActionToken<'a> {
+    pub realm_id: &'a str,
+    pub user_id: &'a str,
+    pub kind: ActionKind,
+    pub token_hash: &'a str,
+    pub email: Option<&'a str>,
+    pub expires_at: OffsetDateTime,
+}
+
 /// A live token: whose it is, and for verification the address it was sent to.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActionToken {
@@ -33,12 +44,7 @@ pub trait ActionTokenStore {
     /// Stores a new token and voids the member's unused tokens of the same kind.
     fn issue_action_token(
         &self,
-        realm_id: &str,
-        user_id: &str,
-        kind: ActionKind,
-        token_hash: &str,
-        email: Option<&str>,
-        expires_at: OffsetDateTime,
+        token: NewActionToken<'_>,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The token, if it is live: unused, unexpired, of this kind and realm. Does not use it.
@@ -64,14 +70,10 @@ const LIVE: &str = "realm_id = $1 AND kind = $2 AND token_hash = $3 AND used_at 
 impl ActionTokenStore for Db {
     async fn issue_action_token(
         &self,
-        realm_id: &str,
-        user_id: &str,
-        kind: ActionKind,
-        token_hash: &str,
-        email: Option<&str>,
-        expires_at: OffsetDateTime,
+        token: NewActionToken<'_>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let NewActionToken { realm_id, user_id, kind, token_hash, email, expires_at } = token;
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "UPDATE action_tokens SET used_at = $1 WHERE user_id = $2 AND kind = $3 AND used_at IS NULL",

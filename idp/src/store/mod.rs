@@ -19,7 +19,7 @@ mod sessions;
 mod terms;
 mod users;
 
-pub use action_tokens::{ActionKind, ActionToken, ActionTokenStore};
+pub use action_tokens::{ActionKind, ActionToken, ActionTokenStore, NewActionToken};
 pub use backchannel::{BackchannelStore, Delivery};
 pub use clients::{Client, ClientStore, GrantType, NewClient};
 pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential};

@@ -65,3 +65,21 @@ async fn stopping_lets_the_server_finish_and_close(app: TestApp) {
     assert!(stopped.is_ok(), "{stopped:?}");
     assert!(http.get(&url).send().await.is_err(), "nothing listens after a stop");
 }
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_the_idp_is_reached_over_https() {
+    let Some(plain) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await else { return };
+    let response = plain.http.get(plain.url("/health/live")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(response.headers().get("strict-transport-security").is_none());
+    let Some(https) = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("KENPO_IDP_PUBLIC_URL", "https://idp.example.jp")],
+    )
+    .await
+    else {
+        return;
+    };
+    let response = https.http.get(https.url("/health/live")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let hsts = response.headers().get("strict-transport-security").and_then(|v| v.to_str().ok());
+    assert_eq!(hsts, Some("max-age=63072000; includeSubDomains"));
+}

@@ -10,8 +10,10 @@ use axum::Router;
 pub use pages::SERVICES;
 
 pub fn router(state: AppState) -> Router {
+    let https = state.config.public_url.starts_with("https://");
     shared_runtime::pages::with_security_headers(
         Router::new().merge(health::routes()).merge(pages::routes()).with_state(state),
         shared_runtime::pages::CSP,
+        https,
     )
 }

@@ -218,10 +218,11 @@ pub async fn resume_session(
     jar: CookieJar,
     request: AuthRequest,
     session: &UserSession,
-    locale: Locale,
     peer: &SocketAddr,
     headers: &HeaderMap,
 ) -> Response {
+    let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let locale = crate::i18n::for_request(request.ui_locales.as_deref(), accept);
     use crate::store::UserStore;
     let user = match state.db.user_by_id(&realm.id, &session.user_id).await {
         Ok(Some(user)) if user.enabled => user,

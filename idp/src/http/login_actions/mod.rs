@@ -49,6 +49,9 @@ pub struct TabQuery {
     pub tab_id: String,
     #[serde(default)]
     pub kc_locale: Option<String>,
+    /// The required action a form is for (`?execution=UPDATE_PASSWORD`).
+    #[serde(default)]
+    pub execution: Option<String>,
 }
 
 /// A tab found and proven to belong to this browser.

@@ -204,7 +204,6 @@ pub async fn submit(
     State(state): State<AppState>,
     Path(realm_name): Path<String>,
     Query(query): Query<TabQuery>,
-    Query(execution): Query<Execution>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     jar: CookieJar,
@@ -224,7 +223,7 @@ pub async fn submit(
         Err(e) => return web::server_error(&state, tab.locale, &e),
     };
     // A stale form (another tab did the step, or the member went back): show what is next.
-    let Some(action) = current.filter(|a| Some(a.alias()) == execution.execution.as_deref()) else {
+    let Some(action) = current.filter(|a| Some(a.alias()) == query.execution.as_deref()) else {
         return see_other(&tab.url(&realm, "required-action"));
     };
     let client_id = tab.session.request.client_id.clone();
@@ -356,12 +355,6 @@ pub async fn submit(
         }
         Err(e) => web::server_error(&state, tab.locale, &e),
     }
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct Execution {
-    #[serde(default)]
-    execution: Option<String>,
 }
 
 /// The first-login notice from `webmaster@` (Q19), once the 仮ID flag clears.

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new().route(paths::AUTH, get(authorize).post(authorize))
 }
 
+#[expect(clippy::too_many_arguments, reason = "axum extractors, one per part of the request")]
 async fn authorize(
     State(state): State<AppState>,
     Path(realm_name): Path<String>,
@@ -72,10 +73,8 @@ async fn authorize(
         _ => false,
     };
     if let (true, Some(session)) = (reusable, &session) {
-        return login_actions::login::resume_session(
-            &state, &realm, jar, request, session, locale, &peer, &headers,
-        )
-        .await;
+        return login_actions::login::resume_session(&state, &realm, jar, request, session, &peer, &headers)
+            .await;
     }
     if request.prompt_none {
         let mut params = vec![("error", "login_required")];
