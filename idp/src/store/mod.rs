@@ -1,6 +1,6 @@
 //! Durable state. One trait per aggregate ([`RealmStore`], [`ClientStore`], [`UserStore`],
-//! [`CredentialStore`], [`SessionStore`], [`EventStore`], [`KeyStore`]), implemented for both
-//! backends by [`Db`].
+//! [`CredentialStore`], [`SessionStore`], [`EventStore`], [`KeyStore`], [`LoginFailureStore`]),
+//! implemented for both backends by [`Db`].
 //!
 //! Both backends run the same SQL text through sqlx's `Any` driver (see `shared_runtime::db`);
 //! the one real difference, how each reports a unique violation, is settled in [`meaning_of`].
@@ -12,6 +12,7 @@ mod credentials;
 mod events;
 mod grants;
 mod keys;
+mod login_failures;
 mod realms;
 mod sessions;
 mod users;
@@ -22,6 +23,7 @@ pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential
 pub use events::{Event, EventQuery, EventStore, EventType, NewEvent};
 pub use grants::{Grant, GrantAuth, GrantStore, RefreshUse};
 pub use keys::{KeyStatus, KeyStore, StoredKey};
+pub use login_failures::{DeviceFailures, LoginFailure, LoginFailureStore};
 pub use realms::{BruteForcePolicy, NewRealm, Realm, RealmSettings, RealmStore};
 pub use sessions::{NewUserSession, SessionStore, UserSession};
 pub use users::{NewUser, User, UserStore, UserUpdate};
@@ -55,6 +57,8 @@ pub enum StoreError {
     PasswordExists,
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("{0}: other writers kept changing the row; gave up")]
+    Contended(&'static str),
     #[error("a stored value could not be read: {0}")]
     Corrupt(String),
     #[error(transparent)]
