@@ -3,6 +3,7 @@
 pub mod access;
 pub mod authorize;
 pub mod backchannel;
+pub mod brute_force;
 pub mod claims;
 pub mod client_auth;
 pub mod clients;
