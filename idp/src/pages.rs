@@ -79,6 +79,7 @@ mod tests {
                 "error.server",
                 "login.disabled",
                 "login.actions_pending",
+                "lockout.too_many_attempts",
             ] {
                 pages.render(
                     "message.html",

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod hashing;
 pub mod import_members;
 pub mod keys;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod lookup;
@@ -17,6 +18,7 @@ pub mod master_key;
 pub mod realms;
 pub mod sessions;
 pub mod tokens;
+pub mod trusted_device;
 
 use crate::ephemeral::EphemeralError;
 use crate::store::StoreError;

@@ -8,9 +8,10 @@ use crate::app::AppState;
 use crate::ephemeral::EphemeralStore;
 use crate::flows::access::id_token_hint;
 use crate::flows::authorize::{self, AuthRequest, AuthorizeError, PageError};
+use crate::flows::brute_force::Lock;
 use crate::flows::login::{self, Outcome};
 use crate::flows::sessions::{self, Login};
-use crate::flows::tokens;
+use crate::flows::{tokens, trusted_device};
 use crate::http::{paths, web};
 use crate::i18n::{self, Locale};
 use crate::pages::LoginPage;
@@ -291,23 +292,47 @@ async fn authenticate(
         error: error.map(str::to_owned),
         ..NewEvent::default()
     };
-    let outcome =
-        login::check_password(&state.db, &state.hashing, &realm, &form.username, form.password).await;
-    let user = match outcome {
-        Ok(Outcome::Authenticated(user)) => user,
-        Ok(Outcome::Invalid) => {
-            audit(&state, &realm, EventType::LoginError, event(None, Some("invalid_user_credentials"))).await;
+    let device = jar.get(trusted_device::COOKIE).map(|c| c.value().to_owned());
+    let attempt = login::Attempt {
+        username: &form.username,
+        password: form.password,
+        device: device.as_deref(),
+        ip: peer.ip(),
+        now,
+    };
+    let outcome = login::check_password(
+        &state.db,
+        &state.ephemeral,
+        &state.master_key,
+        &state.hashing,
+        &realm,
+        attempt,
+    )
+    .await;
+    let (user, device) = match outcome {
+        Ok(Outcome::Authenticated { user, device_cookie }) => (user, device_cookie),
+        Ok(refused @ (Outcome::Invalid | Outcome::Locked(_))) => {
+            // A locked ID, known or not, gets the form again with one message (no oracle).
+            let (error, message) = match refused {
+                Outcome::Locked(Lock::Temporary { .. }) => ("user_temporarily_disabled", "login.locked"),
+                Outcome::Locked(Lock::Permanent) => ("user_disabled", "login.locked"),
+                _ => ("invalid_user_credentials", "login.invalid"),
+            };
+            audit(&state, &realm, EventType::LoginError, event(None, Some(error))).await;
             let _ = state.ephemeral.delete(&pending_key(&tab.tab_id)).await;
-            return show_login(
+            return show_login(&state, &realm, jar, pending.request, locale, Some(message), &form.username)
+                .await;
+        }
+        Ok(Outcome::TooManyFromAddress) => {
+            audit(&state, &realm, EventType::LoginError, event(None, Some("too_many_failures_from_address")))
+                .await;
+            return web::message(
                 &state,
-                &realm,
-                jar,
-                pending.request,
+                StatusCode::TOO_MANY_REQUESTS,
                 locale,
-                Some("login.invalid"),
-                &form.username,
-            )
-            .await;
+                &realm.display_name,
+                "lockout.too_many_attempts",
+            );
         }
         Ok(Outcome::Disabled) => {
             audit(&state, &realm, EventType::LoginError, event(None, Some("user_disabled"))).await;
@@ -321,6 +346,7 @@ async fn authenticate(
         }
         Err(e) => return web::server_error(&state, locale, &e),
     };
+    let jar = jar.add(device_cookie(&state, &realm, device));
     if !user.required_actions.is_empty() {
         // The required-action pages (birth date, terms, ...) are not built yet: a member who
         // still owes them must not get a code.
@@ -331,13 +357,9 @@ async fn authenticate(
             event(Some(user.id.clone()), Some("resolve_required_actions")),
         )
         .await;
-        return web::message(
-            &state,
-            StatusCode::FORBIDDEN,
-            locale,
-            &realm.display_name,
-            "login.actions_pending",
-        );
+        let page =
+            web::message(&state, StatusCode::FORBIDDEN, locale, &realm.display_name, "login.actions_pending");
+        return (jar, page).into_response();
     }
     match state.ephemeral.take(&pending_key(&tab.tab_id)).await {
         Ok(Some(_)) => {}
@@ -401,6 +423,17 @@ async fn authenticate(
         None => jar,
     };
     (jar.remove(Cookie::build(BROWSER_COOKIE).path(web::cookie_path(&realm))), response).into_response()
+}
+
+/// The trusted-device cookie a member's browser gets after their password was right.
+fn device_cookie(state: &AppState, realm: &Realm, value: String) -> Cookie<'static> {
+    Cookie::build((trusted_device::COOKIE, value))
+        .path(web::cookie_path(realm))
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Lax)
+        .max_age(trusted_device::LIFETIME)
+        .build()
 }
 
 /// Records an event; a failure to record is logged, never shown to the member.
