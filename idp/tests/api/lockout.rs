@@ -4,9 +4,10 @@
 use crate::helpers::{Backend, TestApp, on_every_backend, redis_url, spawn_app_with};
 use crate::login_browser::{Browser, Kenpo, Seen};
 use kenpo_idp::clock::Clock as _;
+use kenpo_idp::domain::Username;
 use kenpo_idp::flows::brute_force::Lock;
 use kenpo_idp::flows::lockout::{self, FailureKey};
-use kenpo_idp::store::{BruteForcePolicy, EventQuery, EventStore, EventType};
+use kenpo_idp::store::{BruteForcePolicy, EventQuery, EventStore, EventType, NewUser, UserStore};
 use time::Duration;
 
 on_every_backend!(
@@ -19,6 +20,7 @@ on_every_backend!(
     one_address_failing_across_many_ids_is_refused_with_429,
     concurrent_guesses_get_no_more_tries_than_the_failure_factor,
     concurrent_failures_all_count,
+    an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id,
 );
 
 const WRONG: &str = "Wrong-horse-9";
@@ -280,6 +282,61 @@ async fn concurrent_failures_all_count(app: TestApp) {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(locked, Some(Lock::Temporary { .. })), "{locked:?}");
+}
+
+async fn an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id(app: TestApp) {
+    let kenpo = kenpo(app).await;
+    let state = &kenpo.app.state;
+    let name = |n: &str| Username::parse_issued(n).unwrap_or_else(|e| panic!("{e}"));
+    let new = NewUser {
+        username: name("jiro5678"),
+        issued_username: Some(name("k0000777")),
+        email: None,
+        email_verified: false,
+        display_name: "健保 次郎".to_owned(),
+        birthdate: None,
+        relationship: None,
+        temporary_id: false,
+        required_actions: vec![],
+        locale: None,
+    };
+    let jiro = state
+        .db
+        .create_user(&kenpo.realm.id, new, kenpo.app.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A strict realm: each failure is a lockout, the second one permanent.
+    let mut strict = kenpo.realm.clone();
+    strict.settings.brute_force =
+        BruteForcePolicy { failure_factor: 1, max_temporary_lockouts: 1, ..BruteForcePolicy::default() };
+    let mut at = kenpo.app.clock.now();
+    for _ in 0..2 {
+        let key = FailureKey::member(&state.master_key, &strict, &jiro.id, None);
+        let ip = std::net::IpAddr::from([198, 51, 100, 7]);
+        lockout::record_failure(&state.db, &state.ephemeral, &strict, key, ip, at)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        at += Duration::minutes(2);
+    }
+    let run = |args: &[&str]| {
+        let output = kenpo.app.cli(args);
+        let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), format!("{out}{err}"))
+    };
+
+    let (shown, before) = run(&["user", "lockout", "--realm", "lockout", "K0000777"]);
+    let (unlocked, report) = run(&["user", "unlock", "--realm", "lockout", "k0000777"]);
+    let (_, after) = run(&["user", "lockout", "--realm", "lockout", "jiro5678"]);
+    let (found, nobody) = run(&["user", "unlock", "--realm", "lockout", "nobody123"]);
+
+    assert!(shown, "{before}");
+    assert!(before.contains("jiro5678: untrusted browsers: 2 failure(s), last "), "{before}");
+    assert!(before.contains("from 198.51.100.7, 2 temporary lockout(s), LOCKED until unlocked"), "{before}");
+    assert!(unlocked && report.contains("unlocked jiro5678: cleared 1 record(s)"), "{report}");
+    assert!(after.contains("jiro5678: no login failures, not locked"), "{after}");
+    assert!(!found && nobody.contains("no member nobody123"), "{nobody}");
+    let records = lockout::status(&state.db, &kenpo.realm, &jiro.id).await.ok();
+    assert_eq!(records.map(|r| r.len()), Some(0));
 }
 
 /// The per-address limit on Redis, where production keeps it.
