@@ -14,8 +14,7 @@ use shared_crypto::password::{self, PasswordCheck};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
-/// One submission of the login form.
-#[derive(Debug)]
+/// One submission of the login form. `Debug` shows neither the password nor the cookie.
 pub struct Attempt<'a> {
     pub username: &'a str,
     pub password: String,
@@ -24,6 +23,18 @@ pub struct Attempt<'a> {
     /// The client's address, for the per-address limit and the record.
     pub ip: IpAddr,
     pub now: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Attempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attempt")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("device", &self.device.map(|_| "<redacted>"))
+            .field("ip", &self.ip)
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 /// What a password login found.
