@@ -17,6 +17,9 @@ use shared_runtime::{shutdown, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use user_commands::UserCommand;
+
+mod user_commands;
 
 #[derive(Debug, Parser)]
 #[command(name = "kenpo-idp", version, about = "OpenID Connect provider for health insurance societies")]
@@ -49,6 +52,9 @@ enum Command {
     /// A member's login steps.
     #[command(subcommand)]
     Member(admin::MemberCommand),
+    /// A member's lockout: see it, lift it.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Import the kenpo's member list (CSV, UTF-8 or Shift_JIS): all lines or none.
     ImportMembers {
         #[arg(long)]
@@ -157,6 +163,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Realm(command) => realm(command, state(config).await?).await,
         Command::Client(ClientCommand::Create(args)) => client(args, state(config).await?).await,
+        Command::User(command) => user_commands::run(command, state(config).await?).await,
         Command::Keys(KeysCommand::Rotate { realm, alg }) => {
             let state = state(config).await?;
             let realm = realms::find(&state.db, &realm).await?;

@@ -72,6 +72,7 @@ mod tests {
                 "link.invalid",
                 "verify.done",
                 "reset.done",
+                "lockout.too_many_attempts",
             ] {
                 let html = pages.render(
                     "message.html",

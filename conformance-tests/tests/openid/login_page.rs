@@ -1,7 +1,7 @@
 //! The hosted login page as the manual describes it (2-1, Q8) and as a browser must be able to
 //! trust it: one message for a wrong user ID or password, the session cookie's attributes,
-//! 「ログイン状態の保存」, the form bound to the browser, and no code for a member who still
-//! owes first-login steps.
+//! 「ログイン状態の保存」, the form bound to the browser, no code for a member who still owes
+//! first-login steps, and the locked account's message (Q5, Q6).
 
 use crate::helpers::*;
 use kenpo_idp::domain::{RequiredAction, Username};
@@ -16,9 +16,11 @@ on_every_backend!(
     login_form_posted_from_another_browser_is_refused,
     member_owing_first_login_steps_gets_no_code,
     sso_session_ends_after_the_realms_idle_time,
+    repeated_wrong_passwords_lock_with_the_manuals_contact_message,
 );
 
 const INVALID: &str = "無効なユーザIDまたはパスワードです。";
+const LOCKED: &str = "アカウントがロックされています。ご加入の健保組合までお問い合わせください。";
 
 fn session_cookie(page: &Page) -> String {
     page.set_cookies
@@ -140,4 +142,21 @@ async fn sso_session_ends_after_the_realms_idle_time(idp: Idp) {
     idp.advance(time::Duration::minutes(31));
     let page = browser.authorize(&silent).await;
     assert_error_redirect(&page, &silent, &idp.issuer, &["login_required"]);
+}
+
+async fn repeated_wrong_passwords_lock_with_the_manuals_contact_message(idp: Idp) {
+    let browser = idp.browser();
+    let mut page = browser.authorize(&idp.auth_request()).await;
+    for _ in 0..5 {
+        // Apart by more than the quick-login check: the realm's failure count (5) decides.
+        idp.advance(time::Duration::seconds(2));
+        page = browser.submit_login(&page.login_form(), &idp.member.username, "Wrong-horse-1").await;
+        assert!(page.body.contains(INVALID), "{}", page.body);
+    }
+
+    let locked = browser.submit_login(&page.login_form(), &idp.member.username, &idp.member.password).await;
+
+    assert_eq!(locked.location, None, "the right password gets no code while locked");
+    assert!(locked.body.contains(LOCKED) && !locked.body.contains(INVALID), "{}", locked.body);
+    assert!(locked.find_login_form().is_some(), "the form stays, as after a wrong password");
 }

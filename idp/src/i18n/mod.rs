@@ -38,6 +38,7 @@ mod tests {
         assert_eq!(JA["login.invalid"], "無効なユーザIDまたはパスワードです。");
         assert_eq!(JA["login.remember_me"], "ログイン状態の保存");
         assert_eq!(JA["login.back_to_portal"], "ポータルに戻る");
+        assert!(JA["login.locked"].ends_with("ご加入の健保組合までお問い合わせください。"));
     }
 
     #[test]

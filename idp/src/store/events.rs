@@ -59,6 +59,8 @@ event_types! {
     UpdateTotp => "UPDATE_TOTP",
     RemoveTotp => "REMOVE_TOTP",
     Register => "REGISTER",
+    UserDisabledByTemporaryLockout => "USER_DISABLED_BY_TEMPORARY_LOCKOUT",
+    UserDisabledByPermanentLockout => "USER_DISABLED_BY_PERMANENT_LOCKOUT",
 }
 
 /// A recorded event. `details` never holds a password, code or token.

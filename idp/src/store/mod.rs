@@ -1,5 +1,6 @@
 //! Durable state. One trait per aggregate ([`RealmStore`], [`ClientStore`], [`UserStore`],
 //! [`CredentialStore`], [`SessionStore`], [`EventStore`], [`KeyStore`], [`OutboxStore`], …),
+//! [`CredentialStore`], [`SessionStore`], [`EventStore`], [`KeyStore`], [`LoginFailureStore`]),
 //! implemented for both backends by [`Db`].
 //!
 //! Both backends run the same SQL text through sqlx's `Any` driver (see `shared_runtime::db`);
@@ -13,6 +14,7 @@ mod credentials;
 mod events;
 mod grants;
 mod keys;
+mod login_failures;
 mod outbox;
 mod realms;
 mod sessions;
@@ -26,6 +28,7 @@ pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential
 pub use events::{Event, EventQuery, EventStore, EventType, NewEvent};
 pub use grants::{Grant, GrantAuth, GrantStore, RefreshUse};
 pub use keys::{KeyStatus, KeyStore, StoredKey};
+pub use login_failures::{DeviceFailures, LoginFailure, LoginFailureStore};
 pub use outbox::{MailKind, MailRecord, OutboxStore, QueuedMail};
 pub use realms::{BruteForcePolicy, NewRealm, Realm, RealmSettings, RealmStore};
 pub use sessions::{NewUserSession, SessionStore, UserSession};
@@ -61,6 +64,8 @@ pub enum StoreError {
     PasswordExists,
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("{0}: other writers kept changing the row; gave up")]
+    Contended(&'static str),
     #[error("a stored value could not be read: {0}")]
     Corrupt(String),
     #[error(transparent)]

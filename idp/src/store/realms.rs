@@ -87,6 +87,11 @@ pub struct BruteForcePolicy {
     /// After this many temporary lockouts the account locks until an admin unlocks it;
     /// 0 means never.
     pub max_temporary_lockouts: u32,
+    /// Failed logins one client address may make in an hour, across all user IDs, from browsers
+    /// the member has not trusted; 0 means no limit. Not in Keycloak: it stops one machine from
+    /// trying a few passwords on each of many IDs (password spraying), which per-account
+    /// counting never sees.
+    pub max_failures_per_address_per_hour: u32,
 }
 
 impl Default for BruteForcePolicy {
@@ -100,6 +105,7 @@ impl Default for BruteForcePolicy {
             quick_login_check_milliseconds: 1000,
             minimum_quick_login_wait_seconds: 60,
             max_temporary_lockouts: 3,
+            max_failures_per_address_per_hour: 100,
         }
     }
 }

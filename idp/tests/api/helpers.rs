@@ -26,6 +26,17 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// Runs the `kenpo-idp` command line on this app's data (its database and master key), as
+    /// an operator would beside the running server.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kenpo-idp"));
+        command.args(args).env("KENPO_IDP_DATA_DIR", self._data_dir.path());
+        if let Some(database) = &self._database {
+            command.env("KENPO_IDP_DATABASE_URL", &database.url).env("KENPO_IDP_MASTER_KEY", TEST_MASTER_KEY);
+        }
+        command.output().unwrap_or_else(|e| panic!("kenpo-idp {args:?}: {e}"))
+    }
+
     /// Stops the server the way SIGTERM does and waits for it to finish.
     pub async fn stop(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -38,6 +49,9 @@ impl TestApp {
     }
 }
 
+/// The master key a server on PostgreSQL is given in tests.
+const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLXRoaXJ0eS10d28tYnk=";
+
 /// The configuration of a test app: embedded everything in a temporary directory, plus
 /// whatever `extra` environment the test adds.
 pub fn test_config(data_dir: &std::path::Path, database_url: Option<&str>, extra: &[(&str, &str)]) -> Config {
@@ -48,10 +62,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: Option<&str>, extra
     if let Some(url) = database_url {
         env.push(("KENPO_IDP_DATABASE_URL".to_owned(), url.to_owned()));
         // A server on PostgreSQL needs its master key given; tests give a fixed one.
-        env.push((
-            "KENPO_IDP_MASTER_KEY".to_owned(),
-            "dGVzdC1tYXN0ZXIta2V5LW9mLXRoaXJ0eS10d28tYnk=".to_owned(),
-        ));
+        env.push(("KENPO_IDP_MASTER_KEY".to_owned(), TEST_MASTER_KEY.to_owned()));
     }
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     match Config::load(None, env) {

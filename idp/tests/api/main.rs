@@ -5,6 +5,8 @@ mod ephemeral;
 mod health;
 mod helpers;
 mod import;
+mod lockout;
+mod login_browser;
 mod mail;
 mod outbox;
 mod smtp;

@@ -5,7 +5,9 @@ use super::{TabChrome, TabQuery, audit, event, open_tab, required, see_other};
 use crate::app::AppState;
 use crate::flows::auth_session::{self, AuthSession, Authenticated};
 use crate::flows::authorize::AuthRequest;
+use crate::flows::brute_force::Lock;
 use crate::flows::login::{self, Outcome};
+use crate::flows::trusted_device;
 use crate::http::web;
 use crate::i18n::Locale;
 use crate::store::{EventType, Realm, UserSession};
@@ -13,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Serialize;
 use shared_crypto::random;
 use std::net::SocketAddr;
@@ -163,18 +165,50 @@ pub async fn authenticate(
     }
     let client_id = tab.session.request.client_id.clone();
     let now = state.clock.now();
-    let outcome =
-        login::check_password(&state.db, &state.hashing, &realm, &form.username, form.password).await;
-    let user = match outcome {
-        Ok(Outcome::Authenticated(user)) => user,
-        Ok(Outcome::Invalid) => {
-            let failed = event(&peer, Some(&client_id), None, Some("invalid_user_credentials"));
-            audit(&state, &realm, EventType::LoginError, failed).await;
+    let device = jar.get(trusted_device::COOKIE).map(|c| c.value().to_owned());
+    let attempt = login::Attempt {
+        username: &form.username,
+        password: form.password,
+        device: device.as_deref(),
+        ip: peer.ip(),
+        now,
+    };
+    let outcome = login::check_password(
+        &state.db,
+        &state.ephemeral,
+        &state.master_key,
+        &state.hashing,
+        &realm,
+        attempt,
+    )
+    .await;
+    let (user, device) = match outcome {
+        Ok(Outcome::Authenticated { user, device_cookie }) => (user, device_cookie),
+        Ok(refused @ (Outcome::Invalid | Outcome::Locked(_))) => {
+            // A locked ID, known or not, gets the form again with one message (no oracle).
+            let (error, message) = match refused {
+                Outcome::Locked(Lock::Temporary { .. }) => ("user_temporarily_disabled", "login.locked"),
+                Outcome::Locked(Lock::Permanent) => ("user_disabled", "login.locked"),
+                _ => ("invalid_user_credentials", "login.invalid"),
+            };
+            audit(&state, &realm, EventType::LoginError, event(&peer, Some(&client_id), None, Some(error)))
+                .await;
             tab.session.notice = None;
             if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
                 return web::server_error(&state, tab.locale, &e);
             }
-            return render(&state, &realm, &tab, Some("login.invalid"), &form.username);
+            return render(&state, &realm, &tab, Some(message), &form.username);
+        }
+        Ok(Outcome::TooManyFromAddress) => {
+            let failed = event(&peer, Some(&client_id), None, Some("too_many_failures_from_address"));
+            audit(&state, &realm, EventType::LoginError, failed).await;
+            return web::message(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                tab.locale,
+                &realm.display_name,
+                "lockout.too_many_attempts",
+            );
         }
         Ok(Outcome::Disabled) => {
             audit(
@@ -194,6 +228,7 @@ pub async fn authenticate(
         }
         Err(e) => return web::server_error(&state, tab.locale, &e),
     };
+    let jar = jar.add(device_cookie(&state, &realm, device));
     tab.session.notice = None;
     tab.session.member =
         Some(Authenticated::new(user.id.clone(), now, form.remember_me, vec!["pwd".to_owned()]));
@@ -204,10 +239,21 @@ pub async fn authenticate(
     // password); with none, the login finishes here.
     let issuer = state.config.issuer(realm.name.as_str());
     match crate::flows::required_actions::next(&web::ctx(&state, &realm, &issuer), &user).await {
-        Ok(Some(_)) => see_other(&tab.url(&realm, "required-action")),
+        Ok(Some(_)) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
         Ok(None) => required::proceed(&state, &realm, tab, *user, &peer, &headers, jar).await,
         Err(e) => web::server_error(&state, tab.locale, &e),
     }
+}
+
+/// The trusted-device cookie a member's browser gets after their password was right.
+fn device_cookie(state: &AppState, realm: &Realm, value: String) -> Cookie<'static> {
+    Cookie::build((trusted_device::COOKIE, value))
+        .path(web::cookie_path(realm))
+        .http_only(true)
+        .secure(web::secure(state))
+        .same_site(SameSite::Lax)
+        .max_age(trusted_device::LIFETIME)
+        .build()
 }
 
 /// A browser that already has an SSO session, on a request the session answers: straight to

@@ -1,0 +1,85 @@
+//! `kenpo-idp user …`: what the kenpo's operator does for one member. A member locked out is
+//! told to contact their kenpo (manual Q5, Q6); this is where the kenpo looks and unlocks.
+
+use clap::Subcommand;
+use kenpo_idp::app::AppState;
+use kenpo_idp::flows::brute_force::{self, Lock};
+use kenpo_idp::flows::{lockout, realms};
+use kenpo_idp::store::DeviceFailures;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Show the member's login failures and locks, per browser.
+    Lockout {
+        /// The kenpo's realm: /realms/<name>/…
+        #[arg(long)]
+        realm: String,
+        /// The member's user ID, or the 仮ID the kenpo issued.
+        user: String,
+    },
+    /// Lift every lock of the member, permanent ones included, and forget their failures.
+    Unlock {
+        /// The kenpo's realm: /realms/<name>/…
+        #[arg(long)]
+        realm: String,
+        /// The member's user ID, or the 仮ID the kenpo issued.
+        user: String,
+    },
+}
+
+pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
+    let (UserCommand::Lockout { realm, user } | UserCommand::Unlock { realm, user }) = &command;
+    let realm = realms::find(&state.db, realm).await?;
+    let member = lockout::find_member(&state.db, &realm, user).await?;
+    let now = state.clock.now();
+    match command {
+        UserCommand::Lockout { .. } => {
+            let records = lockout::status(&state.db, &realm, &member.id).await?;
+            if records.is_empty() {
+                println!("{}: no login failures, not locked", member.username);
+            }
+            for record in &records {
+                println!("{}: {}", member.username, describe(record, now));
+            }
+        }
+        UserCommand::Unlock { .. } => {
+            let cleared = lockout::unlock(&state.db, &realm, &member.id).await?;
+            if cleared.is_empty() {
+                println!("{}: nothing to unlock (no login failures)", member.username);
+            } else {
+                println!("unlocked {}: cleared {} record(s)", member.username, cleared.len());
+                for record in &cleared {
+                    println!("  was {}", describe(record, now));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One record in a line: which browsers, how many failures, the lock.
+fn describe(record: &DeviceFailures, now: OffsetDateTime) -> String {
+    let browsers = if record.device.is_empty() {
+        "untrusted browsers".to_owned()
+    } else {
+        format!("trusted device {}…", record.device.chars().take(8).collect::<String>())
+    };
+    let failure = &record.failure;
+    let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
+    let last = match (&failure.last_failure_at, &failure.last_ip) {
+        (Some(at), Some(ip)) => format!(", last {} from {ip}", time(*at)),
+        (Some(at), None) => format!(", last {}", time(*at)),
+        _ => String::new(),
+    };
+    let lock = match brute_force::lock_of(failure, now) {
+        Some(Lock::Permanent) => "LOCKED until unlocked".to_owned(),
+        Some(Lock::Temporary { until }) => format!("locked until {}", time(until)),
+        None => "not locked".to_owned(),
+    };
+    format!(
+        "{browsers}: {} failure(s){last}, {} temporary lockout(s), {lock}",
+        failure.num_failures, failure.temporary_lockouts
+    )
+}
