@@ -158,6 +158,10 @@ impl Reply {
         for (css, name) in [("form#kc-form-login", "action"), ("input[name=csrf_token]", "value")] {
             let selector = Selector::parse(css).unwrap_or_else(|e| panic!("{css}: {e:?}"));
             if let Some(value) = html.select(&selector).next().and_then(|e| e.value().attr(name)) {
+                // The tab id also appears in the page's links (recovery, language).
+                if let Some(tab) = value.split("tab_id=").nth(1).and_then(|t| t.split('&').next()) {
+                    page = page.replace(tab, "");
+                }
                 page = page.replace(value, "");
             }
         }
