@@ -4,8 +4,8 @@
 use anyhow::Context;
 use clap::Subcommand;
 use kenpo_idp::app::AppState;
-use kenpo_idp::domain::{RequiredAction, Username};
-use kenpo_idp::flows::{realms, terms};
+use kenpo_idp::domain::RequiredAction;
+use kenpo_idp::flows::{lockout, realms, terms};
 use kenpo_idp::store::UserStore;
 use std::path::PathBuf;
 
@@ -53,12 +53,7 @@ pub async fn member(command: MemberCommand, state: AppState) -> anyhow::Result<(
     let realm = realms::find(&state.db, &realm).await?;
     let action =
         RequiredAction::from_alias(&action).with_context(|| format!("unknown required action {action:?}"))?;
-    let name = Username::parse_issued(&username).map_err(|e| anyhow::anyhow!("{username:?}: {e}"))?;
-    let found = match state.db.user_by_username(&realm.id, &name).await? {
-        Some(user) => Some(user),
-        None => state.db.user_by_issued_username(&realm.id, &name).await?,
-    };
-    let mut user = found.with_context(|| format!("no member {username:?} in realm {}", realm.name))?;
+    let mut user = lockout::find_member(&state.db, &realm, &username).await?;
     user.require(action);
     state.db.save_member(&user).await?;
     println!("{} owes {} at the next login", user.username, action.alias());

@@ -235,10 +235,7 @@ async fn record_lockout(
 /// The member an admin names: by user ID, or by the 仮ID the kenpo issued.
 pub async fn find_member(db: &Db, realm: &Realm, name: &str) -> Result<User, FlowError> {
     let name = Username::parse_issued(name.trim()).map_err(|e| FlowError::invalid("user ID", e))?;
-    if let Some(user) = db.user_by_username(&realm.id, &name).await? {
-        return Ok(user);
-    }
-    db.user_by_issued_username(&realm.id, &name)
+    db.user_by_id_or_issued(&realm.id, &name)
         .await?
         .ok_or_else(|| FlowError::invalid("user ID", format!("no member {name} in realm {}", realm.name)))
 }

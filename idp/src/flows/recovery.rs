@@ -98,10 +98,7 @@ pub async fn request_reset(
 
 async fn find_by_id(ctx: &Ctx<'_>, raw: &str) -> Result<Option<User>, FlowError> {
     let Ok(name) = Username::parse_issued(raw.trim()) else { return Ok(None) };
-    if let Some(user) = ctx.db.user_by_username(&ctx.realm.id, &name).await? {
-        return Ok(Some(user));
-    }
-    Ok(ctx.db.user_by_issued_username(&ctx.realm.id, &name).await?)
+    Ok(ctx.db.user_by_id_or_issued(&ctx.realm.id, &name).await?)
 }
 
 /// The member a reset link stands for, while it is live (the form is shown, nothing used).

@@ -151,6 +151,35 @@ pub fn to_client(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     response
 }
 
+/// An authorization error sent back to the client (RFC 6749 §4.1.2.1) with the request's
+/// `state` and `iss` (RFC 9207).
+pub fn error_to_client(
+    request: &crate::flows::authorize::AuthRequest,
+    issuer: &str,
+    error: &str,
+) -> Response {
+    let mut params = vec![("error", error)];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", issuer));
+    to_client(&request.redirect_uri, &params)
+}
+
+/// A posted form's fields by name; a missing field reads as empty, never a rejection.
+#[derive(Debug, Default)]
+pub struct FormFields(std::collections::HashMap<String, String>);
+
+impl FormFields {
+    pub fn parse(body: &[u8]) -> Self {
+        Self(pairs(body).into_iter().collect())
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_default()
+    }
+}
+
 /// The parameters of a request that may come by GET (query) or POST (form), as OIDC allows for
 /// the authorization and end-session endpoints.
 pub fn get_or_post_pairs(

@@ -100,6 +100,13 @@ pub trait UserStore {
         realm_id: &str,
         issued: &Username,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// The member who signs in as `name`: their user ID, or else the 仮ID the kenpo issued
+    /// (recovery pages, the operator's commands).
+    fn user_by_id_or_issued(
+        &self,
+        realm_id: &str,
+        name: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     fn user_by_email(
         &self,
         realm_id: &str,
@@ -312,6 +319,17 @@ impl UserStore for Db {
         issued: &Username,
     ) -> Result<Option<User>, StoreError> {
         self.one_user("issued_username = $2", realm_id, issued.as_str()).await
+    }
+
+    async fn user_by_id_or_issued(
+        &self,
+        realm_id: &str,
+        name: &Username,
+    ) -> Result<Option<User>, StoreError> {
+        match self.user_by_username(realm_id, name).await? {
+            Some(user) => Ok(Some(user)),
+            None => self.user_by_issued_username(realm_id, name).await,
+        }
     }
 
     async fn user_by_email(&self, realm_id: &str, email: &Email) -> Result<Option<User>, StoreError> {

@@ -92,16 +92,12 @@ impl Idp {
     /// The member with this user ID (or 仮ID), as stored now.
     pub async fn user(&self, username: &str) -> User {
         let name = kenpo_idp::domain::Username::parse_issued(username).unwrap_or_else(|e| panic!("{e}"));
-        let db = &self.state.db;
-        let by_name = db.user_by_username(&self.realm.id, &name).await.unwrap_or_else(|e| panic!("{e}"));
-        match by_name {
-            Some(user) => user,
-            None => db
-                .user_by_issued_username(&self.realm.id, &name)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .unwrap_or_else(|| panic!("no member {username}")),
-        }
+        self.state
+            .db
+            .user_by_id_or_issued(&self.realm.id, &name)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no member {username}"))
     }
 
     pub async fn save(&self, user: &User) {
@@ -115,18 +111,13 @@ impl Idp {
     }
 }
 
-/// The first link in a mail that leads to `path`.
+/// The first link to `path` in the mail's text part (where the manual needs the full URL).
 pub fn link_in(mail: &super::Received, path: &str) -> String {
-    let text = mail.decoded();
-    let start = text.find("http").map(|_| ()).and_then(|()| {
-        text.match_indices("http")
-            .map(|(i, _)| i)
-            .find(|i| text[*i..].split_whitespace().next().is_some_and(|w| w.contains(path)))
-    });
-    let start = start.unwrap_or_else(|| panic!("no link to {path} in the mail:\n{text}"));
-    text[start..]
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
-        .next()
-        .unwrap_or_default()
-        .replace("&amp;", "&")
+    let parsed = mail.parsed();
+    let text =
+        parsed.part("text/plain").unwrap_or_else(|| panic!("no text part in the mail:\n{}", mail.data));
+    text.split_whitespace()
+        .find(|word| word.starts_with("http") && word.contains(path))
+        .unwrap_or_else(|| panic!("no link to {path} in the mail's text part:\n{text}"))
+        .to_owned()
 }

@@ -16,7 +16,6 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,8 +110,7 @@ pub async fn reset_password(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = web::pairs(&body).into_iter().collect();
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let form = web::FormFields::parse(&body);
     let locale = web::browser_locale(&headers);
     let realm = match web::realm(&state, &realm_name, locale).await {
         Ok(realm) => realm,
@@ -120,13 +118,13 @@ pub async fn reset_password(
     };
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = web::ctx(&state, &realm, &issuer);
-    let key = field("key");
+    let key = form.get("key");
     let outcome = recovery::reset_password(
         &ctx,
         &state.hashing,
         key,
-        field("password-new").to_owned(),
-        field("password-confirm"),
+        form.get("password-new").to_owned(),
+        form.get("password-confirm"),
     )
     .await;
     match outcome {

@@ -44,10 +44,7 @@ pub async fn show_login(
     request: AuthRequest,
     locale: Locale,
 ) -> Response {
-    let browser = match jar.get(super::BROWSER_COOKIE) {
-        Some(cookie) if cookie.value().len() >= 32 => cookie.value().to_owned(),
-        _ => random::token(),
-    };
+    let browser = super::browser_id(&jar);
     let tab_id = random::token_with_bytes(16);
     let session = AuthSession {
         request,
@@ -240,7 +237,7 @@ pub async fn authenticate(
     let issuer = state.config.issuer(realm.name.as_str());
     match crate::flows::required_actions::next(&web::ctx(&state, &realm, &issuer), &user).await {
         Ok(Some(_)) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
-        Ok(None) => required::proceed(&state, &realm, tab, *user, &peer, &headers, jar).await,
+        Ok(None) => required::finish(&state, &realm, tab, *user, &peer, &headers, jar).await,
         Err(e) => web::server_error(&state, tab.locale, &e),
     }
 }
@@ -284,17 +281,9 @@ pub async fn resume_session(
         return super::issue_code(state, realm, &request, session).await;
     }
     if request.prompt_none {
-        let mut params = vec![("error", "interaction_required")];
-        if let Some(s) = &request.state {
-            params.push(("state", s));
-        }
-        params.push(("iss", &issuer));
-        return web::to_client(&request.redirect_uri, &params);
+        return web::error_to_client(&request, &issuer, "interaction_required");
     }
-    let browser = match jar.get(super::BROWSER_COOKIE) {
-        Some(cookie) if cookie.value().len() >= 32 => cookie.value().to_owned(),
-        _ => random::token(),
-    };
+    let browser = super::browser_id(&jar);
     let mut member =
         Authenticated::new(user.id.clone(), session.auth_time, session.remember_me, session.amr.clone());
     member.session_id = Some(session.id.clone());

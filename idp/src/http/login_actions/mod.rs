@@ -120,6 +120,14 @@ pub fn expired_page(state: &AppState, realm: &Realm, locale: Locale) -> Response
     web::message(state, StatusCode::BAD_REQUEST, locale, &realm.display_name, "error.expired")
 }
 
+/// The browser's binding id: the one its cookie already holds, or a new one.
+pub fn browser_id(jar: &CookieJar) -> String {
+    match jar.get(BROWSER_COOKIE) {
+        Some(cookie) if cookie.value().len() >= 32 => cookie.value().to_owned(),
+        _ => shared_crypto::random::token(),
+    }
+}
+
 /// The browser-binding cookie.
 pub fn browser_cookie(state: &AppState, realm: &Realm, value: String) -> Cookie<'static> {
     Cookie::build((BROWSER_COOKIE, value))

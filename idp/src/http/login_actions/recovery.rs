@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 #[derive(Serialize)]
@@ -121,14 +120,13 @@ pub async fn request_reset(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = web::pairs(&body).into_iter().collect();
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let form = web::FormFields::parse(&body);
     let (realm, tab) =
-        match open(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
+        match open(&state, &realm_name, &query, &headers, &jar, Some(form.get("csrf_token"))).await {
             Ok(found) => found,
             Err(page) => return page,
         };
-    let username = field("username").trim().to_owned();
+    let username = form.get("username").trim().to_owned();
     if username.is_empty() {
         let errors = [FieldError::new("username", "reset.username_empty")];
         return render(&state, &realm, &tab, "reset-credentials", &errors, Typed::default());
@@ -169,17 +167,18 @@ pub async fn request_username(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = web::pairs(&body).into_iter().collect();
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let form = web::FormFields::parse(&body);
     let (realm, tab) =
-        match open(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
+        match open(&state, &realm_name, &query, &headers, &jar, Some(form.get("csrf_token"))).await {
             Ok(found) => found,
             Err(page) => return page,
         };
-    let (birthdate, email) = match recovery::check_username_request(field("birthdate"), field("email")) {
+    let (birthdate, email) = match recovery::check_username_request(form.get("birthdate"), form.get("email"))
+    {
         Ok(valid) => valid,
         Err(errors) => {
-            let typed = Typed { birthdate: field("birthdate"), email: field("email"), ..Typed::default() };
+            let typed =
+                Typed { birthdate: form.get("birthdate"), email: form.get("email"), ..Typed::default() };
             return render(&state, &realm, &tab, "forgot-username", &errors, typed);
         }
     };

@@ -209,10 +209,9 @@ pub async fn submit(
     jar: CookieJar,
     body: Bytes,
 ) -> Response {
-    let form: std::collections::HashMap<String, String> = web::pairs(&body).into_iter().collect();
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let form = web::FormFields::parse(&body);
     let (realm, mut tab, mut user) =
-        match load(&state, &realm_name, &query, &headers, &jar, Some(field("csrf_token"))).await {
+        match load(&state, &realm_name, &query, &headers, &jar, Some(form.get("csrf_token"))).await {
             Ok(found) => found,
             Err(page) => return page,
         };
@@ -233,7 +232,7 @@ pub async fn submit(
         |kind: EventType, error: Option<&str>| (kind, event(&peer, Some(&client_id), Some(&user_id), error));
     let (outcome, (kind, mut done)) = match action {
         RequiredAction::VerifyBirthdate => {
-            let outcome = steps::verify_birthdate(&ctx, &mut user, field("birthdate")).await;
+            let outcome = steps::verify_birthdate(&ctx, &mut user, form.get("birthdate")).await;
             let failed =
                 matches!(&outcome, Ok(Err(e)) if e.iter().any(|e| e.message == "birthdate.mismatch"));
             if failed {
@@ -270,7 +269,7 @@ pub async fn submit(
         }
         RequiredAction::UpdateEmail => {
             let previous = user.email.as_ref().map(|e| e.to_string()).unwrap_or_default();
-            let outcome = steps::update_email(&ctx, &mut user, field("email")).await;
+            let outcome = steps::update_email(&ctx, &mut user, form.get("email")).await;
             let mut ok = record(EventType::UpdateEmail, None);
             ok.1.details.insert("previous_email".to_owned(), previous);
             ok.1.details.insert(
@@ -307,7 +306,7 @@ pub async fn submit(
         }
         RequiredAction::UpdateUserId => {
             let outcome =
-                steps::choose_user_id(&ctx, &mut user, field("username"), field("authMethod")).await;
+                steps::choose_user_id(&ctx, &mut user, form.get("username"), form.get("authMethod")).await;
             let mut ok = record(EventType::UpdateProfile, None);
             ok.1.details.insert("updated_username".to_owned(), user.username.to_string());
             (outcome, ok)
@@ -317,8 +316,8 @@ pub async fn submit(
                 &ctx,
                 &state.hashing,
                 &mut user,
-                field("password-new").to_owned(),
-                field("password-confirm"),
+                form.get("password-new").to_owned(),
+                form.get("password-confirm"),
             )
             .await;
             (outcome, record(EventType::UpdatePassword, None))
@@ -347,9 +346,9 @@ pub async fn submit(
             // Passwords are never echoed back; the other fields are.
             let value = match action {
                 RequiredAction::UpdatePassword => "",
-                RequiredAction::UpdateEmail => field("email"),
-                RequiredAction::UpdateUserId => field("username"),
-                _ => field("birthdate"),
+                RequiredAction::UpdateEmail => form.get("email"),
+                RequiredAction::UpdateUserId => form.get("username"),
+                _ => form.get("birthdate"),
             };
             render(&state, &realm, &mut tab, &user, action, &errors, value).await
         }
@@ -380,7 +379,7 @@ async fn first_login_done(state: &AppState, realm: &Realm, user: &User, locale: 
 
 /// Nothing left to do: the SSO session (started, or the one this login came from), the LOGIN
 /// event, and the code.
-async fn finish(
+pub(super) async fn finish(
     state: &AppState,
     realm: &Realm,
     tab: super::Tab,

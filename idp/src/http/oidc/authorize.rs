@@ -77,12 +77,7 @@ async fn authorize(
             .await;
     }
     if request.prompt_none {
-        let mut params = vec![("error", "login_required")];
-        if let Some(s) = &request.state {
-            params.push(("state", s));
-        }
-        params.push(("iss", &issuer));
-        return web::to_client(&request.redirect_uri, &params);
+        return web::error_to_client(&request, &issuer, "login_required");
     }
     login_actions::show_login(&state, &realm, jar, request, locale).await
 }
