@@ -67,7 +67,7 @@ mod tests {
                 "error.unknown_realm",
                 "error.server",
                 "login.disabled",
-                "birthdate.too_many",
+                "login.locked",
                 "recovery.too_many",
                 "link.invalid",
                 "verify.done",

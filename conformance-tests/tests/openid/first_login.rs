@@ -171,16 +171,33 @@ async fn birth_date_rules_and_messages(idp: Idp) {
     // The typed value comes back, tied to the message for screen readers.
     assert_eq!(j.page.input_value("birthdate").as_deref(), Some("1979-08-22"));
     assert!(j.page.body.contains("aria-describedby=\"birthdate-hint birthdate-error-1\""));
+    // Wrong dates count on the member's lockout record: the realm's policy (Keycloak's
+    // default, 5 failures) locks it, and a new login with the right password does not clear it.
     for attempt in 1..=4 {
+        idp.advance(time::Duration::seconds(2)); // slower than a script (the quick-login check)
         j.submit("form#kc-birthdate-form", &[("birthdate", "19790823")]).await;
         j.refused_with(&["生年月日が正しくありません。"]);
         assert_eq!(idp.events(EventType::CustomRequiredActionError).await.len(), attempt);
     }
-    // The fifth wrong date ends the login; nothing was granted.
+    idp.advance(time::Duration::seconds(2));
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.on("生年月日の入力");
     j.submit("form#kc-birthdate-form", &[("birthdate", "19790823")]).await;
     assert_eq!(j.page.status, StatusCode::FORBIDDEN);
-    assert!(j.page.body.contains("生年月日の誤りが続いたため"));
+    assert!(
+        j.page.body.contains("アカウントがロックされています。ご加入の健保組合までお問い合わせください。")
+    );
+    assert_eq!(idp.events(EventType::UserDisabledByTemporaryLockout).await.len(), 1);
+    // While locked even the right date is refused, and nothing was granted.
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.submit("form#kc-birthdate-form", &[("birthdate", "19790822")]).await;
+    assert_eq!(j.page.status, StatusCode::FORBIDDEN);
     assert!(idp.user("k00000001").await.owes(RequiredAction::VerifyBirthdate));
+    // Once the temporary lock has passed, the right date goes through.
+    idp.advance(time::Duration::minutes(16));
+    let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
+    j.submit("form#kc-birthdate-form", &[("birthdate", "19790822")]).await;
+    assert!(!idp.user("k00000001").await.owes(RequiredAction::VerifyBirthdate));
 }
 
 async fn email_update_error_table(idp: Idp) {

@@ -46,9 +46,6 @@ pub struct Authenticated {
     /// member asks for more with 「再送信」).
     #[serde(default)]
     pub verification_sent: bool,
-    /// Wrong birth dates in this tab.
-    #[serde(default)]
-    pub birthdate_failures: u32,
 }
 
 impl Authenticated {
@@ -60,7 +57,6 @@ impl Authenticated {
             amr,
             session_id: None,
             verification_sent: false,
-            birthdate_failures: 0,
         }
     }
 }

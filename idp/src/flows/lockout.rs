@@ -27,6 +27,8 @@ use time::format_description::well_known::Rfc3339;
 
 /// The prefix of the subject of a user ID that does not exist.
 pub const UNKNOWN_PREFIX: &str = "unknown:";
+/// The device of a member's birth-date record; a trusted device's id is 22 characters.
+pub const BIRTHDATE_DEVICE: &str = "birthdate";
 const UNKNOWN_PURPOSE: &str = "login-failure-subject/v1";
 /// The per-address window.
 const ADDRESS_WINDOW_SECONDS: i64 = 60 * 60;
@@ -57,8 +59,16 @@ impl FailureKey {
         Self { subject: format!("{UNKNOWN_PREFIX}{tag}"), device: String::new() }
     }
 
+    /// The record of a member's wrong birth dates at the first login: one per member, whatever
+    /// the browser, and not cleared by a right password. The birth date is asked only after the
+    /// password, and a password login trusts its browser at once, so per-device records or a
+    /// password-cleared one would let whoever holds the 仮ID letter guess dates without end.
+    pub fn birthdate(user_id: &str) -> Self {
+        Self { subject: user_id.to_owned(), device: BIRTHDATE_DEVICE.to_owned() }
+    }
+
     pub fn is_trusted_device(&self) -> bool {
-        !self.device.is_empty()
+        !self.device.is_empty() && self.device != BIRTHDATE_DEVICE
     }
 
     /// The member's user id, unless the key is for an unknown ID.
@@ -138,24 +148,38 @@ pub(crate) async fn succeeded(db: &Db, realm: &Realm, admitted: Admitted) -> Res
     Ok(())
 }
 
-/// Counts a failed identity check other than the password (the first login's birth date) on
-/// `key`, and says whether the record is locked now. A record already locked counts nothing.
-pub async fn record_failure(
+/// What an identity check other than the password came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityCheck {
+    Passed,
+    Failed,
+    /// Refused unchecked, or failed and locked by this failure.
+    Locked(Lock),
+}
+
+/// An identity check other than the password (the first login's birth date) on `key`, whose
+/// answer was `passes`: refused while the record is locked, counted like a wrong password when
+/// wrong (against the client's address too), and clearing the record when right.
+pub async fn check_identity(
     db: &Db,
     ephemeral: &Ephemeral,
     realm: &Realm,
     key: FailureKey,
+    passes: bool,
     ip: IpAddr,
     now: OffsetDateTime,
-) -> Result<Option<Lock>, FlowError> {
-    match admit(db, realm, key, ip, now).await? {
-        Err(lock) => Ok(Some(lock)),
-        Ok(admitted) => {
-            let now_locked = admitted.started;
-            failed(db, ephemeral, realm, admitted, ip, now).await?;
-            Ok(now_locked)
-        }
+) -> Result<IdentityCheck, FlowError> {
+    let admitted = match admit(db, realm, key, ip, now).await? {
+        Ok(admitted) => admitted,
+        Err(lock) => return Ok(IdentityCheck::Locked(lock)),
+    };
+    if passes {
+        succeeded(db, realm, admitted).await?;
+        return Ok(IdentityCheck::Passed);
     }
+    let started = admitted.started;
+    failed(db, ephemeral, realm, admitted, ip, now).await?;
+    Ok(started.map_or(IdentityCheck::Failed, IdentityCheck::Locked))
 }
 
 /// Whether the client's address has used up its failures for this hour. Only asked for

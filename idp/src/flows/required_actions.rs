@@ -10,7 +10,9 @@
 
 use super::FlowError;
 use super::action_tokens;
+use super::brute_force::Lock;
 use super::hashing::HashPool;
+use super::lockout::{self, FailureKey, IdentityCheck};
 use super::mail::{self, Mail};
 use super::tokens::Ctx;
 use crate::domain::{
@@ -20,6 +22,7 @@ use crate::i18n::Locale;
 use crate::store::{ActionKind, CredentialStore, Realm, StoreError, Terms, TermsStore, User, UserStore};
 use serde::Serialize;
 use shared_crypto::password::{self, PasswordCheck};
+use std::net::IpAddr;
 use time::Duration;
 
 /// The actions this server has pages for. Second-factor setup (CONFIGURE_TOTP,
@@ -75,19 +78,41 @@ pub async fn next(ctx: &Ctx<'_>, user: &User) -> Result<Option<RequiredAction>, 
     Ok(pending(user, ctx.realm, terms.as_ref()).first().copied())
 }
 
-/// 生年月日の入力: `YYYYMMDD`, as on the kenpo's list. Returns `Ok(Err(..))` for a wrong
-/// date; the caller counts those against the login.
-pub async fn verify_birthdate(ctx: &Ctx<'_>, user: &mut User, raw: &str) -> StepResult {
+/// What the birth-date step came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BirthdateCheck {
+    Verified,
+    /// Empty or not a date: shown again, not counted.
+    Invalid(Vec<FieldError>),
+    /// A date, but not the member's: counted on the member's lockout record.
+    Mismatch,
+    /// The record is locked (perhaps by this answer): the member must contact the kenpo.
+    Locked(Lock),
+}
+
+/// 生年月日の入力: `YYYYMMDD`, as on the kenpo's list. A wrong date counts like a wrong
+/// password on the member's birth-date record ([`FailureKey::birthdate`]), so the realm's
+/// lockout policy bounds the guesses of whoever holds the member's 仮ID and password.
+pub async fn verify_birthdate(
+    ctx: &Ctx<'_>,
+    user: &mut User,
+    raw: &str,
+    ip: IpAddr,
+) -> Result<BirthdateCheck, FlowError> {
     let Ok(given) = BirthDate::parse_compact(raw) else {
         let key = if raw.trim().is_empty() { "birthdate.empty" } else { "birthdate.format" };
-        return Ok(Err(vec![FieldError::new("birthdate", key)]));
+        return Ok(BirthdateCheck::Invalid(vec![FieldError::new("birthdate", key)]));
     };
-    if user.birthdate != Some(given) {
-        return Ok(Err(vec![FieldError::new("birthdate", "birthdate.mismatch")]));
+    let key = FailureKey::birthdate(&user.id);
+    let passes = user.birthdate == Some(given);
+    match lockout::check_identity(ctx.db, ctx.ephemeral, ctx.realm, key, passes, ip, ctx.now).await? {
+        IdentityCheck::Passed => {}
+        IdentityCheck::Failed => return Ok(BirthdateCheck::Mismatch),
+        IdentityCheck::Locked(lock) => return Ok(BirthdateCheck::Locked(lock)),
     }
     user.complete(RequiredAction::VerifyBirthdate);
     ctx.db.save_member(user).await?;
-    Ok(Ok(()))
+    Ok(BirthdateCheck::Verified)
 }
 
 /// 利用規約への同意: accepts the version in force.

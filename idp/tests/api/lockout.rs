@@ -6,7 +6,7 @@ use crate::login_browser::{Browser, Kenpo, Seen};
 use kenpo_idp::clock::Clock as _;
 use kenpo_idp::domain::Username;
 use kenpo_idp::flows::brute_force::Lock;
-use kenpo_idp::flows::lockout::{self, FailureKey};
+use kenpo_idp::flows::lockout::{self, FailureKey, IdentityCheck};
 use kenpo_idp::store::{BruteForcePolicy, EventQuery, EventStore, EventType, NewUser, UserStore};
 use time::Duration;
 
@@ -261,27 +261,27 @@ async fn concurrent_failures_all_count(app: TestApp) {
         tokio::spawn(async move {
             let key = FailureKey::member(&state.master_key, &realm, &user, None);
             let ip = std::net::IpAddr::from([192, 0, 2, n]);
-            lockout::record_failure(&state.db, &state.ephemeral, &realm, key, ip, now).await
+            lockout::check_identity(&state.db, &state.ephemeral, &realm, key, false, ip, now).await
         })
     });
     for failure in failures.collect::<Vec<_>>() {
         let locked = failure.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(locked, None);
+        assert_eq!(locked, IdentityCheck::Failed);
     }
 
     let records = lockout::status(&state.db, &kenpo.realm, &kenpo.hanako.id).await.ok();
     assert_eq!(records.map(|r| r[0].failure.num_failures), Some(20));
-    // The birth-date check's failures lock like password failures.
+    // Identity checks other than the password lock like password failures.
     let strict = BruteForcePolicy { failure_factor: 21, ..BruteForcePolicy::default() };
     let mut realm = kenpo.realm.clone();
     realm.settings.brute_force = strict;
     let key = FailureKey::member(&state.master_key, &realm, &kenpo.hanako.id, None);
     let ip = std::net::IpAddr::from([192, 0, 2, 99]);
-    let locked =
-        lockout::record_failure(&state.db, &state.ephemeral, &realm, key, ip, now + Duration::seconds(5))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(locked, Some(Lock::Temporary { .. })), "{locked:?}");
+    let later = now + Duration::seconds(5);
+    let locked = lockout::check_identity(&state.db, &state.ephemeral, &realm, key, false, ip, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(locked, IdentityCheck::Locked(Lock::Temporary { .. })), "{locked:?}");
 }
 
 async fn an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id(app: TestApp) {
@@ -313,7 +313,7 @@ async fn an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id(app: TestA
     for _ in 0..2 {
         let key = FailureKey::member(&state.master_key, &strict, &jiro.id, None);
         let ip = std::net::IpAddr::from([198, 51, 100, 7]);
-        lockout::record_failure(&state.db, &state.ephemeral, &strict, key, ip, at)
+        lockout::check_identity(&state.db, &state.ephemeral, &strict, key, false, ip, at)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         at += Duration::minutes(2);

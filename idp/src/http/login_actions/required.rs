@@ -7,8 +7,9 @@ use crate::app::AppState;
 use crate::domain::{AuthMethod, PASSWORD_SYMBOLS, RequiredAction, Username};
 use crate::ephemeral::EphemeralStore;
 use crate::flows::auth_session;
+use crate::flows::brute_force::Lock;
 use crate::flows::mail::{self, Mail};
-use crate::flows::required_actions::{self as steps, EmailChange, FieldError};
+use crate::flows::required_actions::{self as steps, BirthdateCheck, EmailChange, FieldError};
 use crate::flows::sessions::{self, Login};
 use crate::http::web;
 use crate::i18n::Locale;
@@ -23,8 +24,6 @@ use serde::Serialize;
 use std::net::SocketAddr;
 use time::OffsetDateTime;
 
-/// Wrong birth dates allowed in one tab before the login starts over.
-const BIRTHDATE_ATTEMPTS: u32 = 5;
 /// One resend of the verification mail per member per minute.
 const RESEND_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -232,32 +231,11 @@ pub async fn submit(
         |kind: EventType, error: Option<&str>| (kind, event(&peer, Some(&client_id), Some(&user_id), error));
     let (outcome, (kind, mut done)) = match action {
         RequiredAction::VerifyBirthdate => {
-            let outcome = steps::verify_birthdate(&ctx, &mut user, form.get("birthdate")).await;
-            let failed =
-                matches!(&outcome, Ok(Err(e)) if e.iter().any(|e| e.message == "birthdate.mismatch"));
-            if failed {
-                let member = tab.session.member.as_mut();
-                let failures = member.map(|m| {
-                    m.birthdate_failures += 1;
-                    m.birthdate_failures
-                });
-                let error = record(EventType::CustomRequiredActionError, Some("invalid_birthdate"));
-                audit(&state, &realm, error.0, error.1).await;
-                if failures.unwrap_or(0) >= BIRTHDATE_ATTEMPTS {
-                    let _ = auth_session::finish(&state.ephemeral, &tab.id).await;
-                    return web::message(
-                        &state,
-                        StatusCode::FORBIDDEN,
-                        tab.locale,
-                        &realm.display_name,
-                        "birthdate.too_many",
-                    );
-                }
-                if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
-                    return web::server_error(&state, tab.locale, &e);
-                }
+            let raw = form.get("birthdate");
+            match birthdate(&state, &realm, &ctx, &tab, &mut user, raw, &peer).await {
+                Ok(outcome) => (outcome, record(EventType::CustomRequiredAction, None)),
+                Err(page) => return page,
             }
-            (outcome, record(EventType::CustomRequiredAction, None))
         }
         RequiredAction::TermsAndConditions => {
             let outcome = steps::accept_terms(&ctx, &mut user).await;
@@ -354,6 +332,41 @@ pub async fn submit(
         }
         Err(e) => web::server_error(&state, tab.locale, &e),
     }
+}
+
+/// The birth-date step. A wrong date is shown again until the realm's lockout policy locks the
+/// member's record; a locked record ends the login with the contact-your-kenpo message. `Err`
+/// is the page that ends it.
+async fn birthdate(
+    state: &AppState,
+    realm: &Realm,
+    ctx: &crate::flows::tokens::Ctx<'_>,
+    tab: &super::Tab,
+    user: &mut User,
+    raw: &str,
+    peer: &SocketAddr,
+) -> Result<steps::StepResult, Response> {
+    let check = steps::verify_birthdate(ctx, user, raw, peer.ip()).await;
+    let check = check.map_err(|e| web::server_error(state, tab.locale, &e))?;
+    let client_id = tab.session.request.client_id.clone();
+    let failure = |error: &str| event(peer, Some(&client_id), Some(&user.id), Some(error));
+    let mismatch = match check {
+        BirthdateCheck::Verified => return Ok(Ok(Ok(()))),
+        BirthdateCheck::Invalid(errors) => return Ok(Ok(Err(errors))),
+        BirthdateCheck::Mismatch => failure("invalid_birthdate"),
+        BirthdateCheck::Locked(lock) => {
+            let error = match lock {
+                Lock::Temporary { .. } => "user_temporarily_disabled",
+                Lock::Permanent => "user_disabled",
+            };
+            audit(state, realm, EventType::CustomRequiredActionError, failure(error)).await;
+            let _ = auth_session::finish(&state.ephemeral, &tab.id).await;
+            let status = StatusCode::FORBIDDEN;
+            return Err(web::message(state, status, tab.locale, &realm.display_name, "login.locked"));
+        }
+    };
+    audit(state, realm, EventType::CustomRequiredActionError, mismatch).await;
+    Ok(Ok(Err(vec![FieldError::new("birthdate", "birthdate.mismatch")])))
 }
 
 /// The first-login notice from `webmaster@` (Q19), once the 仮ID flag clears.
