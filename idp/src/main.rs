@@ -1,7 +1,7 @@
 //! `kenpo-idp`: serve, migrate, and the operator's commands.
 #![expect(clippy::print_stdout, reason = "a command-line tool answers on standard output")]
 
-mod admin;
+mod terms_commands;
 
 use clap::{Args, Parser, Subcommand};
 use kenpo_idp::app::{App, AppState};
@@ -48,11 +48,8 @@ enum Command {
     Keys(KeysCommand),
     /// Terms of use.
     #[command(subcommand)]
-    Terms(admin::TermsCommand),
-    /// A member's login steps.
-    #[command(subcommand)]
-    Member(admin::MemberCommand),
-    /// A member's lockout: see it, lift it.
+    Terms(terms_commands::TermsCommand),
+    /// One member: their lockout (see it, lift it) and the steps owed at the next login.
     #[command(subcommand)]
     User(UserCommand),
     /// Import the kenpo's member list (CSV, UTF-8 or Shift_JIS): all lines or none.
@@ -172,8 +169,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("new active {alg} key: {kid}");
             Ok(())
         }
-        Command::Terms(command) => admin::terms(command, state(config).await?).await,
-        Command::Member(command) => admin::member(command, state(config).await?).await,
+        Command::Terms(command) => terms_commands::terms(command, state(config).await?).await,
         Command::ImportMembers { realm, file } => {
             let state = state(config).await?;
             let realm = realms::find(&state.db, &realm).await?;

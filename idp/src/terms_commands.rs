@@ -1,12 +1,10 @@
-//! Operator commands for the login journey: publishing terms and assigning required actions.
-//! (The admin REST API will offer the same.)
+//! `kenpo-idp terms …`: publishing a new version of a realm's terms of use. (The admin REST
+//! API will offer the same.)
 
 use anyhow::Context;
 use clap::Subcommand;
 use kenpo_idp::app::AppState;
-use kenpo_idp::domain::RequiredAction;
-use kenpo_idp::flows::{lockout, realms, terms};
-use kenpo_idp::store::UserStore;
+use kenpo_idp::flows::{realms, terms};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -24,19 +22,6 @@ pub enum TermsCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum MemberCommand {
-    /// Ask a member for a step at their next login (Keycloak aliases: VERIFY_BIRTHDATE,
-    /// TERMS_AND_CONDITIONS, UPDATE_EMAIL, VERIFY_EMAIL, UPDATE_USER_ID, UPDATE_PASSWORD).
-    RequireAction {
-        #[arg(long)]
-        realm: String,
-        /// The member's user ID or 仮ID.
-        username: String,
-        action: String,
-    },
-}
-
 pub async fn terms(command: TermsCommand, state: AppState) -> anyhow::Result<()> {
     let TermsCommand::Publish { realm, ja, en } = command;
     let realm = realms::find(&state.db, &realm).await?;
@@ -45,17 +30,5 @@ pub async fn terms(command: TermsCommand, state: AppState) -> anyhow::Result<()>
     };
     let published = terms::publish(&state.db, &realm, &read(&ja)?, &read(&en)?, state.clock.now()).await?;
     println!("published terms version {} in realm {}", published.version, realm.name);
-    Ok(())
-}
-
-pub async fn member(command: MemberCommand, state: AppState) -> anyhow::Result<()> {
-    let MemberCommand::RequireAction { realm, username, action } = command;
-    let realm = realms::find(&state.db, &realm).await?;
-    let action =
-        RequiredAction::from_alias(&action).with_context(|| format!("unknown required action {action:?}"))?;
-    let mut user = lockout::find_member(&state.db, &realm, &username).await?;
-    user.require(action);
-    state.db.save_member(&user).await?;
-    println!("{} owes {} at the next login", user.username, action.alias());
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! `kenpo-idp user …`: what the kenpo's operator does for one member. A member locked out is
-//! told to contact their kenpo (manual Q5, Q6); this is where the kenpo looks and unlocks.
+//! told to contact their kenpo (manual Q5, Q6); this is where the kenpo looks and unlocks, and
+//! where it asks a member for a step at the next login.
 
+use anyhow::Context;
 use clap::Subcommand;
 use kenpo_idp::app::AppState;
+use kenpo_idp::domain::RequiredAction;
 use kenpo_idp::flows::brute_force::{self, Lock};
 use kenpo_idp::flows::{lockout, realms};
-use kenpo_idp::store::DeviceFailures;
+use kenpo_idp::store::{DeviceFailures, UserStore};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -27,10 +30,22 @@ pub enum UserCommand {
         /// The member's user ID, or the 仮ID the kenpo issued.
         user: String,
     },
+    /// Ask the member for a step at their next login (Keycloak aliases: VERIFY_BIRTHDATE,
+    /// TERMS_AND_CONDITIONS, UPDATE_EMAIL, VERIFY_EMAIL, UPDATE_USER_ID, UPDATE_PASSWORD).
+    RequireAction {
+        /// The kenpo's realm: /realms/<name>/…
+        #[arg(long)]
+        realm: String,
+        /// The member's user ID, or the 仮ID the kenpo issued.
+        user: String,
+        action: String,
+    },
 }
 
 pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
-    let (UserCommand::Lockout { realm, user } | UserCommand::Unlock { realm, user }) = &command;
+    let (UserCommand::Lockout { realm, user, .. }
+    | UserCommand::Unlock { realm, user, .. }
+    | UserCommand::RequireAction { realm, user, .. }) = &command;
     let realm = realms::find(&state.db, realm).await?;
     let member = lockout::find_member(&state.db, &realm, user).await?;
     let now = state.clock.now();
@@ -55,6 +70,14 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
                 }
             }
         }
+        UserCommand::RequireAction { action, .. } => {
+            let action = RequiredAction::from_alias(&action)
+                .with_context(|| format!("unknown required action {action:?}"))?;
+            let mut member = member;
+            member.require(action);
+            state.db.save_member(&member).await?;
+            println!("{} owes {} at the next login", member.username, action.alias());
+        }
     }
     Ok(())
 }
@@ -63,6 +86,8 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
 fn describe(record: &DeviceFailures, now: OffsetDateTime) -> String {
     let browsers = if record.device.is_empty() {
         "untrusted browsers".to_owned()
+    } else if record.device == lockout::BIRTHDATE_DEVICE {
+        "birth-date check".to_owned()
     } else {
         format!("trusted device {}…", record.device.chars().take(8).collect::<String>())
     };

@@ -8,6 +8,7 @@ mod import;
 mod lockout;
 mod login_browser;
 mod mail;
+mod operator;
 mod outbox;
 mod smtp;
 mod store;
