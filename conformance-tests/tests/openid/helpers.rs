@@ -8,6 +8,7 @@
 
 mod browser;
 mod checks;
+pub mod chromium;
 mod journey;
 
 pub use browser::{AuthRequest, Browser, Page};

@@ -7,6 +7,7 @@
 //! test asserts what that screenshot must show: the login page again, an error page, or the
 //! logged-out page, and never a redirect.
 
+mod accessibility;
 mod backchannel_op;
 mod basic_op;
 mod config_op;
