@@ -7,12 +7,15 @@ use crate::helpers::*;
 use kenpo_idp::domain::{RequiredAction, Username};
 use kenpo_idp::store::{CredentialStore, NewUser, UserStore};
 use reqwest::StatusCode;
+use scraper::{ElementRef, Html, Selector};
 
 on_every_backend!(
     wrong_password_shows_the_manuals_message_then_the_right_one_succeeds,
     unknown_user_gets_the_same_message_as_a_wrong_password,
+    login_form_has_the_manuals_labels_button_and_remember_me_checkbox,
     session_cookie_is_httponly_lax_and_scoped_to_the_realm,
     remember_me_makes_the_session_cookie_outlive_the_browser,
+    remember_me_keeps_the_session_past_the_normal_idle_and_maximum_times,
     login_form_posted_from_another_browser_is_refused,
     member_owing_first_login_steps_gets_no_code,
     sso_session_ends_after_the_realms_idle_time,
@@ -28,6 +31,63 @@ fn session_cookie(page: &Page) -> String {
         .find(|c| c.starts_with("KENPO_SESSION="))
         .cloned()
         .unwrap_or_else(|| panic!("no session cookie in {:?}", page.set_cookies))
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|e| panic!("selector {css:?}: {e}"))
+}
+
+fn text_of(element: ElementRef<'_>) -> String {
+    element.text().collect::<String>().trim().to_owned()
+}
+
+/// The text of the one submit button of the form `form` selects: what the member clicks, not
+/// an intro sentence that happens to quote it.
+pub(crate) fn button_text(page: &Page, form: &str) -> String {
+    let html = Html::parse_document(&page.body);
+    let css = format!("{form} button[type=submit], {form} input[type=submit]");
+    let buttons: Vec<ElementRef<'_>> = html.select(&selector(&css)).collect();
+    assert_eq!(buttons.len(), 1, "one submit button in {form} on {}:\n{}", page.url, page.body);
+    let button = buttons[0];
+    match button.value().attr("value").filter(|_| button.value().name() == "input") {
+        Some(value) => value.trim().to_owned(),
+        None => text_of(button),
+    }
+}
+
+/// The text of the `<label for="{id}">`, which must exist.
+fn label_for(html: &Html, id: &str) -> String {
+    let label = html.select(&selector(&format!("label[for=\"{id}\"]"))).next();
+    label.map(text_of).unwrap_or_else(|| panic!("no label for #{id}"))
+}
+
+async fn login_form_has_the_manuals_labels_button_and_remember_me_checkbox(idp: Idp) {
+    let page = idp.browser().authorize(&idp.auth_request()).await;
+
+    page.login_form();
+    let html = Html::parse_document(&page.body);
+    let input = |css: &str| {
+        let found = html.select(&selector(&format!("form#kc-form-login {css}"))).next();
+        found.unwrap_or_else(|| panic!("no {css} in the login form:\n{}", page.body))
+    };
+
+    // Each field carries the manual's label, tied to it by `for`/`id` (a screen reader reads
+    // the label on the field, and clicking the label focuses it).
+    assert_eq!(input("input#username").value().attr("name"), Some("username"));
+    assert_eq!(label_for(&html, "username"), "ユーザID");
+    let password = input("input#password");
+    assert_eq!(
+        (password.value().attr("name"), password.value().attr("type")),
+        (Some("password"), Some("password"))
+    );
+    assert_eq!(label_for(&html, "password"), "パスワード");
+    // 「ログイン状態の保存」: a checkbox posted as Keycloak's `rememberMe`, off unless ticked.
+    let remember = input("input#rememberMe");
+    assert_eq!(remember.value().attr("name"), Some("rememberMe"));
+    assert_eq!(remember.value().attr("type"), Some("checkbox"));
+    assert_eq!(remember.value().attr("checked"), None, "remember me is the member's choice");
+    assert_eq!(label_for(&html, "rememberMe"), "ログイン状態の保存");
+    assert_eq!(button_text(&page, "form#kc-form-login"), "ログイン");
 }
 
 async fn wrong_password_shows_the_manuals_message_then_the_right_one_succeeds(idp: Idp) {
@@ -84,6 +144,47 @@ async fn remember_me_makes_the_session_cookie_outlive_the_browser(idp: Idp) {
 
     let cookie = session_cookie(&after).to_ascii_lowercase();
     assert!(cookie.contains("max-age="), "「ログイン状態の保存」 keeps the session: {cookie}");
+}
+
+async fn remember_me_keeps_the_session_past_the_normal_idle_and_maximum_times(idp: Idp) {
+    let settings = &idp.realm.settings;
+    let seconds = |s: u32| time::Duration::seconds(i64::from(s));
+    let (idle, max) = (seconds(settings.sso_session_idle_seconds), seconds(settings.sso_session_max_seconds));
+    let remembered_idle = seconds(settings.remember_me_idle_seconds);
+    // Keycloak's defaults: 30 minutes and 10 hours, 30 days with 「ログイン状態の保存」.
+    assert!(remembered_idle > max && seconds(settings.remember_me_max_seconds) > max, "{settings:?}");
+    let (remembered, ordinary) = (idp.browser(), idp.browser());
+    for (browser, extra) in [(&remembered, &[("rememberMe", "on")][..]), (&ordinary, &[][..])] {
+        let request = idp.auth_request();
+        let page = browser.authorize(&request).await;
+        let form = page.login_form();
+        let after = browser.submit_login_with(&form, &idp.member.username, &idp.member.password, extra).await;
+        idp.check_callback(&after, &request);
+    }
+    let silent = idp.auth_request().set("prompt", "none");
+
+    // The ordinary session is kept busy, never idle as long as `idle`, until past `max`.
+    let step = idle - time::Duration::minutes(1);
+    let mut elapsed = time::Duration::ZERO;
+    while elapsed + step <= max {
+        idp.advance(step);
+        elapsed += step;
+        idp.silent(&ordinary, &silent).await;
+    }
+    let quiet = max - elapsed + time::Duration::minutes(1);
+    assert!(quiet < idle, "the last quiet spell is shorter than the idle time: only `max` can end it");
+    idp.advance(quiet);
+
+    // Busy or not, the ordinary session ended at the realm's maximum...
+    let page = ordinary.authorize(&silent).await;
+    assert_error_redirect(&page, &silent, &idp.issuer, &["login_required"]);
+    // ...while the remembered one, idle all that time (far past `idle`, past `max` since its
+    // login), still answers without a login page.
+    idp.silent(&remembered, &silent).await;
+    // It is long-lived, not endless: a quiet spell longer than its own idle time ends it too.
+    idp.advance(remembered_idle + time::Duration::seconds(1));
+    let page = remembered.authorize(&silent).await;
+    assert_error_redirect(&page, &silent, &idp.issuer, &["login_required"]);
 }
 
 async fn login_form_posted_from_another_browser_is_refused(idp: Idp) {

@@ -12,6 +12,7 @@ mod backchannel_op;
 mod basic_op;
 mod config_op;
 mod first_login;
+mod first_login_rules;
 mod helpers;
 mod login_page;
 mod protocol;

@@ -111,6 +111,24 @@ mod tests {
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
     }
 
+    /// A well-formed address of `length` characters: `taro@` and labels of at most 63, so only
+    /// its length can be wrong.
+    fn address_of_length(length: usize) -> String {
+        let label = |c: &str| c.repeat(63);
+        let last = "d".repeat(length - "taro@".len() - 3 * 64 - ".jp".len());
+        format!("taro@{}.{}.{}.{last}.jp", label("a"), label("b"), label("c"))
+    }
+
+    #[test]
+    fn an_address_of_255_characters_is_accepted_and_256_refused() {
+        let longest = address_of_length(Email::MAX);
+        assert_eq!(longest.chars().count(), 255);
+        assert_eq!(Email::parse(&longest).map(|e| e.as_str().chars().count()), Ok(255));
+        let too_long = address_of_length(Email::MAX + 1);
+        assert_eq!(too_long.chars().count(), 256);
+        assert_eq!(Email::parse(&too_long), Err(EmailError::TooLong));
+    }
+
     #[test]
     fn uniqueness_key_ignores_case() {
         let a = Email::parse("Taro@Example.JP").map(|e| e.key());

@@ -1,13 +1,20 @@
 //! Brute-force lockout over the real login form, as Keycloak counts it, and the ways its denial
 //! of service is limited: trusted devices, no account-existence oracle, a per-address limit.
+//! Also the other locked account of the manual (Q6): one the kenpo has disabled.
 
 use crate::helpers::{Backend, TestApp, on_every_backend, redis_url, spawn_app_with};
-use crate::login_browser::{Browser, Kenpo, Seen};
+use crate::login_browser::{Browser, Kenpo, REALM, Seen};
+use crate::smtp::SmtpSink;
 use kenpo_idp::clock::Clock as _;
-use kenpo_idp::domain::Username;
+use kenpo_idp::domain::{Email, Username};
 use kenpo_idp::flows::brute_force::Lock;
 use kenpo_idp::flows::lockout::{self, FailureKey, IdentityCheck};
+use kenpo_idp::flows::recovery::{self, ResetRequest};
+use kenpo_idp::http::web;
+use kenpo_idp::i18n::Locale;
 use kenpo_idp::store::{BruteForcePolicy, EventQuery, EventStore, EventType, NewUser, UserStore};
+use reqwest::StatusCode;
+use scraper::{Html, Selector};
 use time::Duration;
 
 on_every_backend!(
@@ -21,6 +28,7 @@ on_every_backend!(
     concurrent_guesses_get_no_more_tries_than_the_failure_factor,
     concurrent_failures_all_count,
     an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id,
+    a_disabled_member_is_told_to_contact_the_kenpo_once_the_password_is_right,
 );
 
 const WRONG: &str = "Wrong-horse-9";
@@ -52,6 +60,13 @@ async fn lock_permanently(kenpo: &Kenpo, browser: &Browser, username: &str) {
     }
     kenpo.advance(Duration::days(30));
     assert_eq!(fail(kenpo, browser, username, 1).await, [Seen::Locked], "permanently locked");
+}
+
+/// The messages of an error page (`p.error`), as the member reads them.
+fn page_errors(body: &str) -> Vec<String> {
+    let html = Html::parse_document(body);
+    let css = Selector::parse("p.error").unwrap_or_else(|e| panic!("selector: {e:?}"));
+    html.select(&css).map(|p| p.text().collect::<String>().trim().to_owned()).collect()
 }
 
 async fn event_errors(kenpo: &Kenpo, kind: EventType) -> Vec<(Option<String>, Option<String>)> {
@@ -337,6 +352,110 @@ async fn an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id(app: TestA
     assert!(!found && nobody.contains("no member nobody123"), "{nobody}");
     let records = lockout::status(&state.db, &kenpo.realm, &jiro.id).await.ok();
     assert_eq!(records.map(|r| r.len()), Some(0));
+}
+
+async fn a_disabled_member_is_told_to_contact_the_kenpo_once_the_password_is_right(app: TestApp) {
+    let kenpo = kenpo(app).await;
+    let browser = Browser::new();
+    // The kenpo disables taro's account. The store has no call for it yet (no operator command
+    // either), so the test sets the column the login reads, as such a call would.
+    sqlx::query("UPDATE users SET enabled = $1 WHERE id = $2")
+        .bind(0_i16)
+        .bind(&kenpo.taro.id)
+        .execute(kenpo.app.state.db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("disabling taro: {e}"));
+
+    kenpo.advance(PAUSE);
+    let wrong = browser.log_in(&kenpo, kenpo.taro.username, WRONG).await;
+    kenpo.advance(PAUSE);
+    let right = browser.log_in(&kenpo, kenpo.taro.username, kenpo.taro.password).await;
+
+    // A wrong password learns nothing about the account: the usual message.
+    assert_eq!(wrong.seen(), Seen::Invalid);
+    // The right one is told, in the manual's words (Q6), and gets nothing else.
+    assert_eq!(right.status, StatusCode::FORBIDDEN, "{}", right.body);
+    assert_eq!(
+        page_errors(&right.body),
+        ["このアカウントは利用できません。ご加入の健保組合までお問い合わせください。"]
+    );
+    assert_eq!(right.location, None);
+    assert!(right.set_cookie("KENPO_SESSION").is_none() && right.set_cookie("KENPO_DEVICE").is_none());
+    let errors = event_errors(&kenpo, EventType::LoginError).await;
+    assert_eq!(errors[0], (None, Some("user_disabled".to_owned())));
+}
+
+/// Only the kenpo's operator lifts a permanent lock: the member's own password reset, by the
+/// mailed link, does not. (The IdP mails through a real SMTP listener here.)
+async fn a_members_own_password_reset_leaves_a_permanent_lock_in_place(mailed: with_mail::Mailed) {
+    const NEW: &str = "Brand-New-77";
+    let with_mail::Mailed { app, mut sink } = mailed;
+    let kenpo = kenpo(app).await;
+    let state = &kenpo.app.state;
+    let mut taro = state
+        .db
+        .user_by_id(&kenpo.realm.id, &kenpo.taro.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no taro"));
+    taro.email = Some(Email::parse("taro@example.jp").unwrap_or_else(|e| panic!("{e}")));
+    state.db.save_member(&taro).await.unwrap_or_else(|e| panic!("{e}"));
+    let browser = Browser::new();
+    lock_permanently(&kenpo, &browser, kenpo.taro.username).await;
+
+    // 「パスワードを忘れた方はこちら」: the reset link is mailed, and the new password set with it.
+    let issuer = state.config.issuer(REALM);
+    let requested = recovery::request_reset(&web::ctx(state, &kenpo.realm, &issuer), "taro1234", Locale::Ja)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(requested, ResetRequest::Sent { .. }), "{requested:?}");
+    state.mail_outbox.notify_one();
+    let mail = sink.next().await;
+    assert_eq!(mail.to, ["taro@example.jp"]);
+    let text = mail.parsed().part("text/plain").map(str::to_owned).unwrap_or_default();
+    let key = text
+        .split_whitespace()
+        .find_map(|word| word.split_once("action-token?key=").map(|(_, key)| key.to_owned()))
+        .unwrap_or_else(|| panic!("no reset link in:\n{text}"));
+    let reset = kenpo
+        .app
+        .http
+        .post(kenpo.app.url(&format!("/realms/{REALM}/login-actions/action-token")))
+        .form(&[("key", key.as_str()), ("password-new", NEW), ("password-confirm", NEW)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("posting the new password: {e}"));
+    assert_eq!(reset.status(), StatusCode::OK);
+    let body = reset.text().await.unwrap_or_default();
+    assert!(body.contains("パスワードを更新しました。"), "{body}");
+
+    let after_reset = browser.log_in(&kenpo, kenpo.taro.username, NEW).await;
+    let elsewhere = Browser::new().log_in(&kenpo, kenpo.taro.username, NEW).await;
+    let output = kenpo.app.cli(&["user", "unlock", "--realm", REALM, "taro1234"]);
+    let after_unlock = browser.log_in(&kenpo, kenpo.taro.username, NEW).await;
+
+    assert_eq!(after_reset.seen(), Seen::Locked, "the new password does not open the lock");
+    assert_eq!(elsewhere.seen(), Seen::Locked, "nor does another untrusted browser");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(after_unlock.seen(), Seen::Code, "{}", after_unlock.body);
+}
+
+/// An IdP that mails through a real SMTP listener.
+mod with_mail {
+    use super::*;
+
+    pub struct Mailed {
+        pub app: TestApp,
+        pub sink: SmtpSink,
+    }
+
+    async fn spawn(backend: Backend) -> Option<Mailed> {
+        let sink = SmtpSink::start().await;
+        let app = spawn_app_with(backend, &[("KENPO_IDP_SMTP_URL", sink.url().as_str())]).await?;
+        Some(Mailed { app, sink })
+    }
+
+    shared_runtime::on_every_backend!(crate::lockout::with_mail::spawn; a_members_own_password_reset_leaves_a_permanent_lock_in_place);
 }
 
 /// The per-address limit on Redis, where production keeps it.
