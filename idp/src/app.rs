@@ -7,7 +7,7 @@ use crate::flows::keys::KeyCache;
 use crate::flows::master_key::{self, MasterKeyError};
 use crate::mail::{MailError, Mailer};
 use crate::pages::Pages;
-use crate::store::{Db, StoreError};
+use crate::store::{Db, Realm, StoreError};
 use crate::{demo, flows, http};
 use secrecy::ExposeSecret;
 use shared_crypto::MasterKey;
@@ -61,6 +61,21 @@ pub enum StartError {
 }
 
 impl AppState {
+    /// What the flows work with, for `realm` served as `issuer`, at the clock's now.
+    pub fn ctx<'a>(&'a self, realm: &'a Realm, issuer: &'a str) -> flows::tokens::Ctx<'a> {
+        flows::tokens::Ctx {
+            db: &self.db,
+            ephemeral: &self.ephemeral,
+            master: &self.master_key,
+            keys: &self.keys,
+            lookups: &self.lookups,
+            realm,
+            issuer,
+            mail_domain: &self.config.mail_domain,
+            now: self.clock.now(),
+        }
+    }
+
     /// Connects to everything the configuration names and migrates the database.
     pub async fn connect(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         if config.is_embedded() {

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use kenpo_idp::app::AppState;
 use kenpo_idp::domain::RequiredAction;
 use kenpo_idp::flows::brute_force::{self, Lock};
-use kenpo_idp::flows::{lockout, realms};
+use kenpo_idp::flows::{lockout, members, realms};
 use kenpo_idp::store::{DeviceFailures, UserStore};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -30,6 +30,23 @@ pub enum UserCommand {
         /// The member's user ID, or the 仮ID the kenpo issued.
         user: String,
     },
+    /// Turn the member's account off: the login tells them to contact the kenpo (Q6), and every
+    /// session of theirs ends now.
+    Disable {
+        /// The kenpo's realm: /realms/<name>/…
+        #[arg(long)]
+        realm: String,
+        /// The member's user ID, or the 仮ID the kenpo issued.
+        user: String,
+    },
+    /// Turn the member's account on again.
+    Enable {
+        /// The kenpo's realm: /realms/<name>/…
+        #[arg(long)]
+        realm: String,
+        /// The member's user ID, or the 仮ID the kenpo issued.
+        user: String,
+    },
     /// Ask the member for a step at their next login (Keycloak aliases: VERIFY_BIRTHDATE,
     /// TERMS_AND_CONDITIONS, UPDATE_EMAIL, VERIFY_EMAIL, UPDATE_USER_ID, UPDATE_PASSWORD).
     RequireAction {
@@ -45,6 +62,8 @@ pub enum UserCommand {
 pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
     let (UserCommand::Lockout { realm, user, .. }
     | UserCommand::Unlock { realm, user, .. }
+    | UserCommand::Disable { realm, user }
+    | UserCommand::Enable { realm, user }
     | UserCommand::RequireAction { realm, user, .. }) = &command;
     let realm = realms::find(&state.db, realm).await?;
     let member = lockout::find_member(&state.db, &realm, user).await?;
@@ -69,6 +88,16 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
                     println!("  was {}", describe(record, now));
                 }
             }
+        }
+        UserCommand::Disable { .. } => {
+            let issuer = state.config.issuer(realm.name.as_str());
+            let ended = members::disable(state.ctx(&realm, &issuer), &member).await?;
+            println!("{} is disabled; {ended} session(s) ended", member.username);
+        }
+        UserCommand::Enable { .. } => {
+            let issuer = state.config.issuer(realm.name.as_str());
+            members::enable(state.ctx(&realm, &issuer), &member).await?;
+            println!("{} is enabled", member.username);
         }
         UserCommand::RequireAction { action, .. } => {
             let action = RequiredAction::from_alias(&action)

@@ -56,6 +56,20 @@ pub async fn logout(
     Ok(redirect_target(ctx, request, hint.as_ref()).await?.map_or(After::LoggedOut, After::Redirect))
 }
 
+/// Ends every session of the member (a password reset, a disabled account): whoever held one is
+/// out, and the member's clients are told. A session that cannot be ended is logged and the
+/// others still end. Returns how many ended; the caller wakes the back-channel delivery.
+pub async fn end_all_sessions(ctx: Ctx<'_>, user_id: &str) -> Result<usize, FlowError> {
+    let mut ended = 0;
+    for session in ctx.db.sessions_of(user_id).await? {
+        match end_session(ctx, &session).await {
+            Ok(()) => ended += 1,
+            Err(e) => tracing::warn!(error = %e, session = %session.id, "session not ended"),
+        }
+    }
+    Ok(ended)
+}
+
 /// Ends a session: its grants revoked, its clients told, the session gone.
 pub async fn end_session(ctx: Ctx<'_>, session: &UserSession) -> Result<(), FlowError> {
     for client_id in ctx.db.session_clients(&session.id).await? {

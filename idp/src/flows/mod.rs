@@ -18,6 +18,7 @@ pub mod logout;
 pub mod lookup;
 pub mod mail;
 pub mod master_key;
+pub mod members;
 pub mod realms;
 pub mod recovery;
 pub mod required_actions;

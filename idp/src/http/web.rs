@@ -100,17 +100,7 @@ pub fn server_error(state: &AppState, locale: Locale, cause: &dyn std::fmt::Disp
 
 /// The flows' context for a realm.
 pub fn ctx<'a>(state: &'a AppState, realm: &'a Realm, issuer: &'a str) -> Ctx<'a> {
-    Ctx {
-        db: &state.db,
-        ephemeral: &state.ephemeral,
-        master: &state.master_key,
-        keys: &state.keys,
-        lookups: &state.lookups,
-        realm,
-        issuer,
-        mail_domain: &state.config.mail_domain,
-        now: state.clock.now(),
-    }
+    state.ctx(realm, issuer)
 }
 
 /// RFC 6749 §5.2 error body.

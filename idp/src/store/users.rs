@@ -123,6 +123,14 @@ pub trait UserStore {
     /// email and its verification, 仮ID flag, owed actions, method, accepted terms, language.
     /// A user ID or email another member holds is `UsernameTaken` / `EmailTaken`.
     fn save_member(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The kenpo turns the member's account off (Q6: the member is told to contact the kenpo)
+    /// or on again.
+    fn set_enabled(
+        &self,
+        realm_id: &str,
+        id: &str,
+        enabled: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates and updates members in one transaction: all of it happens, or none.
     fn import_members(
         &self,
@@ -368,6 +376,19 @@ impl UserStore for Db {
         .execute(self.pool())
         .await
         .map_err(user_conflict)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_enabled(&self, realm_id: &str, id: &str, enabled: bool) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET enabled = $1 WHERE realm_id = $2 AND id = $3")
+            .bind(flag(enabled))
+            .bind(realm_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }

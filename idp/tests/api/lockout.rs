@@ -12,7 +12,9 @@ use kenpo_idp::flows::lockout::{self, FailureKey, IdentityCheck};
 use kenpo_idp::flows::recovery::{self, ResetRequest};
 use kenpo_idp::http::web;
 use kenpo_idp::i18n::Locale;
-use kenpo_idp::store::{BruteForcePolicy, EventQuery, EventStore, EventType, NewUser, UserStore};
+use kenpo_idp::store::{
+    BruteForcePolicy, EventQuery, EventStore, EventType, NewUser, SessionStore, UserStore,
+};
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
 use time::Duration;
@@ -357,14 +359,18 @@ async fn an_operator_sees_and_lifts_a_permanent_lock_by_the_issued_id(app: TestA
 async fn a_disabled_member_is_told_to_contact_the_kenpo_once_the_password_is_right(app: TestApp) {
     let kenpo = kenpo(app).await;
     let browser = Browser::new();
-    // The kenpo disables taro's account. The store has no call for it yet (no operator command
-    // either), so the test sets the column the login reads, as such a call would.
-    sqlx::query("UPDATE users SET enabled = $1 WHERE id = $2")
-        .bind(0_i16)
-        .bind(&kenpo.taro.id)
-        .execute(kenpo.app.state.db.pool())
-        .await
-        .unwrap_or_else(|e| panic!("disabling taro: {e}"));
+    // Taro is logged in on another browser when the kenpo disables the account.
+    let phone = Browser::new();
+    assert_eq!(phone.log_in(&kenpo, kenpo.taro.username, kenpo.taro.password).await.seen(), Seen::Code);
+    let sessions = |kenpo: &Kenpo| {
+        let (db, id) = (kenpo.app.state.db.clone(), kenpo.taro.id.clone());
+        async move { db.sessions_of(&id).await.map(|s| s.len()).unwrap_or_else(|e| panic!("{e}")) }
+    };
+    assert_eq!(sessions(&kenpo).await, 1);
+    let disabled = kenpo.app.cli(&["user", "disable", "--realm", "lockout", kenpo.taro.username]);
+    let said = String::from_utf8_lossy(&disabled.stdout);
+    assert!(disabled.status.success() && said.contains("taro1234 is disabled; 1 session(s) ended"), "{said}");
+    assert_eq!(sessions(&kenpo).await, 0, "disabling ends the member's sessions now");
 
     kenpo.advance(PAUSE);
     let wrong = browser.log_in(&kenpo, kenpo.taro.username, WRONG).await;
@@ -383,6 +389,11 @@ async fn a_disabled_member_is_told_to_contact_the_kenpo_once_the_password_is_rig
     assert!(right.set_cookie("KENPO_SESSION").is_none() && right.set_cookie("KENPO_DEVICE").is_none());
     let errors = event_errors(&kenpo, EventType::LoginError).await;
     assert_eq!(errors[0], (None, Some("user_disabled".to_owned())));
+    // Enabled again, the same password gets in.
+    let enabled = kenpo.app.cli(&["user", "enable", "--realm", "lockout", kenpo.taro.username]);
+    assert!(enabled.status.success(), "{}", String::from_utf8_lossy(&enabled.stderr));
+    kenpo.advance(PAUSE);
+    assert_eq!(browser.log_in(&kenpo, kenpo.taro.username, kenpo.taro.password).await.seen(), Seen::Code);
 }
 
 /// Only the kenpo's operator lifts a permanent lock: the member's own password reset, by the

@@ -10,7 +10,7 @@ use crate::flows::recovery::{self, Reset};
 use crate::flows::required_actions::{self as steps, FieldError};
 use crate::http::web;
 use crate::i18n::Locale;
-use crate::store::{EventType, Realm, SessionStore};
+use crate::store::{EventType, Realm};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -130,18 +130,9 @@ pub async fn reset_password(
     match outcome {
         Ok(Reset::Done(user)) => {
             // A reset password ends every session of the member: whoever knew the old one is out.
-            match state.db.sessions_of(&user.id).await {
-                Ok(sessions) => {
-                    for session in &sessions {
-                        if let Err(e) =
-                            crate::flows::logout::end_session(web::ctx(&state, &realm, &issuer), session)
-                                .await
-                        {
-                            tracing::warn!(error = %e, "session not ended after a password reset");
-                        }
-                    }
-                    state.backchannel.notify_one();
-                }
+            let ctx = web::ctx(&state, &realm, &issuer);
+            match crate::flows::logout::end_all_sessions(ctx, &user.id).await {
+                Ok(_) => state.backchannel.notify_one(),
                 Err(e) => tracing::warn!(error = %e, "sessions not ended after a password reset"),
             }
             audit(&state, &realm, EventType::ResetPassword, super::event(&peer, None, Some(&user.id), None))
