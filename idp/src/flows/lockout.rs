@@ -18,7 +18,8 @@ use super::trusted_device;
 use crate::domain::Username;
 use crate::ephemeral::{Ephemeral, EphemeralStore};
 use crate::store::{
-    Db, DeviceFailures, EventStore, EventType, LoginFailureStore, NewEvent, Realm, User, UserStore,
+    BruteForcePolicy, Db, DeviceFailures, EventStore, EventType, LoginFailureStore, NewEvent, Realm, User,
+    UserStore,
 };
 use shared_crypto::{MasterKey, SecretHasher};
 use std::net::IpAddr;
@@ -77,6 +78,28 @@ impl FailureKey {
     }
 }
 
+/// The policy a record counts under. The birth date is a weaker secret than a password (some
+/// 30,000 dates cover every member) and is asked once, at the first login, so its record always
+/// counts, even where a realm switched lockout off, and its failures never expire: temporary
+/// lockouts add up to a permanent one however slowly dates are tried.
+fn policy_for(realm: &Realm, key: &FailureKey) -> BruteForcePolicy {
+    let policy = &realm.settings.brute_force;
+    if key.device != BIRTHDATE_DEVICE {
+        return policy.clone();
+    }
+    let base = if policy.enabled { policy.clone() } else { BruteForcePolicy::default() };
+    let permanent_after = match base.max_temporary_lockouts {
+        0 => BruteForcePolicy::default().max_temporary_lockouts,
+        n => n,
+    };
+    BruteForcePolicy {
+        enabled: true,
+        max_delta_time_seconds: u32::MAX,
+        max_temporary_lockouts: permanent_after,
+        ..base
+    }
+}
+
 /// An attempt let through to its password check, already counted as a failure so that
 /// concurrent attempts cannot all get through before the lock: a success clears it again.
 #[derive(Debug)]
@@ -96,7 +119,7 @@ pub(crate) async fn admit(
     ip: IpAddr,
     now: OffsetDateTime,
 ) -> Result<Result<Admitted, Lock>, FlowError> {
-    let policy = &realm.settings.brute_force;
+    let policy = policy_for(realm, &key);
     if !policy.enabled {
         return Ok(Ok(Admitted { key, started: None, num_failures: 0 }));
     }
@@ -106,7 +129,7 @@ pub(crate) async fn admit(
             match brute_force::lock_of(record, now) {
                 Some(lock) => (None, Err(lock)),
                 None => {
-                    let decision = brute_force::on_failure(policy, record, &ip, now);
+                    let decision = brute_force::on_failure(&policy, record, &ip, now);
                     let failures = decision.record.num_failures;
                     (Some(decision.record), Ok((decision.started, failures)))
                 }
@@ -126,13 +149,14 @@ pub(crate) async fn failed(
     ip: IpAddr,
     now: OffsetDateTime,
 ) -> Result<(), FlowError> {
-    if !realm.settings.brute_force.enabled {
+    if !policy_for(realm, &admitted.key).enabled {
         return Ok(());
     }
     if let Some(lock) = admitted.started {
         record_lockout(db, realm, &admitted.key, lock, admitted.num_failures, ip, now).await;
     }
-    if realm.settings.brute_force.max_failures_per_address_per_hour > 0 {
+    if realm.settings.brute_force.enabled && realm.settings.brute_force.max_failures_per_address_per_hour > 0
+    {
         let window = std::time::Duration::from_secs(2 * ADDRESS_WINDOW_SECONDS.unsigned_abs());
         ephemeral.incr(&address_key(realm, ip, now), window).await?;
     }
@@ -140,10 +164,13 @@ pub(crate) async fn failed(
 }
 
 /// The admitted attempt succeeded: the record starts again (Keycloak's `clearFailures`), except
-/// that a permanent lock set meanwhile by a concurrent attempt stays.
+/// that a permanent lock set meanwhile by a concurrent attempt stays. A lock this attempt's own
+/// advance count started goes too: a right answer never locks (Keycloak counts only failures).
 pub(crate) async fn succeeded(db: &Db, realm: &Realm, admitted: Admitted) -> Result<(), FlowError> {
-    if realm.settings.brute_force.enabled {
-        db.clear_login_failure(&realm.id, &admitted.key.subject, &admitted.key.device).await?;
+    if policy_for(realm, &admitted.key).enabled {
+        let keep_permanent = admitted.started.is_none();
+        let key = &admitted.key;
+        db.clear_login_failure(&realm.id, &key.subject, &key.device, keep_permanent).await?;
     }
     Ok(())
 }
@@ -237,7 +264,11 @@ async fn record_lockout(
     let details = &mut event.details;
     details.insert("reason".to_owned(), "brute_force_attack detected".to_owned());
     details.insert("num_failures".to_owned(), num_failures.to_string());
-    let device = if key.is_trusted_device() { "trusted" } else { "untrusted" };
+    let device = match key.device.as_str() {
+        BIRTHDATE_DEVICE => "birthdate",
+        _ if key.is_trusted_device() => "trusted",
+        _ => "untrusted",
+    };
     details.insert("device".to_owned(), device.to_owned());
     if key.user_id().is_none() {
         details.insert("subject".to_owned(), key.subject.clone());

@@ -46,13 +46,14 @@ pub trait LoginFailureStore {
     where
         T: Send,
         F: Fn(&LoginFailure) -> (Option<LoginFailure>, T) + Send + Sync;
-    /// Forgets a record after a successful login (Keycloak's `clearFailures`), unless it is
-    /// permanently locked: that only an admin lifts.
+    /// Forgets a record after a successful login (Keycloak's `clearFailures`). With
+    /// `keep_permanent`, a permanent lock stays: that only an admin lifts.
     fn clear_login_failure(
         &self,
         realm_id: &str,
         subject: &str,
         device: &str,
+        keep_permanent: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Every record of `subject`, untrusted browsers ('') first.
     fn login_failures_of(
@@ -190,16 +191,15 @@ impl LoginFailureStore for Db {
         realm_id: &str,
         subject: &str,
         device: &str,
+        keep_permanent: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let sql = if keep_permanent {
             "DELETE FROM login_failures \
-             WHERE realm_id = $1 AND subject = $2 AND device = $3 AND permanently_locked = 0",
-        )
-        .bind(realm_id)
-        .bind(subject)
-        .bind(device)
-        .execute(self.pool())
-        .await?;
+             WHERE realm_id = $1 AND subject = $2 AND device = $3 AND permanently_locked = 0"
+        } else {
+            "DELETE FROM login_failures WHERE realm_id = $1 AND subject = $2 AND device = $3"
+        };
+        sqlx::query(sql).bind(realm_id).bind(subject).bind(device).execute(self.pool()).await?;
         Ok(())
     }
 
