@@ -3,73 +3,57 @@
 //! where it asks a member for a step at the next login.
 
 use anyhow::Context;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use kenpo_idp::app::AppState;
 use kenpo_idp::domain::RequiredAction;
 use kenpo_idp::flows::brute_force::{self, Lock};
 use kenpo_idp::flows::{lockout, members, realms};
-use kenpo_idp::store::{DeviceFailures, UserStore};
+use kenpo_idp::store::DeviceFailures;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// Which member: every `user` command names one.
+#[derive(Debug, Args)]
+pub struct Member {
+    /// The kenpo's realm: /realms/<name>/…
+    #[arg(long)]
+    realm: String,
+    /// The member's user ID, or the 仮ID the kenpo issued.
+    user: String,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Show the member's login failures and locks, per browser.
-    Lockout {
-        /// The kenpo's realm: /realms/<name>/…
-        #[arg(long)]
-        realm: String,
-        /// The member's user ID, or the 仮ID the kenpo issued.
-        user: String,
-    },
+    Lockout(Member),
     /// Lift every lock of the member, permanent ones included, and forget their failures.
-    Unlock {
-        /// The kenpo's realm: /realms/<name>/…
-        #[arg(long)]
-        realm: String,
-        /// The member's user ID, or the 仮ID the kenpo issued.
-        user: String,
-    },
+    Unlock(Member),
     /// Turn the member's account off: the login tells them to contact the kenpo (Q6), and every
     /// session of theirs ends now.
-    Disable {
-        /// The kenpo's realm: /realms/<name>/…
-        #[arg(long)]
-        realm: String,
-        /// The member's user ID, or the 仮ID the kenpo issued.
-        user: String,
-    },
+    Disable(Member),
     /// Turn the member's account on again.
-    Enable {
-        /// The kenpo's realm: /realms/<name>/…
-        #[arg(long)]
-        realm: String,
-        /// The member's user ID, or the 仮ID the kenpo issued.
-        user: String,
-    },
+    Enable(Member),
     /// Ask the member for a step at their next login (Keycloak aliases: VERIFY_BIRTHDATE,
     /// TERMS_AND_CONDITIONS, UPDATE_EMAIL, VERIFY_EMAIL, UPDATE_USER_ID, UPDATE_PASSWORD).
     RequireAction {
-        /// The kenpo's realm: /realms/<name>/…
-        #[arg(long)]
-        realm: String,
-        /// The member's user ID, or the 仮ID the kenpo issued.
-        user: String,
+        #[command(flatten)]
+        member: Member,
         action: String,
     },
 }
 
 pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
-    let (UserCommand::Lockout { realm, user, .. }
-    | UserCommand::Unlock { realm, user, .. }
-    | UserCommand::Disable { realm, user }
-    | UserCommand::Enable { realm, user }
-    | UserCommand::RequireAction { realm, user, .. }) = &command;
+    let (UserCommand::Lockout(named)
+    | UserCommand::Unlock(named)
+    | UserCommand::Disable(named)
+    | UserCommand::Enable(named)
+    | UserCommand::RequireAction { member: named, .. }) = &command;
+    let Member { realm, user } = named;
     let realm = realms::find(&state.db, realm).await?;
     let member = lockout::find_member(&state.db, &realm, user).await?;
     let now = state.clock.now();
     match command {
-        UserCommand::Lockout { .. } => {
+        UserCommand::Lockout(_) => {
             let records = lockout::status(&state.db, &realm, &member.id).await?;
             if records.is_empty() {
                 println!("{}: no login failures, not locked", member.username);
@@ -78,7 +62,7 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
                 println!("{}: {}", member.username, describe(record, now));
             }
         }
-        UserCommand::Unlock { .. } => {
+        UserCommand::Unlock(_) => {
             let cleared = lockout::unlock(&state.db, &realm, &member.id).await?;
             if cleared.is_empty() {
                 println!("{}: nothing to unlock (no login failures)", member.username);
@@ -89,12 +73,12 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
                 }
             }
         }
-        UserCommand::Disable { .. } => {
+        UserCommand::Disable(_) => {
             let issuer = state.config.issuer(realm.name.as_str());
             let ended = members::disable(state.ctx(&realm, &issuer), &member).await?;
             println!("{} is disabled; {ended} session(s) ended", member.username);
         }
-        UserCommand::Enable { .. } => {
+        UserCommand::Enable(_) => {
             let issuer = state.config.issuer(realm.name.as_str());
             members::enable(state.ctx(&realm, &issuer), &member).await?;
             println!("{} is enabled", member.username);
@@ -102,9 +86,9 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
         UserCommand::RequireAction { action, .. } => {
             let action = RequiredAction::from_alias(&action)
                 .with_context(|| format!("unknown required action {action:?}"))?;
+            let issuer = state.config.issuer(realm.name.as_str());
             let mut member = member;
-            member.require(action);
-            state.db.save_member(&member).await?;
+            members::require_action(state.ctx(&realm, &issuer), &mut member, action).await?;
             println!("{} owes {} at the next login", member.username, action.alias());
         }
     }

@@ -3,6 +3,7 @@
 use super::FlowError;
 use super::logout;
 use super::tokens::Ctx;
+use crate::domain::RequiredAction;
 use crate::store::{User, UserStore};
 
 /// Turns the member's account off: the login refuses it with the contact-your-kenpo message
@@ -15,4 +16,10 @@ pub async fn disable(ctx: Ctx<'_>, user: &User) -> Result<usize, FlowError> {
 /// Turns the member's account on again.
 pub async fn enable(ctx: Ctx<'_>, user: &User) -> Result<(), FlowError> {
     Ok(ctx.db.set_enabled(&ctx.realm.id, &user.id, true).await?)
+}
+
+/// Asks the member for `action` at their next login (Keycloak's "required user actions").
+pub async fn require_action(ctx: Ctx<'_>, user: &mut User, action: RequiredAction) -> Result<(), FlowError> {
+    user.require(action);
+    Ok(ctx.db.save_member(user).await?)
 }

@@ -3,7 +3,6 @@
 
 use crate::app::AppState;
 use crate::flows::FlowError;
-use crate::flows::tokens::Ctx;
 use crate::i18n::Locale;
 use crate::pages::MessagePage;
 use crate::store::Realm;
@@ -96,11 +95,6 @@ pub async fn current_session(
 pub fn server_error(state: &AppState, locale: Locale, cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %cause, "request failed");
     message(state, StatusCode::INTERNAL_SERVER_ERROR, locale, "", "error.server")
-}
-
-/// The flows' context for a realm.
-pub fn ctx<'a>(state: &'a AppState, realm: &'a Realm, issuer: &'a str) -> Ctx<'a> {
-    state.ctx(realm, issuer)
 }
 
 /// RFC 6749 §5.2 error body.

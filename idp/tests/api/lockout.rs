@@ -10,7 +10,6 @@ use kenpo_idp::domain::{Email, Username};
 use kenpo_idp::flows::brute_force::Lock;
 use kenpo_idp::flows::lockout::{self, FailureKey, IdentityCheck};
 use kenpo_idp::flows::recovery::{self, ResetRequest};
-use kenpo_idp::http::web;
 use kenpo_idp::i18n::Locale;
 use kenpo_idp::store::{
     BruteForcePolicy, EventQuery, EventStore, EventType, NewUser, SessionStore, UserStore,
@@ -416,7 +415,7 @@ async fn a_members_own_password_reset_leaves_a_permanent_lock_in_place(mailed: w
 
     // 「パスワードを忘れた方はこちら」: the reset link is mailed, and the new password set with it.
     let issuer = state.config.issuer(REALM);
-    let requested = recovery::request_reset(&web::ctx(state, &kenpo.realm, &issuer), "taro1234", Locale::Ja)
+    let requested = recovery::request_reset(&state.ctx(&kenpo.realm, &issuer), "taro1234", Locale::Ja)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(requested, ResetRequest::Sent { .. }), "{requested:?}");

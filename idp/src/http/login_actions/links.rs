@@ -74,7 +74,7 @@ pub async fn follow(
         Err(page) => return page,
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(&state, &realm, &issuer);
+    let ctx = state.ctx(&realm, &issuer);
     match recovery::reset_link_member(&ctx, &query.key).await {
         Ok(Some(_)) => return reset_form(&state, &realm, locale, &query.key, &[]),
         Ok(None) => {}
@@ -117,7 +117,7 @@ pub async fn reset_password(
         Err(page) => return page,
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(&state, &realm, &issuer);
+    let ctx = state.ctx(&realm, &issuer);
     let key = form.get("key");
     let outcome = recovery::reset_password(
         &ctx,
@@ -130,7 +130,7 @@ pub async fn reset_password(
     match outcome {
         Ok(Reset::Done(user)) => {
             // A reset password ends every session of the member: whoever knew the old one is out.
-            let ctx = web::ctx(&state, &realm, &issuer);
+            let ctx = state.ctx(&realm, &issuer);
             match crate::flows::logout::end_all_sessions(ctx, &user.id).await {
                 Ok(_) => state.backchannel.notify_one(),
                 Err(e) => tracing::warn!(error = %e, "sessions not ended after a password reset"),

@@ -235,7 +235,7 @@ pub async fn authenticate(
     // With steps owed, the browser moves to their page (so a reload never re-posts the
     // password); with none, the login finishes here.
     let issuer = state.config.issuer(realm.name.as_str());
-    match crate::flows::required_actions::next(&web::ctx(&state, &realm, &issuer), &user).await {
+    match crate::flows::required_actions::next(&state.ctx(&realm, &issuer), &user).await {
         Ok(Some(_)) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
         Ok(None) => required::finish(&state, &realm, tab, *user, &peer, &headers, jar).await,
         Err(e) => web::server_error(&state, tab.locale, &e),
@@ -273,7 +273,7 @@ pub async fn resume_session(
         Err(e) => return web::server_error(state, locale, &e),
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    let owes = match crate::flows::required_actions::next(&web::ctx(state, realm, &issuer), &user).await {
+    let owes = match crate::flows::required_actions::next(&state.ctx(realm, &issuer), &user).await {
         Ok(next) => next.is_some(),
         Err(e) => return web::server_error(state, locale, &e),
     };

@@ -186,7 +186,7 @@ pub async fn issue_code(
     session: &UserSession,
 ) -> Response {
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(state, realm, &issuer);
+    let ctx = state.ctx(realm, &issuer);
     match tokens::issue_code(ctx, request, session).await {
         Ok(code) => {
             let mut params = vec![("code", code.as_str())];

@@ -132,7 +132,7 @@ pub async fn request_reset(
         return render(&state, &realm, &tab, "reset-credentials", &errors, Typed::default());
     }
     let issuer = state.config.issuer(realm.name.as_str());
-    match recovery::address_allowed(&web::ctx(&state, &realm, &issuer), "reset", peer.ip()).await {
+    match recovery::address_allowed(&state.ctx(&realm, &issuer), "reset", peer.ip()).await {
         Ok(true) => {}
         Ok(false) => return too_many(&state, &realm, &tab),
         Err(e) => return web::server_error(&state, tab.locale, &e),
@@ -141,7 +141,7 @@ pub async fn request_reset(
     let client_id = tab.session.request.client_id.clone();
     tokio::spawn(async move {
         let issuer = task_state.config.issuer(task_realm.name.as_str());
-        let ctx = web::ctx(&task_state, &task_realm, &issuer);
+        let ctx = task_state.ctx(&task_realm, &issuer);
         match recovery::request_reset(&ctx, &username, locale).await {
             Ok(ResetRequest::Sent { user_id }) => {
                 task_state.mail_outbox.notify_one();
@@ -183,7 +183,7 @@ pub async fn request_username(
         }
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    match recovery::address_allowed(&web::ctx(&state, &realm, &issuer), "username", peer.ip()).await {
+    match recovery::address_allowed(&state.ctx(&realm, &issuer), "username", peer.ip()).await {
         Ok(true) => {}
         Ok(false) => return too_many(&state, &realm, &tab),
         Err(e) => return web::server_error(&state, tab.locale, &e),
@@ -193,7 +193,7 @@ pub async fn request_username(
     let client_id = tab.session.request.client_id.clone();
     tokio::spawn(async move {
         let issuer = task_state.config.issuer(task_realm.name.as_str());
-        let ctx = web::ctx(&task_state, &task_realm, &issuer);
+        let ctx = task_state.ctx(&task_realm, &issuer);
         match recovery::request_username(&ctx, birthdate, &task_email, locale).await {
             Ok(Some(user_id)) => {
                 task_state.mail_outbox.notify_one();

@@ -38,7 +38,7 @@ pub async fn proceed(
     jar: CookieJar,
 ) -> Response {
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(state, realm, &issuer);
+    let ctx = state.ctx(realm, &issuer);
     let next = match steps::next(&ctx, &user).await {
         Ok(next) => next,
         Err(e) => return web::server_error(state, tab.locale, &e),
@@ -188,7 +188,7 @@ async fn send_verification(
     locale: Locale,
 ) -> Result<(), crate::flows::FlowError> {
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(state, realm, &issuer);
+    let ctx = state.ctx(realm, &issuer);
     if steps::send_verification(&ctx, user, locale).await? {
         state.mail_outbox.notify_one();
         let mut sent = NewEvent { user_id: Some(user.id.clone()), ..NewEvent::default() };
@@ -215,7 +215,7 @@ pub async fn submit(
             Err(page) => return page,
         };
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(&state, &realm, &issuer);
+    let ctx = state.ctx(&realm, &issuer);
     let current = match steps::next(&ctx, &user).await {
         Ok(next) => next,
         Err(e) => return web::server_error(&state, tab.locale, &e),
@@ -433,7 +433,7 @@ pub(super) async fn finish(
         other => {
             if let Some(old) = other {
                 let issuer = state.config.issuer(realm.name.as_str());
-                let _ = crate::flows::logout::end_session(web::ctx(state, realm, &issuer), &old).await;
+                let _ = crate::flows::logout::end_session(state.ctx(realm, &issuer), &old).await;
                 state.backchannel.notify_one();
             }
             let login = Login {

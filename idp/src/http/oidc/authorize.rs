@@ -98,7 +98,7 @@ async fn session_satisfies(
         return Ok(false);
     }
     if let Some(hint) = &request.id_token_hint {
-        let ctx = web::ctx(state, realm, issuer);
+        let ctx = state.ctx(realm, issuer);
         let hint = id_token_hint(ctx, hint).await.map_err(|e| web::server_error(state, Locale::Ja, &e))?;
         if hint.is_none_or(|h| h.sub != session.user_id) {
             return Ok(false);

@@ -37,7 +37,7 @@ async fn end_session(
         Err(page) => return page,
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    let ctx = web::ctx(&state, &realm, &issuer);
+    let ctx = state.ctx(&realm, &issuer);
     let session = match web::current_session(&state, &realm, &jar).await {
         Ok(session) => session,
         Err(e) => return web::server_error(&state, locale, &e),

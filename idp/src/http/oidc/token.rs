@@ -102,7 +102,7 @@ async fn client_and_params(
         web::oauth_error(StatusCode::BAD_REQUEST, "invalid_request", Some(format!("{name} is repeated")))
     })?;
     let tried_basic = headers.contains_key(header::AUTHORIZATION);
-    let ctx = web::ctx(state, realm, issuer);
+    let ctx = state.ctx(realm, issuer);
     match client_auth::authenticate(ctx, presented(headers, &params), endpoint).await {
         Ok(client) => Ok((client, params)),
         Err(e) => Err(error_response(&e, tried_basic)),
@@ -135,7 +135,7 @@ async fn token(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let ctx: Ctx<'_> = web::ctx(&state, &realm, &issuer);
+    let ctx: Ctx<'_> = state.ctx(&realm, &issuer);
     let get = |name: &str| params.get(name).map(String::as_str);
     let (kind, result) = match get("grant_type") {
         Some("authorization_code") => match get("code") {
@@ -236,7 +236,7 @@ async fn introspect(
     if !client.confidential {
         return error_response(&TokenError::InvalidClient, false);
     }
-    match access::introspect(web::ctx(&state, &realm, &issuer), &client, &token).await {
+    match access::introspect(state.ctx(&realm, &issuer), &client, &token).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();
             web::no_store(&mut response);
@@ -257,7 +257,7 @@ async fn revoke(
             Ok(found) => found,
             Err(response) => return response,
         };
-    match access::revoke(web::ctx(&state, &realm, &issuer), &client, &token).await {
+    match access::revoke(state.ctx(&realm, &issuer), &client, &token).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => error_response(&e, false),
     }

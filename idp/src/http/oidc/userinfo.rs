@@ -52,7 +52,7 @@ async fn userinfo(
         return challenge(StatusCode::UNAUTHORIZED, "invalid_token");
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    match access::userinfo(web::ctx(&state, &realm, &issuer), &token).await {
+    match access::userinfo(state.ctx(&realm, &issuer), &token).await {
         Ok(claims) => {
             let mut response = Json(claims).into_response();
             web::no_store(&mut response);
