@@ -37,6 +37,13 @@ fn json(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
+/// Checks a page that refused the input: it shows `message` among its errors, and passes.
+async fn refused(tab: &Tab, name: &str, message: &str) {
+    let errors = tab.errors().await;
+    assert!(errors.iter().any(|e| e.contains(message)), "{name}: expected 「{message}」, got {errors:?}");
+    tab.check_page(name).await;
+}
+
 async fn on(tab: &Tab, heading: &str) {
     assert_eq!(tab.heading().await, heading, "on {}:\n{}", tab.url().await, tab.text().await);
 }
@@ -63,7 +70,11 @@ async fn the_accessibility_and_width_checks_can_fail() {
 
     assert!(wide.content > f64::from(PHONE_WIDTH), "{wide:?}");
     assert!(desktop.viewport > f64::from(PHONE_WIDTH), "without width=device-width: {desktop:?}");
-    // Each check passes a page that is fine.
+    // check_page itself refuses a bad page, and passes one that is fine.
+    tab.goto(&page(&format!("{phone}<main><h1>bad</h1><img src='x.png'></main>"))).await;
+    let refused =
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(tab.check_page("a bad page"))).await;
+    assert!(refused.is_err(), "check_page passed a page with an unlabelled image");
     tab.goto(&page(&format!("{phone}<main><h1>fine</h1><p>fits</p></main>"))).await;
     tab.check_page("a fine page").await;
     let blocking: Vec<_> = violations.iter().filter(|v| v.is_blocking()).map(|v| v.id.as_str()).collect();
@@ -89,7 +100,8 @@ async fn the_first_login_journey_passes_on_a_phone(idp: Idp) {
     on(&tab, "生年月日の入力").await;
     tab.check_page("birth date").await;
     submit(&tab, "form#kc-birthdate-form", &[("birthdate", "1979-08-22")]).await;
-    tab.check_page("birth date, wrong format").await;
+    refused(&tab, "birth date, wrong format", "生年月日は半角数字8桁（例:19790822）で入力してください。")
+        .await;
     submit(&tab, "form#kc-birthdate-form", &[("birthdate", "19790822")]).await;
 
     on(&tab, "利用規約への同意").await;
@@ -99,7 +111,7 @@ async fn the_first_login_journey_passes_on_a_phone(idp: Idp) {
     on(&tab, "メールアドレスの更新").await;
     tab.check_page("email").await;
     submit(&tab, "form#kc-update-email-form", &[("email", "taro.@example.jp")]).await;
-    tab.check_page("email, invalid").await;
+    refused(&tab, "email, invalid", "無効なメールアドレスです。").await;
     submit(&tab, "form#kc-update-email-form", &[("email", "taro.new@example.jp")]).await;
 
     on(&tab, "メール認証").await;
@@ -116,14 +128,14 @@ async fn the_first_login_journey_passes_on_a_phone(idp: Idp) {
     tab.eval::<bool>("(document.querySelector('details').open = true)").await;
     tab.check_page("user ID, disallowed characters shown").await;
     submit(&tab, "form#kc-user-id-form", &[("username", "taro!"), ("authMethod", "otp")]).await;
-    tab.check_page("user ID, refused").await;
+    refused(&tab, "user ID, refused", "ユーザIDに利用できない文字「!」が含まれています。").await;
     submit(&tab, "form#kc-user-id-form", &[("username", "Taro-Kenpo01"), ("authMethod", "otp")]).await;
 
     on(&tab, "パスワードの変更").await;
     tab.check_page("password").await;
     let mismatch = [("password-new", "New-Pass-2026!"), ("password-confirm", "New-Pass-2027!")];
     submit(&tab, "form#kc-passwd-update-form", &mismatch).await;
-    tab.check_page("password, refused").await;
+    refused(&tab, "password, refused", "パスワードが一致していません。").await;
     let good = [("password-new", "New-Pass-2026!"), ("password-confirm", "New-Pass-2026!")];
     submit(&tab, "form#kc-passwd-update-form", &good).await;
 
@@ -145,7 +157,7 @@ async fn login_and_recovery_pages_pass_on_a_phone(idp: Idp) {
     on(&tab, "パスワードを忘れた方はこちら").await;
     tab.check_page("forgot password").await;
     submit(&tab, "form#kc-reset-password-form", &[("username", "")]).await;
-    tab.check_page("forgot password, empty").await;
+    refused(&tab, "forgot password, empty", "ユーザIDを入力してください。").await;
     submit(&tab, "form#kc-reset-password-form", &[("username", &idp.member.username)]).await;
     assert!(tab.text().await.contains("詳細な手順を記載したメールをすぐに受信してください。"));
     tab.check_page("login, reset mail sent").await;
@@ -155,20 +167,20 @@ async fn login_and_recovery_pages_pass_on_a_phone(idp: Idp) {
     tab.check_page("reset password").await;
     submit(&tab, "form#kc-passwd-update-form", &[("password-new", "short"), ("password-confirm", "short")])
         .await;
-    tab.check_page("reset password, refused").await;
+    refused(&tab, "reset password, refused", "パスワードの文字数が正しくありません。").await;
     let good = [("password-new", "Brand-New-77"), ("password-confirm", "Brand-New-77")];
     submit(&tab, "form#kc-passwd-update-form", &good).await;
     assert!(tab.text().await.contains("パスワードを更新しました。"));
     tab.check_page("password reset").await;
     tab.goto(&link).await;
-    tab.check_page("link used").await;
+    refused(&tab, "link used", "このリンクは無効か、有効期限が切れています。").await;
 
     tab.goto(&login).await;
     tab.click("#kc-forgot-username").await;
     on(&tab, "ユーザIDを忘れた方はこちら").await;
     tab.check_page("forgot user ID").await;
     submit(&tab, "form#kc-forgot-username-form", &[("birthdate", ""), ("email", "")]).await;
-    tab.check_page("forgot user ID, empty").await;
+    refused(&tab, "forgot user ID, empty", "生年月日を入力してください。").await;
     submit(&tab, "form#kc-forgot-username-form", &[("birthdate", "19790822"), ("email", "taro@example.jp")])
         .await;
     assert!(tab.text().await.contains("以下のメールアドレスにメールを送信しました。"));
@@ -177,7 +189,7 @@ async fn login_and_recovery_pages_pass_on_a_phone(idp: Idp) {
     // An error page: a client the realm does not know.
     tab.goto(&idp.endpoint("/protocol/openid-connect/auth?client_id=nobody&response_type=code&scope=openid"))
         .await;
-    tab.check_page("error page").await;
+    refused(&tab, "error page", "ログインを依頼したアプリが登録されていません。").await;
     // The English pages (last: the choice is remembered).
     tab.goto(&format!("{login}&ui_locales=en")).await;
     assert_eq!(tab.eval::<String>("document.documentElement.lang").await, "en");

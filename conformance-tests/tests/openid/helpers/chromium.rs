@@ -225,18 +225,28 @@ impl Tab {
         self.eval::<bool>("(window.__kenpoPage = true)").await;
     }
 
-    /// Waits until a document without the mark has finished loading.
+    /// Waits until a document without the mark has finished loading, at most [`STEP`].
     async fn wait_for_new_document(&self, what: &str) {
-        for _ in 0..400 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let check =
-                self.page.evaluate_expression("document.readyState === 'complete' && !window.__kenpoPage");
-            let answer = tokio::time::timeout(Duration::from_secs(2), check).await;
-            if matches!(answer.map(|r| r.map(|v| v.into_value::<bool>())), Ok(Ok(Ok(true)))) {
-                return;
+        let loaded = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let check = self
+                    .page
+                    .evaluate_expression("document.readyState === 'complete' && !window.__kenpoPage");
+                let answer = tokio::time::timeout(Duration::from_secs(2), check).await;
+                if matches!(answer.map(|r| r.map(|v| v.into_value::<bool>())), Ok(Ok(Ok(true)))) {
+                    return;
+                }
             }
+        };
+        if tokio::time::timeout(STEP, loaded).await.is_err() {
+            panic!("{what} loaded no new page in {STEP:?}");
         }
-        panic!("{what} loaded no new page");
+    }
+
+    /// The texts of the page's error messages (`.error`), as a member reads them.
+    pub async fn errors(&self) -> Vec<String> {
+        self.eval("[...document.querySelectorAll('.error')].map(e => e.innerText.trim())").await
     }
 
     /// Answers every request to `origin` with a small page of its own, so a redirect to a
@@ -297,6 +307,10 @@ impl Tab {
     /// width without horizontal scrolling. `name` says which page failed.
     pub async fn check_page(&self, name: &str) {
         let url = self.url().await;
+        // A page of ours, not Chromium's error page or a blank one.
+        assert!(!url.starts_with("chrome-error:") && url != "about:blank", "{name}: the tab shows {url}");
+        let heading = self.heading().await;
+        assert!(!heading.trim().is_empty(), "{name} ({url}) has no heading:\n{}", self.text().await);
         let violations = self.accessibility_violations().await;
         for minor in violations.iter().filter(|v| !v.is_blocking()) {
             eprintln!("note: {name}: {minor}");

@@ -104,6 +104,24 @@ impl Idp {
         self.state.db.save_member(user).await.unwrap_or_else(|e| panic!("saving the member: {e}"));
     }
 
+    /// The realm's events of `kind` once there are at least `n` (work done after the answer, in
+    /// the background, records its event a little later); fails after ten seconds.
+    pub async fn wait_for_events(&self, kind: EventType, n: usize) -> Vec<Event> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let events = self.events(kind).await;
+            if events.len() >= n {
+                return events;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{n} {kind:?} event(s) expected, {} recorded",
+                events.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The realm's events of `kind`, newest first.
     pub async fn events(&self, kind: EventType) -> Vec<Event> {
         let query = EventQuery { types: vec![kind], max: 1000, ..EventQuery::default() };
