@@ -6,9 +6,11 @@ mod member;
 mod names;
 mod password;
 mod redirect_uri;
+pub mod totp;
 
 pub use email::{Email, EmailError};
 pub use member::{BirthDate, Relationship, RequiredAction};
 pub use names::{ClientId, NameError, RealmName, Username, UsernameError};
 pub use password::{AuthMethod, PASSWORD_SYMBOLS, PasswordError, PasswordPolicy};
 pub use redirect_uri::{RedirectUri, RedirectUriError};
+pub use totp::{Enrolment, OtpAlgorithm, OtpPolicy, SEED_BYTES, TotpError, TotpSeed};
