@@ -196,11 +196,25 @@ pub async fn check_identity(
     ip: IpAddr,
     now: OffsetDateTime,
 ) -> Result<IdentityCheck, FlowError> {
+    check_identity_with(db, ephemeral, realm, key, ip, now, async move { Ok(passes) }).await
+}
+
+/// [`check_identity`] for a check with effects (an OTP code is spent when it passes): `check`
+/// runs only when the record is not locked.
+pub async fn check_identity_with(
+    db: &Db,
+    ephemeral: &Ephemeral,
+    realm: &Realm,
+    key: FailureKey,
+    ip: IpAddr,
+    now: OffsetDateTime,
+    check: impl std::future::Future<Output = Result<bool, FlowError>>,
+) -> Result<IdentityCheck, FlowError> {
     let admitted = match admit(db, realm, key, ip, now).await? {
         Ok(admitted) => admitted,
         Err(lock) => return Ok(IdentityCheck::Locked(lock)),
     };
-    if passes {
+    if check.await? {
         succeeded(db, realm, admitted).await?;
         return Ok(IdentityCheck::Passed);
     }

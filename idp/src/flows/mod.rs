@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod mail;
 pub mod master_key;
 pub mod members;
+pub mod mfa;
 pub mod realms;
 pub mod recovery;
 pub mod required_actions;

@@ -1,6 +1,7 @@
 //! Credentials: Keycloak's model of what proves who a member is (password, OTP app, passkey).
 
 use super::{Db, StoreError, meaning_of, to_json};
+use crate::domain::{OtpAlgorithm, OtpPolicy};
 use serde::{Deserialize, Serialize};
 use shared_crypto::password::StoredPassword;
 use shared_runtime::db::{from_millis, to_millis};
@@ -71,6 +72,44 @@ impl Credential {
     pub fn password(&self) -> Result<StoredPassword, StoreError> {
         super::from_json("credentials.secret_data", &self.secret_data)
     }
+
+    /// What an OTP credential records about its codes.
+    pub fn otp(&self) -> Result<OtpData, StoreError> {
+        super::from_json("credentials.credential_data", &self.credential_data)
+    }
+}
+
+/// An OTP credential's `credential_data`: Keycloak's (`subType`, `digits`, `period`,
+/// `algorithm`), plus the last time step a code was accepted for, so none is accepted twice.
+/// The seed itself is `secret_data`, sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtpData {
+    pub sub_type: String,
+    pub digits: u8,
+    pub period: u32,
+    pub algorithm: OtpAlgorithm,
+    #[serde(default)]
+    pub last_used_step: Option<u64>,
+}
+
+impl OtpData {
+    /// A new TOTP credential's data under `policy`, its setup code's step already used.
+    pub fn totp(policy: &OtpPolicy, setup_step: u64) -> Self {
+        Self {
+            sub_type: "totp".to_owned(),
+            digits: policy.digits,
+            period: policy.period,
+            algorithm: policy.algorithm,
+            last_used_step: Some(setup_step),
+        }
+    }
+
+    /// The policy the credential was made under (a realm may change its policy later; existing
+    /// apps keep making codes the old way).
+    pub fn policy(&self, look_around: u8) -> OtpPolicy {
+        OtpPolicy { algorithm: self.algorithm, digits: self.digits, period: self.period, look_around }
+    }
 }
 
 /// What creating a credential takes.
@@ -92,6 +131,16 @@ impl fmt::Debug for NewCredential {
 }
 
 impl NewCredential {
+    /// An authenticator app: its sealed seed and the device name the member gave.
+    pub fn otp(sealed_seed: String, label: String, data: &OtpData) -> Self {
+        Self {
+            kind: CredentialType::Otp,
+            user_label: Some(label),
+            secret_data: sealed_seed,
+            credential_data: to_json(data),
+        }
+    }
+
     pub fn password(hash: &StoredPassword) -> Self {
         Self {
             kind: CredentialType::Password,
@@ -135,6 +184,14 @@ pub trait CredentialStore {
         &self,
         user_id: &str,
         credential_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that an OTP credential accepted a code for `step`, if its stored data is still
+    /// what `credential` holds (read before the code was checked): of two requests with the
+    /// same code, one wins.
+    fn use_otp_step(
+        &self,
+        credential: &Credential,
+        step: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -264,6 +321,19 @@ impl CredentialStore for Db {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    async fn use_otp_step(&self, credential: &Credential, step: u64) -> Result<bool, StoreError> {
+        let mut data = credential.otp()?;
+        data.last_used_step = Some(step);
+        let done =
+            sqlx::query("UPDATE credentials SET credential_data = $1 WHERE id = $2 AND credential_data = $3")
+                .bind(to_json(&data))
+                .bind(&credential.id)
+                .bind(&credential.credential_data)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_credential(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError> {

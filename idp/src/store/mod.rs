@@ -24,7 +24,7 @@ mod users;
 pub use action_tokens::{ActionKind, ActionToken, ActionTokenStore, NewActionToken};
 pub use backchannel::{BackchannelStore, Delivery};
 pub use clients::{Client, ClientStore, GrantType, NewClient};
-pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential};
+pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential, OtpData};
 pub use events::{Event, EventQuery, EventStore, EventType, NewEvent};
 pub use grants::{Grant, GrantAuth, GrantStore, RefreshUse};
 pub use keys::{KeyStatus, KeyStore, StoredKey};

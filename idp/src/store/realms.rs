@@ -1,7 +1,7 @@
 //! Realms: one per kenpo.
 
 use super::{Db, StoreError, flag, from_json, is_set, meaning_of, to_json};
-use crate::domain::{AuthMethod, PasswordPolicy, RealmName, RequiredAction};
+use crate::domain::{AuthMethod, OtpPolicy, PasswordPolicy, RealmName, RequiredAction};
 use serde::{Deserialize, Serialize};
 use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
@@ -50,6 +50,9 @@ pub struct RealmSettings {
     pub password_policy: PasswordPolicy,
     /// How long a 「メールアドレスの確認」 link stays valid.
     pub verify_email_link_seconds: u32,
+    /// Authenticator-app codes, under Keycloak's flat `otpPolicy*` names.
+    #[serde(flatten)]
+    pub otp_policy: OtpPolicy,
 }
 
 impl Default for RealmSettings {
@@ -68,6 +71,7 @@ impl Default for RealmSettings {
             auth_methods: AuthMethod::ALL.to_vec(),
             password_policy: PasswordPolicy::default(),
             verify_email_link_seconds: 12 * 60 * 60,
+            otp_policy: OtpPolicy::default(),
         }
     }
 }

@@ -13,3 +13,4 @@ mod operator;
 mod outbox;
 mod smtp;
 mod store;
+mod totp;
