@@ -169,11 +169,16 @@ async fn the_user_id_page_offers_the_realms_methods_and_stores_the_choice(idp: I
     assert_eq!(idp.user("hanako-k01").await.auth_method, Some(AuthMethod::EmailOtp));
 }
 
-async fn password_policy_rules_and_messages(idp: Idp) {
-    import_taro(&idp).await;
+/// The 仮ID member, owing only パスワードの変更.
+async fn taro_owing_only_the_password(idp: &Idp) {
+    import_taro(idp).await;
     let mut taro = idp.user("k00000001").await;
     taro.required_actions = vec![RequiredAction::UpdatePassword];
     idp.save(&taro).await;
+}
+
+async fn password_policy_rules_and_messages(idp: Idp) {
+    taro_owing_only_the_password(&idp).await;
     let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
     j.on("パスワードの変更");
     let symbols = "!\"#$%&'()*~`{+}<>?_^\\@[;:],./-";
@@ -229,10 +234,7 @@ async fn a_realms_narrower_password_policy_is_enforced_and_shown(idp: Idp) {
     settings.password_policy.max_length = 20;
     idp.state.db.update_realm_settings(&idp.realm.id, &settings).await.unwrap_or_else(|e| panic!("{e}"));
     idp.state.lookups.forget_realm(idp.realm.name.as_str());
-    import_taro(&idp).await;
-    let mut taro = idp.user("k00000001").await;
-    taro.required_actions = vec![RequiredAction::UpdatePassword];
-    idp.save(&taro).await;
+    taro_owing_only_the_password(&idp).await;
 
     let mut j = Journey::log_in(&idp, "k00000001", TEMP).await;
 
