@@ -51,7 +51,9 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
     let Member { realm, user } = named;
     let realm = realms::find(&state.db, realm).await?;
     let member = lockout::find_member(&state.db, &realm, user).await?;
-    let now = state.clock.now();
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = state.ctx(&realm, &issuer);
+    let now = ctx.now;
     match command {
         UserCommand::Lockout(_) => {
             let records = lockout::status(&state.db, &realm, &member.id).await?;
@@ -74,21 +76,18 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
             }
         }
         UserCommand::Disable(_) => {
-            let issuer = state.config.issuer(realm.name.as_str());
-            let ended = members::disable(state.ctx(&realm, &issuer), &member).await?;
+            let ended = members::disable(ctx, &member).await?;
             println!("{} is disabled; {ended} session(s) ended", member.username);
         }
         UserCommand::Enable(_) => {
-            let issuer = state.config.issuer(realm.name.as_str());
-            members::enable(state.ctx(&realm, &issuer), &member).await?;
+            members::enable(ctx, &member).await?;
             println!("{} is enabled", member.username);
         }
         UserCommand::RequireAction { action, .. } => {
             let action = RequiredAction::from_alias(&action)
                 .with_context(|| format!("unknown required action {action:?}"))?;
-            let issuer = state.config.issuer(realm.name.as_str());
             let mut member = member;
-            members::require_action(state.ctx(&realm, &issuer), &mut member, action).await?;
+            members::require_action(ctx, &mut member, action).await?;
             println!("{} owes {} at the next login", member.username, action.alias());
         }
     }
