@@ -22,6 +22,8 @@ impl Pages {
             ("update_password.html", include_str!("../templates/update_password.html")),
             ("forgot_password.html", include_str!("../templates/forgot_password.html")),
             ("forgot_username.html", include_str!("../templates/forgot_username.html")),
+            ("totp_setup.html", include_str!("../templates/totp_setup.html")),
+            ("totp_login.html", include_str!("../templates/totp_login.html")),
         ])?))
     }
 

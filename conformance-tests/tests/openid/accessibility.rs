@@ -139,6 +139,35 @@ async fn the_first_login_journey_passes_on_a_phone(idp: Idp) {
     let good = [("password-new", "New-Pass-2026!"), ("password-confirm", "New-Pass-2026!")];
     submit(&tab, "form#kc-passwd-update-form", &good).await;
 
+    // The chosen method's setup. The browser shows the QR code, and the app scans the very PNG
+    // the page carries.
+    on(&tab, "ワンタイムパスワードの設定").await;
+    tab.check_page("app setup").await;
+    let shown: u32 = tab.eval("document.querySelector('img#kc-totp-qr').naturalWidth").await;
+    assert!(shown >= 100, "the QR code renders ({shown} px)");
+    let src: String = tab.eval("document.querySelector('img#kc-totp-qr').src").await;
+    let png = src.strip_prefix("data:image/png;base64,").unwrap_or_else(|| panic!("not a PNG: {src:.40}"));
+    let app = AuthenticatorApp::scan_png(&base64_decode(png));
+    tab.eval::<bool>("(document.querySelector('details#kc-totp-manual').open = true)").await;
+    tab.check_page("app setup, key shown").await;
+    let wrong = if app.code_at(idp.now()) == "000000" { "111111" } else { "000000" };
+    submit(&tab, "form#kc-totp-settings-form", &[("totp", wrong), ("userLabel", "iPhone")]).await;
+    refused(&tab, "app setup, refused", "認証コードが異なります").await;
+    let code = app.code_at(idp.now());
+    submit(&tab, "form#kc-totp-settings-form", &[("totp", &code), ("userLabel", "iPhone")]).await;
+    let landed = tab.url().await;
+    assert!(landed.contains("code="), "{landed}");
+
+    // The next login asks for the app's code.
+    idp.advance(time::Duration::seconds(30));
+    tab.goto(&format!("{}&prompt=login", authorize_url(&idp))).await;
+    submit(&tab, "form#kc-form-login", &[("username", "taro-kenpo01"), ("password", "New-Pass-2026!")]).await;
+    on(&tab, "ワンタイムパスワード").await;
+    tab.check_page("app code").await;
+    submit(&tab, "form#kc-otp-login-form", &[("otp", wrong)]).await;
+    refused(&tab, "app code, refused", "ワンタイムパスワードが正しくありません").await;
+    submit(&tab, "form#kc-otp-login-form", &[("otp", &app.code_at(idp.now()))]).await;
+
     let landed = tab.url().await;
     assert!(
         landed.starts_with(&format!("{}?", idp.client.redirect_uri)) && landed.contains("code="),
@@ -195,4 +224,9 @@ async fn login_and_recovery_pages_pass_on_a_phone(idp: Idp) {
     assert_eq!(tab.eval::<String>("document.documentElement.lang").await, "en");
     tab.check_page("login, English").await;
     chromium.close().await;
+}
+
+fn base64_decode(encoded: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(encoded).unwrap_or_else(|e| panic!("{e}"))
 }

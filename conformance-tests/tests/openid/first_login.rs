@@ -108,9 +108,13 @@ async fn first_login_journey_from_a_kenpo_list_to_the_client(idp: Idp) {
         &[("password-new", "New-Pass-2026!"), ("password-confirm", "New-Pass-2026!")],
     )
     .await;
-    // 11. ログイン完了: the client gets its code, and it redeems.
+    // 11. ワンタイムパスワードの設定: the chosen method's setup; the app scans the QR code.
+    let app = j.set_up_app("iPhone").await;
+    // 12. ログイン完了: the client gets its code, and the ID token says two factors were used.
     let callback = j.reached_client();
-    idp.redeem(&idp.client, &callback, &j.request, ClientAuth::Basic).await;
+    let flow = idp.redeem(&idp.client, &callback, &j.request, ClientAuth::Basic).await;
+    assert_eq!(flow.id_token.str_claim("acr"), Some("2"));
+    assert_eq!(flow.id_token.amr(), ["pwd", "otp", "mfa"]);
 
     let taro = idp.user("taro-kenpo01").await;
     assert_eq!(taro.username.as_str(), "taro-kenpo01");
@@ -144,15 +148,21 @@ async fn first_login_journey_from_a_kenpo_list_to_the_client(idp: Idp) {
     }
 
     // 3-9: a new terms version is asked once more at the next full login, before any code.
+    // Full authentication comes first: the password, then the app's code (3-6).
     idp.publish_terms("第1条 改定後の規約です。", "Article 1, revised.").await;
+    idp.advance(time::Duration::seconds(30));
     let mut again = Journey::log_in(&idp, "taro-kenpo01", "New-Pass-2026!").await;
+    again.enter_app_code(&app).await;
     again.on("利用規約への同意");
     assert!(again.page.body.contains("改定後の規約です。"));
     again.submit("form#kc-terms-form", &[]).await;
     again.reached_client();
     assert_eq!(idp.user("taro-kenpo01").await.terms_accepted_version, Some(2));
     // And only once.
-    Journey::log_in(&idp, "taro-kenpo01", "New-Pass-2026!").await.reached_client();
+    idp.advance(time::Duration::seconds(30));
+    let mut third = Journey::log_in(&idp, "taro-kenpo01", "New-Pass-2026!").await;
+    third.enter_app_code(&app).await;
+    third.reached_client();
 }
 
 async fn a_member_who_stops_halfway_resumes_at_the_right_step(idp: Idp) {

@@ -224,6 +224,7 @@ async fn a_password_equal_to_the_user_id_just_chosen_is_refused_whatever_its_cas
     }
 
     j.submit(PASSWORD_FORM, &[("password-new", "Taro-Kenpo02"), ("password-confirm", "Taro-Kenpo02")]).await;
+    j.set_up_app("iPhone").await;
     j.reached_client();
     assert!(!idp.user("taro-kenpo01").await.temporary_id);
 }

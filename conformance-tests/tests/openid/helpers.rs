@@ -6,11 +6,13 @@
 //! PostgreSQL comes from `TEST_DATABASE_URL` (see `shared_runtime::testing`): without it a
 //! developer's run skips the PostgreSQL variants; under CI it must be there.
 
+mod authenticator;
 mod browser;
 mod checks;
 pub mod chromium;
 mod journey;
 
+pub use authenticator::AuthenticatorApp;
 pub use browser::{AuthRequest, Browser, Page};
 pub use checks::{
     ClientAuth, Flow, IdToken, assert_error_page, assert_error_redirect, assert_invalid_token,

@@ -18,3 +18,4 @@ mod login_page;
 mod protocol;
 mod recovery;
 mod rp_initiated_op;
+mod second_factor;

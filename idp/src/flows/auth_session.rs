@@ -5,6 +5,7 @@
 
 use super::FlowError;
 use super::authorize::AuthRequest;
+use crate::domain::AuthMethod;
 use crate::ephemeral::{Ephemeral, EphemeralStore};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -46,6 +47,13 @@ pub struct Authenticated {
     /// member asks for more with 「再送信」).
     #[serde(default)]
     pub verification_sent: bool,
+    /// The second factor this login must pass before anything else (see `flows::mfa::due`).
+    #[serde(default)]
+    pub factor: Option<AuthMethod>,
+    /// The authenticator-app seed the setup page shows, sealed to the member, until a code
+    /// proves the app holds it (a reload shows the same QR code).
+    #[serde(default)]
+    pub totp_seed: Option<String>,
 }
 
 impl Authenticated {
@@ -57,6 +65,8 @@ impl Authenticated {
             amr,
             session_id: None,
             verification_sent: false,
+            factor: None,
+            totp_seed: None,
         }
     }
 }

@@ -60,8 +60,17 @@ pub async fn logout(
 /// out, and the member's clients are told. A session that cannot be ended is logged and the
 /// others still end. Returns how many ended; the caller wakes the back-channel delivery.
 pub async fn end_all_sessions(ctx: Ctx<'_>, user_id: &str) -> Result<usize, FlowError> {
+    end_other_sessions(ctx, user_id, None).await
+}
+
+/// Ends every session of the member but `keep` (「全てのデバイスからサインアウトする」 on a
+/// credential change made from one of them).
+pub async fn end_other_sessions(ctx: Ctx<'_>, user_id: &str, keep: Option<&str>) -> Result<usize, FlowError> {
     let mut ended = 0;
     for session in ctx.db.sessions_of(user_id).await? {
+        if Some(session.id.as_str()) == keep {
+            continue;
+        }
         match end_session(ctx, &session).await {
             Ok(()) => ended += 1,
             Err(e) => tracing::warn!(error = %e, session = %session.id, "session not ended"),

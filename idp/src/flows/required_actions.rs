@@ -13,8 +13,12 @@ use super::action_tokens;
 use super::brute_force::Lock;
 use super::hashing::HashPool;
 use super::lockout::{self, FailureKey, IdentityCheck};
+use super::logout;
 use super::mail::{self, Mail};
+use super::mfa::Registered;
+use super::mfa::totp::{self, Setup};
 use super::tokens::Ctx;
+use crate::domain::totp::TotpSeed;
 use crate::domain::{
     AuthMethod, BirthDate, Email, EmailError, PasswordError, RequiredAction, Username, UsernameError,
 };
@@ -25,9 +29,17 @@ use shared_crypto::password::{self, PasswordCheck};
 use std::net::IpAddr;
 use time::Duration;
 
-/// The actions this server has pages for. Second-factor setup (CONFIGURE_TOTP,
-/// webauthn-register) comes with the second-factor pages; until then they do not block logins.
-const HANDLED: [RequiredAction; 6] = RequiredAction::FIRST_LOGIN;
+/// The actions this server has pages for. Passkey setup (webauthn-register) comes with the
+/// passkey pages; until then it does not block logins.
+const HANDLED: [RequiredAction; 7] = [
+    RequiredAction::VerifyBirthdate,
+    RequiredAction::TermsAndConditions,
+    RequiredAction::UpdateEmail,
+    RequiredAction::VerifyEmail,
+    RequiredAction::UpdateUserId,
+    RequiredAction::UpdatePassword,
+    RequiredAction::ConfigureTotp,
+];
 
 /// A refused input: which field, and the catalogue key of the message shown beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,8 +60,14 @@ impl FieldError {
 /// A step's answer: done, or the messages to show on its page again.
 pub type StepResult = Result<Result<(), Vec<FieldError>>, FlowError>;
 
-/// What the member owes now, in order.
-pub fn pending(user: &User, realm: &Realm, terms: Option<&Terms>) -> Vec<RequiredAction> {
+/// What the member owes now, in order. A member whose chosen method has nothing registered
+/// owes its setup (2-1 step 10, FAQ Q18; again after the kenpo reset a lost phone, 3-8).
+pub fn pending(
+    user: &User,
+    realm: &Realm,
+    terms: Option<&Terms>,
+    registered: Registered,
+) -> Vec<RequiredAction> {
     let enabled = |a: &RequiredAction| realm.settings.required_actions.contains(a) && HANDLED.contains(a);
     let mut owed: Vec<RequiredAction> = user.required_actions.iter().copied().filter(enabled).collect();
     let terms_outdated = terms.is_some_and(|t| user.terms_accepted_version.is_none_or(|v| v < t.version));
@@ -63,6 +81,12 @@ pub fn pending(user: &User, realm: &Realm, terms: Option<&Terms>) -> Vec<Require
     if terms_outdated && enabled(&RequiredAction::TermsAndConditions) {
         owed.push(RequiredAction::TermsAndConditions);
     }
+    let setup = match user.auth_method {
+        Some(AuthMethod::Otp) if !registered.apps => Some(RequiredAction::ConfigureTotp),
+        Some(AuthMethod::Webauthn) if !registered.passkeys => Some(RequiredAction::WebauthnRegister),
+        _ => None,
+    };
+    owed.extend(setup.filter(enabled));
     // A link can only be mailed to an address: without one, the member gives one first.
     if owed.contains(&RequiredAction::VerifyEmail) && user.email.is_none() {
         owed.push(RequiredAction::UpdateEmail);
@@ -75,7 +99,8 @@ pub fn pending(user: &User, realm: &Realm, terms: Option<&Terms>) -> Vec<Require
 /// The member's next step, if any.
 pub async fn next(ctx: &Ctx<'_>, user: &User) -> Result<Option<RequiredAction>, FlowError> {
     let terms = ctx.db.current_terms(&ctx.realm.id).await?;
-    Ok(pending(user, ctx.realm, terms.as_ref()).first().copied())
+    let registered = Registered::of(ctx, user).await?;
+    Ok(pending(user, ctx.realm, terms.as_ref(), registered).first().copied())
 }
 
 /// What the birth-date step came to.
@@ -262,6 +287,37 @@ pub async fn choose_user_id(ctx: &Ctx<'_>, user: &mut User, raw_id: &str, raw_me
     }
 }
 
+/// ワンタイムパスワードの設定: registers the app whose `seed` the page showed (see
+/// [`totp::finish_setup`]) and clears the step if the kenpo had asked for it. With
+/// `sign_out_elsewhere` (「全てのデバイスからサインアウトする」) the member's other sessions end.
+pub async fn configure_totp(
+    ctx: &Ctx<'_>,
+    user: &mut User,
+    seed: &TotpSeed,
+    answer: TotpAnswer<'_>,
+    current_session: Option<&str>,
+) -> Result<Setup, FlowError> {
+    let setup = totp::finish_setup(ctx, user, seed, answer.code, answer.label).await?;
+    if matches!(setup, Setup::Registered(_)) {
+        if user.owes(RequiredAction::ConfigureTotp) {
+            user.complete(RequiredAction::ConfigureTotp);
+            ctx.db.save_member(user).await?;
+        }
+        if answer.sign_out_elsewhere {
+            logout::end_other_sessions(*ctx, &user.id, current_session).await?;
+        }
+    }
+    Ok(setup)
+}
+
+/// What the member sent from the app setup page.
+#[derive(Debug, Clone, Copy)]
+pub struct TotpAnswer<'a> {
+    pub code: &'a str,
+    pub label: &'a str,
+    pub sign_out_elsewhere: bool,
+}
+
 /// Whether the member now signs in with a user ID of their own, not the kenpo's 仮ID.
 fn chose_own_id(user: &User) -> bool {
     !user.owes(RequiredAction::UpdateUserId) && user.issued_username.as_ref() != Some(&user.username)
@@ -380,6 +436,8 @@ mod tests {
         }
     }
 
+    const NONE: Registered = Registered { apps: false, passkeys: false };
+
     fn terms(version: i64) -> Terms {
         Terms {
             version,
@@ -392,17 +450,17 @@ mod tests {
     #[test]
     fn first_login_runs_in_the_manuals_order() {
         let user = member(&RequiredAction::FIRST_LOGIN);
-        assert_eq!(pending(&user, &realm(), Some(&terms(1))), RequiredAction::FIRST_LOGIN.to_vec());
+        assert_eq!(pending(&user, &realm(), Some(&terms(1)), NONE), RequiredAction::FIRST_LOGIN.to_vec());
     }
 
     #[test]
     fn a_new_terms_version_is_owed_by_members_who_accepted_an_older_one() {
         let mut user = member(&[]);
         user.terms_accepted_version = Some(1);
-        assert_eq!(pending(&user, &realm(), Some(&terms(1))), vec![]);
-        assert_eq!(pending(&user, &realm(), Some(&terms(2))), vec![RequiredAction::TermsAndConditions]);
+        assert_eq!(pending(&user, &realm(), Some(&terms(1)), NONE), vec![]);
+        assert_eq!(pending(&user, &realm(), Some(&terms(2)), NONE), vec![RequiredAction::TermsAndConditions]);
         user.terms_accepted_version = None;
-        assert_eq!(pending(&user, &realm(), None), vec![], "nothing to accept before terms exist");
+        assert_eq!(pending(&user, &realm(), None, NONE), vec![], "nothing to accept before terms exist");
     }
 
     #[test]
@@ -410,7 +468,7 @@ mod tests {
         let user = member(&[RequiredAction::VerifyBirthdate, RequiredAction::UpdatePassword]);
         let mut realm = realm();
         realm.settings.required_actions.retain(|a| *a != RequiredAction::VerifyBirthdate);
-        assert_eq!(pending(&user, &realm, None), vec![RequiredAction::UpdatePassword]);
+        assert_eq!(pending(&user, &realm, None, NONE), vec![RequiredAction::UpdatePassword]);
         assert!(user.owes(RequiredAction::VerifyBirthdate));
     }
 
@@ -419,15 +477,38 @@ mod tests {
         let mut user = member(&[RequiredAction::VerifyEmail]);
         user.email = None;
         assert_eq!(
-            pending(&user, &realm(), None),
+            pending(&user, &realm(), None, NONE),
             vec![RequiredAction::UpdateEmail, RequiredAction::VerifyEmail]
         );
     }
 
     #[test]
-    fn second_factor_setup_does_not_block_until_its_pages_exist() {
+    fn a_member_who_chose_the_app_sets_one_up_after_the_password() {
+        let mut user = member(&[RequiredAction::UpdateUserId, RequiredAction::UpdatePassword]);
+        user.auth_method = Some(AuthMethod::Otp);
+        assert_eq!(
+            pending(&user, &realm(), None, NONE),
+            [RequiredAction::UpdateUserId, RequiredAction::UpdatePassword, RequiredAction::ConfigureTotp]
+        );
+        let has_app = Registered { apps: true, passkeys: false };
+        assert_eq!(
+            pending(&user, &realm(), None, has_app),
+            [RequiredAction::UpdateUserId, RequiredAction::UpdatePassword]
+        );
+    }
+
+    #[test]
+    fn an_app_setup_the_kenpo_asked_for_runs_even_with_an_app() {
         let user = member(&[RequiredAction::ConfigureTotp]);
-        assert_eq!(pending(&user, &realm(), None), vec![]);
+        let has_app = Registered { apps: true, passkeys: false };
+        assert_eq!(pending(&user, &realm(), None, has_app), [RequiredAction::ConfigureTotp]);
+    }
+
+    #[test]
+    fn passkey_setup_does_not_block_until_its_pages_exist() {
+        let mut user = member(&[RequiredAction::WebauthnRegister]);
+        user.auth_method = Some(AuthMethod::Webauthn);
+        assert_eq!(pending(&user, &realm(), None, NONE), vec![]);
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub async fn issue_code(
         code_challenge: request.code_challenge.clone(),
         auth: GrantAuth {
             auth_time: session.auth_time.unix_timestamp(),
-            acr: "1".to_owned(),
+            acr: super::mfa::acr(&session.amr).to_owned(),
             amr: session.amr.clone(),
             id_token_claims: request.id_token_claims.clone(),
             userinfo_claims: request.userinfo_claims.clone(),

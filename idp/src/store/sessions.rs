@@ -52,11 +52,13 @@ pub trait SessionStore {
     -> impl Future<Output = Result<Vec<UserSession>, StoreError>> + Send;
     fn delete_session(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The member authenticated again in this session (`prompt=login`, `max_age`).
+    /// A fresh login in an existing session: its `auth_time` and what the login proved (`amr`).
     fn reauthenticate_session(
         &self,
         id: &str,
         now: OffsetDateTime,
         remember_me: bool,
+        amr: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records that `client_id` received tokens in this session.
     fn add_session_client(
@@ -184,12 +186,15 @@ impl SessionStore for Db {
         id: &str,
         now: OffsetDateTime,
         remember_me: bool,
+        amr: &[String],
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE user_sessions SET auth_time = $1, last_seen_at = $1, remember_me = $2 WHERE id = $3",
+            "UPDATE user_sessions SET auth_time = $1, last_seen_at = $1, remember_me = $2, amr = $3 \
+             WHERE id = $4",
         )
         .bind(to_millis(now))
         .bind(flag(remember_me))
+        .bind(to_json(&amr))
         .bind(id)
         .execute(self.pool())
         .await?;

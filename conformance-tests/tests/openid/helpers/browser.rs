@@ -183,6 +183,43 @@ impl Page {
         self.url.join(&href).unwrap_or_else(|e| panic!("href {href:?}: {e}"))
     }
 
+    /// The attribute `name` of the element `css` selects, entities decoded.
+    pub fn attr(&self, css: &str, name: &str) -> String {
+        let html = Html::parse_document(&self.body);
+        let element = html
+            .select(&selector(css))
+            .next()
+            .unwrap_or_else(|| panic!("no {css} on {}:\n{}", self.url, excerpt(&self.body)));
+        element.value().attr(name).unwrap_or_else(|| panic!("{css} has no {name}")).to_owned()
+    }
+
+    /// The text of the element `css` selects, trimmed.
+    pub fn text(&self, css: &str) -> String {
+        let html = Html::parse_document(&self.body);
+        let element = html
+            .select(&selector(css))
+            .next()
+            .unwrap_or_else(|| panic!("no {css} on {}:\n{}", self.url, excerpt(&self.body)));
+        element.text().collect::<String>().trim().to_owned()
+    }
+
+    /// The radio buttons named `name`: value, the text of their label, and whether checked.
+    pub fn radios(&self, name: &str) -> Vec<(String, String, bool)> {
+        let html = Html::parse_document(&self.body);
+        html.select(&selector(&format!("input[type=radio][name=\"{name}\"]")))
+            .map(|input| {
+                let id = input.value().attr("id").unwrap_or_else(|| panic!("a radio without an id"));
+                let label = html
+                    .select(&selector(&format!("label[for=\"{id}\"]")))
+                    .next()
+                    .map(|l| l.text().collect::<String>().trim().to_owned())
+                    .unwrap_or_else(|| panic!("radio {id} has no label"));
+                let value = input.value().attr("value").unwrap_or_default().to_owned();
+                (value, label, input.value().attr("checked").is_some())
+            })
+            .collect()
+    }
+
     /// The value of the input named `name`, entities decoded.
     pub fn input_value(&self, name: &str) -> Option<String> {
         let html = Html::parse_document(&self.body);

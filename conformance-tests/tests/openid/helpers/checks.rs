@@ -64,6 +64,12 @@ impl IdToken {
         self.claims.get(name).and_then(Value::as_str)
     }
 
+    /// The `amr` claim's values, in order.
+    pub fn amr(&self) -> Vec<&str> {
+        let values = self.claims.get("amr").and_then(Value::as_array);
+        values.map(|v| v.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    }
+
     pub fn sub(&self) -> &str {
         self.str_claim("sub").unwrap_or_default()
     }

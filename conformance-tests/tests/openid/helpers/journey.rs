@@ -56,6 +56,23 @@ impl<'a> Journey<'a> {
         );
     }
 
+    /// On 「ワンタイムパスワードの設定」: the app scans the QR code, and its code goes back with
+    /// the device name `label`.
+    pub async fn set_up_app(&mut self, label: &str) -> super::AuthenticatorApp {
+        self.on("ワンタイムパスワードの設定");
+        let app = super::AuthenticatorApp::scan(&self.page);
+        let code = app.code_at(self.idp.now());
+        self.submit("form#kc-totp-settings-form", &[("totp", &code), ("userLabel", label)]).await;
+        app
+    }
+
+    /// On 「ワンタイムパスワード」 after the password: sends the code `app` shows now.
+    pub async fn enter_app_code(&mut self, app: &super::AuthenticatorApp) -> &Page {
+        self.on("ワンタイムパスワード");
+        let code = app.code_at(self.idp.now());
+        self.submit("form#kc-otp-login-form", &[("otp", &code)]).await
+    }
+
     /// Asserts the current page refused the input with exactly these messages.
     pub fn refused_with(&self, messages: &[&str]) {
         assert_eq!(self.page.status, StatusCode::BAD_REQUEST, "{}", super::browser::excerpt(&self.page.body));

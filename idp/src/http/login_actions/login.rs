@@ -1,12 +1,13 @@
 //! The login form (2-1, 3-3, 3-4): user ID, password, 「ログイン状態の保存」, the two recovery
 //! links and 「ポータルに戻る」. Wrong credentials always give the manual's one message (Q8).
 
-use super::{TabChrome, TabQuery, audit, event, open_tab, required, see_other};
+use super::{TabChrome, TabQuery, audit, event, open_tab, required, second_factor, see_other};
 use crate::app::AppState;
 use crate::flows::auth_session::{self, AuthSession, Authenticated};
 use crate::flows::authorize::AuthRequest;
 use crate::flows::brute_force::Lock;
 use crate::flows::login::{self, Outcome};
+use crate::flows::mfa;
 use crate::flows::trusted_device;
 use crate::http::web;
 use crate::i18n::Locale;
@@ -108,10 +109,11 @@ pub async fn show(
         Ok(tab) => tab,
         Err(page) => return page,
     };
-    if tab.session.member.is_some() {
-        return see_other(&tab.url(&realm, "required-action"));
+    match &tab.session.member {
+        Some(member) if member.factor.is_some() => second_factor::show(&state, &realm, &tab).await,
+        Some(_) => see_other(&tab.url(&realm, "required-action")),
+        None => render(&state, &realm, &tab, None, ""),
     }
-    render(&state, &realm, &tab, None, "")
 }
 
 /// The login form's fields, Keycloak's names. Missing fields are empty, never a rejection.
@@ -157,8 +159,13 @@ pub async fn authenticate(
         Ok(tab) => tab,
         Err(page) => return page,
     };
-    if tab.session.member.is_some() {
-        return see_other(&tab.url(&realm, "required-action"));
+    match &tab.session.member {
+        Some(member) if member.factor.is_some() => {
+            let fields = web::FormFields::parse(&body);
+            return second_factor::submit(&state, &realm, tab, &fields, &jar, &peer).await;
+        }
+        Some(_) => return see_other(&tab.url(&realm, "required-action")),
+        None => {}
     }
     let client_id = tab.session.request.client_id.clone();
     let now = state.clock.now();
@@ -227,15 +234,25 @@ pub async fn authenticate(
     };
     let jar = jar.add(device_cookie(&state, &realm, device));
     tab.session.notice = None;
-    tab.session.member =
-        Some(Authenticated::new(user.id.clone(), now, form.remember_me, vec!["pwd".to_owned()]));
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = state.ctx(&realm, &issuer);
+    let mut member =
+        Authenticated::new(user.id.clone(), now, form.remember_me, vec![mfa::amr::PASSWORD.to_owned()]);
+    member.factor = match mfa::due(&ctx, &user, &member.amr).await {
+        Ok(factor) => factor,
+        Err(e) => return web::server_error(&state, tab.locale, &e),
+    };
+    let factor_due = member.factor.is_some();
+    tab.session.member = Some(member);
     if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
         return web::server_error(&state, tab.locale, &e);
     }
-    // With steps owed, the browser moves to their page (so a reload never re-posts the
-    // password); with none, the login finishes here.
-    let issuer = state.config.issuer(realm.name.as_str());
-    match crate::flows::required_actions::next(&state.ctx(&realm, &issuer), &user).await {
+    // The second factor comes first; with steps owed, the browser moves to their page (so a
+    // reload never re-posts the password); with none, the login finishes here.
+    if factor_due {
+        return (jar, see_other(&tab.url(&realm, "authenticate"))).into_response();
+    }
+    match crate::flows::required_actions::next(&ctx, &user).await {
         Ok(Some(_)) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
         Ok(None) => required::finish(&state, &realm, tab, *user, &peer, &headers, jar).await,
         Err(e) => web::server_error(&state, tab.locale, &e),

@@ -10,6 +10,8 @@ mod links;
 pub mod login;
 mod recovery;
 mod required;
+mod second_factor;
+mod totp;
 
 use crate::app::AppState;
 use crate::flows::auth_session::{self, AuthSession};

@@ -9,6 +9,7 @@ use crate::ephemeral::EphemeralStore;
 use crate::flows::auth_session;
 use crate::flows::brute_force::Lock;
 use crate::flows::mail::{self, Mail};
+use crate::flows::mfa;
 use crate::flows::required_actions::{self as steps, BirthdateCheck, EmailChange, FieldError};
 use crate::flows::sessions::{self, Login};
 use crate::http::web;
@@ -43,9 +44,23 @@ pub async fn proceed(
         Ok(next) => next,
         Err(e) => return web::server_error(state, tab.locale, &e),
     };
-    match next {
-        Some(action) => render(state, realm, &mut tab, &user, action, &[], "").await,
-        None => finish(state, realm, tab, user, peer, headers, jar).await,
+    if let Some(action) = next {
+        return render(state, realm, &mut tab, &user, action, &[], "").await;
+    }
+    // A method chosen in this login with nothing to set up (a mailed code) is passed now.
+    let proved = tab.session.member.as_ref().map(|m| m.amr.clone()).unwrap_or_default();
+    match mfa::due(&ctx, &user, &proved).await {
+        Ok(None) => finish(state, realm, tab, user, peer, headers, jar).await,
+        Ok(Some(factor)) => {
+            if let Some(member) = tab.session.member.as_mut() {
+                member.factor = Some(factor);
+            }
+            match auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+                Ok(()) => see_other(&tab.url(realm, "authenticate")),
+                Err(e) => web::server_error(state, tab.locale, &e),
+            }
+        }
+        Err(e) => web::server_error(state, tab.locale, &e),
     }
 }
 
@@ -74,7 +89,8 @@ async fn load(
 ) -> Result<(Realm, super::Tab, User), Response> {
     let realm = web::realm(state, realm_name, web::browser_locale(headers)).await?;
     let tab = open_tab(state, &realm, query, headers, jar, csrf).await?;
-    let Some(member) = &tab.session.member else {
+    // Before the password, and while a second factor is due, the login page is the way on.
+    let Some(member) = tab.session.member.as_ref().filter(|m| m.factor.is_none()) else {
         return Err(see_other(&tab.url(&realm, "authenticate")));
     };
     match state.db.user_by_id(&realm.id, &member.user_id).await {
@@ -125,6 +141,9 @@ async fn render(
     errors: &[FieldError],
     value: &str,
 ) -> Response {
+    if action == RequiredAction::ConfigureTotp {
+        return super::totp::render_setup(state, realm, tab, user, errors, None).await;
+    }
     let template = match action {
         RequiredAction::VerifyBirthdate => "birthdate.html",
         RequiredAction::TermsAndConditions => "terms.html",
@@ -224,6 +243,9 @@ pub async fn submit(
     let Some(action) = current.filter(|a| Some(a.alias()) == query.execution.as_deref()) else {
         return see_other(&tab.url(&realm, "required-action"));
     };
+    if action == RequiredAction::ConfigureTotp {
+        return super::totp::submit_setup(&state, &realm, tab, user, &form, &peer).await;
+    }
     let client_id = tab.session.request.client_id.clone();
     let was_temporary = user.temporary_id;
     let user_id = user.id.clone();
@@ -421,12 +443,14 @@ pub(super) async fn finish(
         // (and keeps its sid); a fresh password makes it freshly authenticated.
         Some(mut session) if session.user_id == user.id => {
             if member.session_id.as_deref() != Some(session.id.as_str()) {
+                let amr = &member.amr;
                 if let Err(e) =
-                    state.db.reauthenticate_session(&session.id, auth_time, member.remember_me).await
+                    state.db.reauthenticate_session(&session.id, auth_time, member.remember_me, amr).await
                 {
                     return web::server_error(state, locale, &e);
                 }
                 session.auth_time = auth_time;
+                session.amr = member.amr.clone();
             }
             (session, None)
         }

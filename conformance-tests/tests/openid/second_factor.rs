@@ -1,0 +1,230 @@
+//! The second factor (`shared/spec/idp-flows.md`, "Second factor"; manual 2-4, 3-6, Q10, Q11)
+//! driven over HTTP: the authenticator app's setup page with a QR code the tests decode from its
+//! PNG, the code after the password, several devices chosen by name, and the `acr`/`amr` the
+//! client is told.
+
+use crate::helpers::*;
+use kenpo_idp::domain::{AuthMethod, RequiredAction};
+use kenpo_idp::store::EventType;
+use reqwest::StatusCode;
+use time::Duration;
+
+on_every_backend!(
+    the_setup_page_shows_the_manuals_texts_and_a_scannable_qr_code,
+    the_next_login_asks_for_the_apps_code_and_never_takes_one_twice,
+    a_member_with_two_apps_picks_the_device_by_name,
+    wrong_app_codes_lock_the_member_like_wrong_passwords,
+    prompt_login_asks_for_the_second_factor_again,
+);
+
+const SETUP_FORM: &str = "form#kc-totp-settings-form";
+const CODE_FORM: &str = "form#kc-otp-login-form";
+
+/// The suite's member chooses the authenticator app (as on the user ID page, or after the
+/// kenpo reset a lost phone) and so owes its setup at the next login.
+async fn choose_the_app(idp: &Idp) {
+    let mut member = idp.user(&idp.member.username).await;
+    member.auth_method = Some(AuthMethod::Otp);
+    idp.save(&member).await;
+}
+
+async fn log_in(idp: &Idp) -> Journey<'_> {
+    Journey::log_in(idp, &idp.member.username, &idp.member.password).await
+}
+
+/// The member logs in once and sets the app up as `label`.
+async fn member_with_app(idp: &Idp, label: &str) -> AuthenticatorApp {
+    choose_the_app(idp).await;
+    let mut j = log_in(idp).await;
+    let app = j.set_up_app(label).await;
+    j.reached_client();
+    app
+}
+
+/// A code that is not the one `app` shows now.
+fn wrong_code(app: &AuthenticatorApp, idp: &Idp) -> String {
+    if app.code_at(idp.now()) == "000000" { "111111".to_owned() } else { "000000".to_owned() }
+}
+
+async fn the_setup_page_shows_the_manuals_texts_and_a_scannable_qr_code(idp: Idp) {
+    choose_the_app(&idp).await;
+    let mut j = log_in(&idp).await;
+    j.on("ワンタイムパスワードの設定");
+    for text in [
+        "アカウントを有効にするにはワンタイムパスワードのセットアップが必要です。",
+        "Google Authenticator",
+        "Microsoft Authenticator",
+        "FreeOTP",
+        "スキャンできませんか?",
+        "OTPデバイスの管理に役立つデバイス名を指定します。",
+        "全てのデバイスからサインアウトする",
+    ] {
+        assert!(j.page.body.contains(text), "「{text}」 on the setup page");
+    }
+    assert_eq!(crate::login_page::button_text(&j.page, SETUP_FORM), "実行");
+    // The QR code decodes to the otpauth URI, labelled with the realm's name and the user ID.
+    let app = AuthenticatorApp::scan(&j.page);
+    let uri = url::Url::parse(&app.uri).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(uri.scheme(), "otpauth");
+    assert_eq!(uri.host_str(), Some("totp"));
+    let label = percent_decode(uri.path());
+    assert_eq!(label, format!("/{}:{}", idp.realm.display_name, idp.member.username));
+    let query: std::collections::HashMap<_, _> = uri.query_pairs().into_owned().collect();
+    assert_eq!(query.get("issuer").map(String::as_str), Some(idp.realm.display_name.as_str()));
+    // 「スキャンできませんか?」 reveals the same key, in lower case groups for reading.
+    let key = j.page.text("#kc-totp-secret-key");
+    assert_eq!(key, key.to_lowercase());
+    assert_eq!(key.replace(' ', "").to_uppercase(), query["secret"]);
+    // The QR code is also a .png file to save (the Edge extension scans a file).
+    let download = j.page.attr("a#kc-totp-qr-download", "href");
+    assert_eq!(download, j.page.attr("img#kc-totp-qr", "src"));
+    assert!(j.page.attr("a#kc-totp-qr-download", "download").ends_with(".png"));
+    // A reload shows the same code the member may already have scanned.
+    j.reload().await;
+    assert_eq!(AuthenticatorApp::scan(&j.page).uri, app.uri);
+
+    // A wrong code (Q10), then a missing device name; the typed name comes back.
+    j.submit(SETUP_FORM, &[("totp", &wrong_code(&app, &idp)), ("userLabel", "iPhone")]).await;
+    j.refused_with(&["認証コードが異なります"]);
+    assert_eq!(j.page.input_value("userLabel").as_deref(), Some("iPhone"));
+    assert_eq!(AuthenticatorApp::scan(&j.page).uri, app.uri, "still the same key");
+    j.submit(SETUP_FORM, &[("totp", &app.code_at(idp.now())), ("userLabel", " ")]).await;
+    j.refused_with(&["デバイス名を入力してください。"]);
+
+    j.submit(SETUP_FORM, &[("totp", &app.code_at(idp.now())), ("userLabel", "iPhone")]).await;
+    let callback = j.reached_client();
+    let flow = idp.redeem(&idp.client, &callback, &j.request, ClientAuth::Basic).await;
+    assert_eq!(flow.id_token.str_claim("acr"), Some("2"));
+    assert_eq!(flow.id_token.amr(), ["pwd", "otp", "mfa"]);
+    assert_eq!(idp.events(EventType::UpdateTotp).await.len(), 1);
+    assert!(!idp.user(&idp.member.username).await.owes(RequiredAction::ConfigureTotp));
+}
+
+async fn the_next_login_asks_for_the_apps_code_and_never_takes_one_twice(idp: Idp) {
+    let app = member_with_app(&idp, "iPhone").await;
+    // The setup code's step is spent: the same code does not log in.
+    let mut j = log_in(&idp).await;
+    j.on("ワンタイムパスワード");
+    j.submit(CODE_FORM, &[("otp", &app.code_at(idp.now()))]).await;
+    j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    j.on("ワンタイムパスワード");
+    assert!(j.page.radios("selectedCredentialId").is_empty(), "one device: no chooser");
+    j.submit(CODE_FORM, &[("otp", "")]).await;
+    j.refused_with(&["ワンタイムパスワードを入力してください。"]);
+    j.submit(CODE_FORM, &[("otp", &wrong_code(&app, &idp))]).await;
+    j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+    // Nothing after the password is reachable before the code: the steps' page leads back.
+    let steps = j.page.url.as_str().replace("/login-actions/authenticate", "/login-actions/required-action");
+    let detour = j.browser.get(&steps).await;
+    assert_eq!(detour.status, StatusCode::SEE_OTHER);
+    assert!(detour.location.as_deref().is_some_and(|l| l.contains("/login-actions/authenticate")));
+    j.enter_app_code(&app).await;
+    let callback = j.reached_client();
+    let flow = idp.redeem(&idp.client, &callback, &j.request, ClientAuth::Basic).await;
+    assert_eq!(flow.id_token.str_claim("acr"), Some("2"));
+    assert_eq!(flow.id_token.amr(), ["pwd", "otp", "mfa"]);
+
+    // One step of clock drift: a phone 30 s behind still gets in.
+    idp.advance(Duration::seconds(60));
+    let mut j = log_in(&idp).await;
+    j.submit(CODE_FORM, &[("otp", &app.code_at(idp.now() - Duration::seconds(30)))]).await;
+    j.reached_client();
+    // But two steps behind is too far.
+    idp.advance(Duration::seconds(90));
+    let mut j = log_in(&idp).await;
+    j.submit(CODE_FORM, &[("otp", &app.code_at(idp.now() - Duration::seconds(60)))]).await;
+    j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+}
+
+async fn a_member_with_two_apps_picks_the_device_by_name(idp: Idp) {
+    let iphone = member_with_app(&idp, "iPhone").await;
+    // The kenpo asks for another app (a new phone while the old one still works).
+    let mut member = idp.user(&idp.member.username).await;
+    member.require(RequiredAction::ConfigureTotp);
+    idp.save(&member).await;
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    j.enter_app_code(&iphone).await;
+    j.on("ワンタイムパスワードの設定");
+    let pixel = AuthenticatorApp::scan(&j.page);
+    assert_ne!(pixel.uri, iphone.uri, "a new key for the new device");
+    j.submit(SETUP_FORM, &[("totp", &pixel.code_at(idp.now())), ("userLabel", "iPhone")]).await;
+    j.refused_with(&["このデバイス名は既に使われています。別のデバイス名を入力してください。"]);
+    j.submit(SETUP_FORM, &[("totp", &pixel.code_at(idp.now())), ("userLabel", "Pixel")]).await;
+    j.reached_client();
+
+    // Next time the member picks the device by the name they gave it (3-6 step 10).
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    j.on("ワンタイムパスワード");
+    let devices = j.page.radios("selectedCredentialId");
+    let names: Vec<&str> = devices.iter().map(|(_, label, _)| label.as_str()).collect();
+    assert_eq!(names, ["iPhone", "Pixel"]);
+    let pixel_id = devices[1].0.clone();
+    // The iPhone's code is not the Pixel's.
+    j.submit(CODE_FORM, &[("selectedCredentialId", &pixel_id), ("otp", &iphone.code_at(idp.now()))]).await;
+    j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+    let checked: Vec<bool> = j.page.radios("selectedCredentialId").iter().map(|(_, _, on)| *on).collect();
+    assert_eq!(checked, [false, true], "the chosen device stays chosen");
+    j.submit(CODE_FORM, &[("selectedCredentialId", &pixel_id), ("otp", &pixel.code_at(idp.now()))]).await;
+    j.reached_client();
+}
+
+async fn wrong_app_codes_lock_the_member_like_wrong_passwords(idp: Idp) {
+    let app = member_with_app(&idp, "iPhone").await;
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    // Keycloak's default policy: the fifth failure locks the member for a while.
+    for _ in 1..=4 {
+        idp.advance(Duration::seconds(2)); // slower than a script (the quick-login check)
+        j.submit(CODE_FORM, &[("otp", &wrong_code(&app, &idp))]).await;
+        j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+    }
+    idp.advance(Duration::seconds(2));
+    j.submit(CODE_FORM, &[("otp", &wrong_code(&app, &idp))]).await;
+    assert_eq!(j.page.status, StatusCode::FORBIDDEN);
+    assert!(
+        j.page.body.contains("アカウントがロックされています。ご加入の健保組合までお問い合わせください。")
+    );
+    // From this browser the lock holds for the password too.
+    let page = j.browser.authorize(&idp.auth_request()).await;
+    let page = j.browser.submit_login(&page.login_form(), &idp.member.username, &idp.member.password).await;
+    assert!(page.body.contains("アカウントがロックされています。"), "{}", page.body);
+}
+
+async fn prompt_login_asks_for_the_second_factor_again(idp: Idp) {
+    let app = member_with_app(&idp, "iPhone").await;
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    j.enter_app_code(&app).await;
+    let first = idp.redeem(&idp.client, &j.reached_client(), &j.request, ClientAuth::Basic).await;
+    // Within the SSO session a client asks for a fresh login (re-authentication before a
+    // sensitive change): the password and the app's code again, in the same session.
+    idp.advance(Duration::seconds(60));
+    let request = idp.auth_request().set("prompt", "login");
+    let page = j.browser.authorize(&request).await;
+    let page = j
+        .browser
+        .submit_and_follow(
+            &page.form("form#kc-form-login"),
+            &[("username", &idp.member.username), ("password", &idp.member.password)],
+        )
+        .await;
+    assert_eq!(page.heading(), "ワンタイムパスワード");
+    let page = j.browser.submit_and_follow(&page.form(CODE_FORM), &[("otp", &app.code_at(idp.now()))]).await;
+    let callback = idp.check_callback(&page, &request);
+    let again = idp.redeem(&idp.client, &callback, &request, ClientAuth::Basic).await;
+    assert_eq!(again.id_token.sid(), first.id_token.sid(), "the same SSO session");
+    assert_eq!(again.id_token.auth_time(), first.id_token.auth_time() + 60);
+    assert_eq!(again.id_token.amr(), ["pwd", "otp", "mfa"]);
+}
+
+fn percent_decode(raw: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", raw.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
