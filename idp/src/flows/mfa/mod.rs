@@ -1,4 +1,5 @@
-//! Second factors, one file each (manual 2-3, 2-4): authenticator apps now; passkeys and mailed
-//! codes next.
+//! Second factors, one file each (manual 2-3, 2-4): authenticator apps and mailed codes now;
+//! passkeys next.
 
+pub mod email_otp;
 pub mod totp;
