@@ -26,6 +26,9 @@ pub enum Mail<'a> {
     UsernameReminder { username: &'a str },
     /// webmaster@: the first-login notice (Q19), sent when a member finishes first login.
     FirstLoginDone { display_name: &'a str },
+    /// no-reply@: a one-time password for the second factor (OTPメール認証, 2-4-5), valid
+    /// `minutes`. The code is in the text part as well as the HTML part.
+    LoginCode { code: &'a str, minutes: u32 },
 }
 
 impl Mail<'_> {
@@ -35,6 +38,7 @@ impl Mail<'_> {
             Self::ResetPassword { .. } => MailKind::ResetPassword,
             Self::UsernameReminder { .. } => MailKind::UsernameReminder,
             Self::FirstLoginDone { .. } => MailKind::FirstLoginDone,
+            Self::LoginCode { .. } => MailKind::LoginCode,
         }
     }
 
@@ -43,9 +47,10 @@ impl Mail<'_> {
     pub fn sender(&self) -> &'static str {
         match self {
             Self::FirstLoginDone { .. } => "webmaster",
-            Self::VerifyEmail { .. } | Self::ResetPassword { .. } | Self::UsernameReminder { .. } => {
-                "no-reply"
-            }
+            Self::VerifyEmail { .. }
+            | Self::ResetPassword { .. }
+            | Self::UsernameReminder { .. }
+            | Self::LoginCode { .. } => "no-reply",
         }
     }
 
@@ -53,7 +58,15 @@ impl Mail<'_> {
     pub fn link(&self) -> Option<&str> {
         match self {
             Self::VerifyEmail { link, .. } | Self::ResetPassword { link, .. } => Some(link),
-            Self::UsernameReminder { .. } | Self::FirstLoginDone { .. } => None,
+            Self::UsernameReminder { .. } | Self::FirstLoginDone { .. } | Self::LoginCode { .. } => None,
+        }
+    }
+
+    /// What the text part must show for the mail to be of use: its link, or its code.
+    fn essential(&self) -> Option<&str> {
+        match self {
+            Self::LoginCode { code, .. } => Some(code),
+            _ => self.link(),
         }
     }
 
@@ -64,6 +77,7 @@ impl Mail<'_> {
             Self::ResetPassword { .. } => "reset_password",
             Self::UsernameReminder { .. } => "username_reminder",
             Self::FirstLoginDone { .. } => "first_login_done",
+            Self::LoginCode { .. } => "login_code",
         }
     }
 }
@@ -95,8 +109,14 @@ macro_rules! mail_templates {
 
 /// Compiled once; a template that does not compile fails every mail (and the tests).
 static TEMPLATES: LazyLock<Result<Templates, String>> = LazyLock::new(|| {
-    Templates::new(mail_templates!("verify_email", "reset_password", "username_reminder", "first_login_done"))
-        .map_err(|e| format!("{e:#}"))
+    Templates::new(mail_templates!(
+        "verify_email",
+        "reset_password",
+        "username_reminder",
+        "first_login_done",
+        "login_code"
+    ))
+    .map_err(|e| format!("{e:#}"))
 });
 
 /// What every mail template sees besides `locale` and the catalogue `t`.
@@ -139,10 +159,10 @@ fn render(mail: Mail<'_>, locale: Locale, realm_name: &str) -> Result<(String, S
             .map_err(|e| MailError::Template(format!("{e:#}")))
     };
     let text = render("txt")?;
-    if let Some(link) = mail.link()
-        && !text.contains(link)
+    if let Some(essential) = mail.essential()
+        && !text.contains(essential)
     {
-        return Err(MailError::Template(format!("the text part of {} lacks its link", mail.name())));
+        return Err(MailError::Template(format!("the text part of {} lacks its link or code", mail.name())));
     }
     Ok((subject.clone(), text, render("html")?))
 }
@@ -154,12 +174,13 @@ mod tests {
     const LINK: &str =
         "https://idp.example.jp/realms/demo/login-actions/action-token?key=abc&client_id=portal";
 
-    fn every_mail() -> [Mail<'static>; 4] {
+    fn every_mail() -> [Mail<'static>; 5] {
         [
             Mail::VerifyEmail { link: LINK, minutes: 720 },
             Mail::ResetPassword { link: LINK, minutes: 5 },
             Mail::UsernameReminder { username: "kenpo-taro" },
             Mail::FirstLoginDone { display_name: "健保 太郎" },
+            Mail::LoginCode { code: "042917", minutes: 5 },
         ]
     }
 
@@ -176,6 +197,7 @@ mod tests {
                     Mail::VerifyEmail { .. } | Mail::ResetPassword { .. } => LINK,
                     Mail::UsernameReminder { username } => username,
                     Mail::FirstLoginDone { display_name } => display_name,
+                    Mail::LoginCode { code, .. } => code,
                 };
                 assert!(text.contains(fact), "{mail:?} in {locale:?}: {text}");
                 if mail.link().is_some() {
@@ -200,6 +222,11 @@ mod tests {
         let (_, text, html) = render(every_mail()[1], Locale::Ja, "デモ").unwrap_or_else(|e| panic!("{e}"));
         assert!(html.contains("パスワードをリセット</a>"), "{html}");
         assert!(text.contains("5分"), "{text}");
+        let (subject, text, html) =
+            render(every_mail()[4], Locale::Ja, "デモ").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(subject, "ワンタイムパスワードのお知らせ");
+        assert!(text.contains("5分") && text.contains("「再送信」"), "{text}");
+        assert!(html.contains("042917"), "{html}");
     }
 
     #[test]

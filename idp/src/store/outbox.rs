@@ -13,6 +13,8 @@ pub enum MailKind {
     ResetPassword,
     UsernameReminder,
     FirstLoginDone,
+    /// A mailed one-time password (OTPメール認証, 2-4-5).
+    LoginCode,
 }
 
 impl MailKind {
@@ -22,13 +24,20 @@ impl MailKind {
             Self::ResetPassword => "reset-password",
             Self::UsernameReminder => "username-reminder",
             Self::FirstLoginDone => "first-login-done",
+            Self::LoginCode => "login-code",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::VerifyEmail, Self::ResetPassword, Self::UsernameReminder, Self::FirstLoginDone]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
+        [
+            Self::VerifyEmail,
+            Self::ResetPassword,
+            Self::UsernameReminder,
+            Self::FirstLoginDone,
+            Self::LoginCode,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
     }
 }
 

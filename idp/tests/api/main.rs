@@ -2,6 +2,7 @@
 
 mod birthdate_lockout;
 mod demo;
+mod email_otp;
 mod ephemeral;
 mod health;
 mod helpers;

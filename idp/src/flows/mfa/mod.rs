@@ -6,6 +6,7 @@
 //! required action instead, and the setup itself proves the factor. What was proven is kept as
 //! RFC 8176 method references (`amr`), from which the ID token's `acr` follows.
 
+pub mod email_otp;
 pub mod totp;
 
 use super::FlowError;
