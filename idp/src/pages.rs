@@ -24,6 +24,7 @@ impl Pages {
             ("forgot_username.html", include_str!("../templates/forgot_username.html")),
             ("totp_setup.html", include_str!("../templates/totp_setup.html")),
             ("totp_login.html", include_str!("../templates/totp_login.html")),
+            ("email_otp.html", include_str!("../templates/email_otp.html")),
         ])?))
     }
 

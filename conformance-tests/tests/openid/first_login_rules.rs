@@ -25,7 +25,7 @@ const PASSKEY_NOTE: &str = "※お手持ちのスマートデバイスに生体�
 
 /// taro, with his address taken as verified: his first login reaches the user ID step after
 /// the birth date and the address (no terms are published in these tests).
-async fn import_taro_verified(idp: &Idp) {
+pub(crate) async fn import_taro_verified(idp: &Idp) {
     import_taro(idp).await;
     let mut taro = idp.user("k00000001").await;
     taro.email_verified = true;

@@ -15,10 +15,16 @@ on_every_backend!(
     a_member_with_two_apps_picks_the_device_by_name,
     wrong_app_codes_lock_the_member_like_wrong_passwords,
     prompt_login_asks_for_the_second_factor_again,
+    a_mailed_code_logs_in_once_and_lives_five_minutes,
+    resend_waits_a_minute_and_the_new_code_replaces_the_old,
+    a_first_login_with_mailed_codes_ends_with_a_code,
+    acr_values_can_demand_a_second_factor,
 );
 
 const SETUP_FORM: &str = "form#kc-totp-settings-form";
 const CODE_FORM: &str = "form#kc-otp-login-form";
+const MAIL_FORM: &str = "form#kc-email-otp-form";
+const RESEND_FORM: &str = "form#kc-email-otp-resend-form";
 
 /// The suite's member chooses the authenticator app (as on the user ID page, or after the
 /// kenpo reset a lost phone) and so owes its setup at the next login.
@@ -220,6 +226,126 @@ async fn prompt_login_asks_for_the_second_factor_again(idp: Idp) {
     assert_eq!(again.id_token.sid(), first.id_token.sid(), "the same SSO session");
     assert_eq!(again.id_token.auth_time(), first.id_token.auth_time() + 60);
     assert_eq!(again.id_token.amr(), ["pwd", "otp", "mfa"]);
+}
+
+/// The suite's member (taro@example.jp, verified) chooses mailed codes.
+async fn choose_mailed_codes(idp: &Idp) {
+    let mut member = idp.user(&idp.member.username).await;
+    member.auth_method = Some(AuthMethod::EmailOtp);
+    idp.save(&member).await;
+}
+
+/// The code in a mail from `no-reply@`: the one run of six digits in its text part.
+fn mailed_code(mail: &Received) -> String {
+    assert!(mail.from.starts_with("no-reply@"), "from {}", mail.from);
+    let parsed = mail.parsed();
+    let text = parsed.part("text/plain").unwrap_or_else(|| panic!("no text part:\n{}", mail.data));
+    let runs: Vec<&str> = text.split(|c: char| !c.is_ascii_digit()).filter(|run| run.len() == 6).collect();
+    assert_eq!(runs.len(), 1, "one code in {text}");
+    runs[0].to_owned()
+}
+
+fn other_than(code: &str) -> String {
+    if code == "000000" { "111111".to_owned() } else { "000000".to_owned() }
+}
+
+async fn a_mailed_code_logs_in_once_and_lives_five_minutes(idp: Idp) {
+    choose_mailed_codes(&idp).await;
+    let mut j = log_in(&idp).await;
+    j.on("OTPメール認証");
+    assert!(j.page.body.contains("taro@example.jp"));
+    assert!(j.page.body.contains("有効期限は5分です。"));
+    let code = mailed_code(&idp.next_mail().await);
+    j.submit(MAIL_FORM, &[("otp", &other_than(&code))]).await;
+    j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+    // A reload sends nothing more.
+    j.reload().await;
+    j.on("OTPメール認証");
+    idp.assert_no_mail().await;
+    j.submit(MAIL_FORM, &[("otp", &code)]).await;
+    let flow = idp.redeem(&idp.client, &j.reached_client(), &j.request, ClientAuth::Basic).await;
+    assert_eq!(flow.id_token.str_claim("acr"), Some("2"));
+    assert_eq!(flow.id_token.amr(), ["pwd", "otp", "mfa"]);
+
+    // The next login mails a new code, which is dead after five minutes.
+    idp.advance(Duration::seconds(60));
+    let mut j = log_in(&idp).await;
+    let code = mailed_code(&idp.next_mail().await);
+    idp.advance(Duration::minutes(5));
+    j.submit(MAIL_FORM, &[("otp", &code)]).await;
+    j.refused_with(&[
+        "ワンタイムパスワードの有効期限が切れました。「再送信」で新しいワンタイムパスワードを受け取ってください。",
+    ]);
+}
+
+async fn resend_waits_a_minute_and_the_new_code_replaces_the_old(idp: Idp) {
+    choose_mailed_codes(&idp).await;
+    let mut j = log_in(&idp).await;
+    let first = mailed_code(&idp.next_mail().await);
+    // 「再送信」 right away: nothing is sent, and the page says to wait.
+    idp.advance(Duration::seconds(20));
+    j.submit(RESEND_FORM, &[]).await;
+    assert!(j.page.body.contains("再送信は40秒ほど時間をおいてからお試しください。"), "{}", j.page.body);
+    idp.assert_no_mail().await;
+    idp.advance(Duration::seconds(40));
+    j.submit(RESEND_FORM, &[]).await;
+    assert!(j.page.body.contains("新しいワンタイムパスワードを送信しました。"));
+    let second = mailed_code(&idp.next_mail().await);
+    if first != second {
+        j.submit(MAIL_FORM, &[("otp", &first)]).await;
+        j.refused_with(&["ワンタイムパスワードが正しくありません"]);
+    }
+    j.submit(MAIL_FORM, &[("otp", &second)]).await;
+    j.reached_client();
+}
+
+async fn a_first_login_with_mailed_codes_ends_with_a_code(idp: Idp) {
+    crate::first_login_rules::import_taro_verified(&idp).await;
+    let mut j = crate::first_login::walk_to(&idp, "ユーザIDの設定・認証方法の選択").await;
+    j.submit("form#kc-user-id-form", &[("username", "taro-kenpo01"), ("authMethod", "email-otp")]).await;
+    j.on("パスワードの変更");
+    let password = [("password-new", "New-Pass-2026!"), ("password-confirm", "New-Pass-2026!")];
+    j.submit("form#kc-passwd-update-form", &password).await;
+    // The manual's (5): the code mailed to the registered address completes the first login.
+    j.on("OTPメール認証");
+    let mut mail = idp.next_mail().await;
+    if !mail.from.starts_with("no-reply@") {
+        mail = idp.next_mail().await; // the first-login notice from webmaster@ may come first
+    }
+    j.submit(MAIL_FORM, &[("otp", &mailed_code(&mail))]).await;
+    let flow = idp.redeem(&idp.client, &j.reached_client(), &j.request, ClientAuth::Basic).await;
+    assert_eq!(flow.id_token.amr(), ["pwd", "otp", "mfa"]);
+}
+
+async fn acr_values_can_demand_a_second_factor(idp: Idp) {
+    // A member with no method signs in with the password alone: acr 1.
+    let browser = idp.browser();
+    let plain = idp.code_flow(&browser, &idp.auth_request()).await;
+    assert_eq!(plain.id_token.str_claim("acr"), Some("1"));
+    assert_eq!(plain.id_token.amr(), ["pwd"]);
+    let metadata = idp.discovery().await;
+    assert_eq!(str_array(&metadata, "acr_values_supported"), ["1", "2"]);
+    // A client that needs two factors is not answered from that session: the member logs in
+    // again and, having no method, sets up the app in this login.
+    let request = idp.auth_request().set("acr_values", "2");
+    let page = browser.authorize(&request).await;
+    let page = browser.submit_login(&page.login_form(), &idp.member.username, &idp.member.password).await;
+    let page = browser.follow(&page).await;
+    assert_eq!(page.heading(), "ワンタイムパスワードの設定");
+    let app = AuthenticatorApp::scan(&page);
+    let page = browser
+        .submit_and_follow(
+            &page.form(SETUP_FORM),
+            &[("totp", &app.code_at(idp.now())), ("userLabel", "iPhone")],
+        )
+        .await;
+    let callback = idp.check_callback(&page, &request);
+    let flow = idp.redeem(&idp.client, &callback, &request, ClientAuth::Basic).await;
+    assert_eq!(flow.id_token.str_claim("acr"), Some("2"));
+    assert_eq!(idp.user(&idp.member.username).await.auth_method, Some(AuthMethod::Otp));
+    // Now the session has two factors and answers such a client without a login.
+    let page = browser.authorize(&request).await;
+    idp.check_callback(&page, &request);
 }
 
 fn percent_decode(raw: &str) -> String {

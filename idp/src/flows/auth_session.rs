@@ -54,6 +54,9 @@ pub struct Authenticated {
     /// proves the app holds it (a reload shows the same QR code).
     #[serde(default)]
     pub totp_seed: Option<String>,
+    /// Whether this tab has mailed a login code (sent once on arrival; then by 「再送信」).
+    #[serde(default)]
+    pub email_code_sent: bool,
 }
 
 impl Authenticated {
@@ -67,6 +70,7 @@ impl Authenticated {
             verification_sent: false,
             factor: None,
             totp_seed: None,
+            email_code_sent: false,
         }
     }
 }

@@ -84,6 +84,8 @@ pub fn pending(
     let setup = match user.auth_method {
         Some(AuthMethod::Otp) if !registered.apps => Some(RequiredAction::ConfigureTotp),
         Some(AuthMethod::Webauthn) if !registered.passkeys => Some(RequiredAction::WebauthnRegister),
+        // Codes go only to an address the member proved to hold.
+        Some(AuthMethod::EmailOtp) if !user.email_verified => Some(RequiredAction::VerifyEmail),
         _ => None,
     };
     owed.extend(setup.filter(enabled));

@@ -377,11 +377,17 @@ impl Browser {
         self.send(self.http.post(form.action.clone()).form(&all)).await
     }
 
-    /// Submits `form` and, when the answer is a redirect within the IdP, follows it.
+    /// Submits `form` and, while the answer is a redirect within the IdP, follows it (a step
+    /// done may lead through the steps' page to the second factor's).
     pub async fn submit_and_follow(&self, form: &LoginForm, fields: &[(&str, &str)]) -> Page {
-        let page = self.submit(form, fields).await;
-        if page.status == StatusCode::SEE_OTHER && page.redirect_target().as_str().starts_with(&self.issuer) {
-            return self.follow(&page).await;
+        let mut page = self.submit(form, fields).await;
+        for _ in 0..5 {
+            let within = page.status == StatusCode::SEE_OTHER
+                && page.redirect_target().as_str().starts_with(&self.issuer);
+            if !within {
+                break;
+            }
+            page = self.follow(&page).await;
         }
         page
     }

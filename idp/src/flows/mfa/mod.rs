@@ -12,7 +12,7 @@ pub mod totp;
 use super::FlowError;
 use super::tokens::Ctx;
 use crate::domain::AuthMethod;
-use crate::store::{CredentialStore, CredentialType, User};
+use crate::store::{CredentialStore, CredentialType, User, UserStore};
 
 /// RFC 8176 authentication method reference values this server records.
 pub mod amr {
@@ -96,8 +96,33 @@ impl Registered {
 pub fn owed(user: &User, registered: Registered) -> Option<AuthMethod> {
     match user.auth_method? {
         AuthMethod::Otp if registered.apps => Some(AuthMethod::Otp),
+        AuthMethod::EmailOtp if user.email.is_some() && user.email_verified => Some(AuthMethod::EmailOtp),
         _ => None,
     }
+}
+
+/// Whether an authorization request's `acr_values` ask for two factors: `2` is listed and `1`
+/// is not (the values are the client's acceptable levels in order of preference, so `1 2`
+/// still accepts one factor).
+pub fn demands_two_factors(acr_values: &[String]) -> bool {
+    let listed = |level: &str| acr_values.iter().any(|v| v == level);
+    listed(ACR_TWO_FACTORS) && !listed(ACR_ONE_FACTOR)
+}
+
+/// A client demanded two factors of a member who has chosen no method yet: the realm's first
+/// method that needs nothing registered in advance becomes theirs (the authenticator app where
+/// allowed), so its setup is owed in this very login and the code ends with `acr` 2.
+pub async fn adopt_a_method(ctx: &Ctx<'_>, user: &mut User) -> Result<(), FlowError> {
+    if user.auth_method.is_some() {
+        return Ok(());
+    }
+    let allowed = &ctx.realm.settings.auth_methods;
+    let preferred = [AuthMethod::Otp, AuthMethod::EmailOtp, AuthMethod::Webauthn];
+    if let Some(method) = preferred.into_iter().find(|m| allowed.contains(m)) {
+        user.auth_method = Some(method);
+        ctx.db.save_member(user).await?;
+    }
+    Ok(())
 }
 
 /// The factor still due in a login that has proved `amr` so far.
@@ -139,6 +164,16 @@ mod tests {
         let amr = recorded(&[&[amr::HARDWARE_KEY, amr::USER]]);
         assert_eq!(amr, ["hwk", "user", "mfa"]);
         assert!(has_two_factors(&amr));
+    }
+
+    #[test]
+    fn only_a_list_without_one_factor_demands_two() {
+        let values = |raw: &str| raw.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert!(demands_two_factors(&values("2")));
+        assert!(demands_two_factors(&values("urn:other 2")));
+        assert!(!demands_two_factors(&values("1 2")));
+        assert!(!demands_two_factors(&values("2 1")));
+        assert!(!demands_two_factors(&[]));
     }
 
     #[test]

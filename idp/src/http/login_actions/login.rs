@@ -110,7 +110,7 @@ pub async fn show(
         Err(page) => return page,
     };
     match &tab.session.member {
-        Some(member) if member.factor.is_some() => second_factor::show(&state, &realm, &tab).await,
+        Some(member) if member.factor.is_some() => second_factor::show(&state, &realm, tab).await,
         Some(_) => see_other(&tab.url(&realm, "required-action")),
         None => render(&state, &realm, &tab, None, ""),
     }
@@ -186,7 +186,7 @@ pub async fn authenticate(
         attempt,
     )
     .await;
-    let (user, device) = match outcome {
+    let (mut user, device) = match outcome {
         Ok(Outcome::Authenticated { user, device_cookie }) => (user, device_cookie),
         Ok(refused @ (Outcome::Invalid | Outcome::Locked(_))) => {
             // A locked ID, known or not, gets the form again with one message (no oracle).
@@ -236,6 +236,11 @@ pub async fn authenticate(
     tab.session.notice = None;
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = state.ctx(&realm, &issuer);
+    if mfa::demands_two_factors(&tab.session.request.acr_values)
+        && let Err(e) = mfa::adopt_a_method(&ctx, &mut user).await
+    {
+        return web::server_error(&state, tab.locale, &e);
+    }
     let mut member =
         Authenticated::new(user.id.clone(), now, form.remember_me, vec![mfa::amr::PASSWORD.to_owned()]);
     member.factor = match mfa::due(&ctx, &user, &member.amr).await {

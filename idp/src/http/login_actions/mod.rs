@@ -6,6 +6,7 @@
 //! form to the tab by a CSRF token. A POST that succeeds answers 303 to a GET of the next page,
 //! so the member can reload any page (the manual asks them to, after the verification mail).
 
+mod email_otp;
 mod links;
 pub mod login;
 mod recovery;

@@ -3,7 +3,7 @@
 //! page of the member's method until it is passed, then the login goes on to what the member
 //! owes.
 
-use super::{Tab, totp};
+use super::{Tab, email_otp, totp};
 use crate::app::AppState;
 use crate::domain::AuthMethod;
 use crate::flows::trusted_device;
@@ -25,14 +25,15 @@ async fn member(state: &AppState, realm: &Realm, tab: &Tab) -> Result<(User, Aut
 }
 
 /// The page of the factor due.
-pub async fn show(state: &AppState, realm: &Realm, tab: &Tab) -> Response {
-    let (user, factor) = match member(state, realm, tab).await {
+pub async fn show(state: &AppState, realm: &Realm, tab: Tab) -> Response {
+    let (user, factor) = match member(state, realm, &tab).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     match factor {
-        AuthMethod::Otp => totp::show_code(state, realm, tab, &user, &[], None).await,
-        other => unhandled(state, tab, other),
+        AuthMethod::Otp => totp::show_code(state, realm, &tab, &user, &[], None).await,
+        AuthMethod::EmailOtp => email_otp::show(state, realm, tab, &user).await,
+        other => unhandled(state, &tab, other),
     }
 }
 
@@ -52,6 +53,9 @@ pub async fn submit(
     let device = jar.get(trusted_device::COOKIE).map(|c| c.value().to_owned());
     match factor {
         AuthMethod::Otp => totp::submit_code(state, realm, tab, user, form, device.as_deref(), peer).await,
+        AuthMethod::EmailOtp => {
+            email_otp::submit(state, realm, tab, user, form, device.as_deref(), peer).await
+        }
         other => unhandled(state, &tab, other),
     }
 }

@@ -4,6 +4,7 @@
 use crate::app::AppState;
 use crate::flows::access::id_token_hint;
 use crate::flows::authorize::{self, AuthRequest, AuthorizeError, PageError};
+use crate::flows::mfa;
 use crate::http::{login_actions, paths, web};
 use crate::i18n::{self, Locale};
 use crate::store::{Realm, UserSession};
@@ -95,6 +96,10 @@ async fn session_satisfies(
     if let Some(max_age) = request.max_age
         && (now - session.auth_time).whole_seconds() > i64::try_from(max_age).unwrap_or(i64::MAX)
     {
+        return Ok(false);
+    }
+    // A client asking for two factors gets a fresh login from a one-factor session.
+    if mfa::demands_two_factors(&request.acr_values) && !mfa::has_two_factors(&session.amr) {
         return Ok(false);
     }
     if let Some(hint) = &request.id_token_hint {

@@ -2,6 +2,7 @@
 //! Keycloak's paths.
 
 use crate::app::AppState;
+use crate::flows::mfa;
 use crate::http::{paths, web};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -48,7 +49,7 @@ pub struct Metadata {
     authorization_response_iss_parameter_supported: bool,
     ui_locales_supported: [&'static str; 2],
     claims_locales_supported: [&'static str; 2],
-    acr_values_supported: [&'static str; 1],
+    acr_values_supported: [&'static str; 2],
 }
 
 const SIGNING: [&str; 3] = ["ES256", "RS256", "EdDSA"];
@@ -130,7 +131,7 @@ async fn metadata(State(state): State<AppState>, Path(realm): Path<String>) -> R
         authorization_response_iss_parameter_supported: true,
         ui_locales_supported: ["ja", "en"],
         claims_locales_supported: ["ja", "en"],
-        acr_values_supported: ["1"],
+        acr_values_supported: [mfa::ACR_ONE_FACTOR, mfa::ACR_TWO_FACTORS],
     })
     .into_response()
 }
