@@ -15,6 +15,7 @@ mod first_login;
 mod first_login_rules;
 mod helpers;
 mod login_page;
+mod passkey_script;
 mod protocol;
 mod recovery;
 mod rp_initiated_op;

@@ -28,6 +28,8 @@ pub mod paths {
     pub const HEALTH_LIVE: &str = "/health/live";
     pub const HEALTH_READY: &str = "/health/ready";
     pub const STYLESHEET: &str = "/resources/kenpo.css";
+    /// The passkey pages' script (CSP allows scripts from 'self' only, never inline).
+    pub const WEBAUTHN_SCRIPT: &str = "/resources/webauthn.js";
     pub const REALM: &str = "/realms/{realm}";
     pub const DISCOVERY: &str = "/realms/{realm}/.well-known/openid-configuration";
     pub const AS_METADATA: &str = "/realms/{realm}/.well-known/oauth-authorization-server";
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::routes())
         .merge(login_actions::routes())
         .route(paths::STYLESHEET, get(stylesheet))
+        .route(paths::WEBAUTHN_SCRIPT, get(webauthn_script))
         .with_state(state);
     shared_runtime::pages::with_security_headers(
         routes,
@@ -65,5 +68,16 @@ async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../../static/kenpo.css"),
+    )
+}
+
+/// The script that runs a passkey ceremony on the pages that embed one (see its header).
+async fn webauthn_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/webauthn.js"),
     )
 }

@@ -52,6 +52,8 @@ pub struct Credential {
     pub user_label: Option<String>,
     pub secret_data: String,
     pub credential_data: String,
+    /// A passkey's WebAuthn credential id (base64url): what a passwordless sign-in names it by.
+    pub webauthn_id: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -62,6 +64,7 @@ impl fmt::Debug for Credential {
             .field("user_id", &self.user_id)
             .field("kind", &self.kind)
             .field("user_label", &self.user_label)
+            .field("webauthn_id", &self.webauthn_id)
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
@@ -119,6 +122,8 @@ pub struct NewCredential {
     pub user_label: Option<String>,
     pub secret_data: String,
     pub credential_data: String,
+    /// A passkey's WebAuthn credential id (base64url), unique across realms; `None` otherwise.
+    pub webauthn_id: Option<String>,
 }
 
 impl fmt::Debug for NewCredential {
@@ -126,6 +131,7 @@ impl fmt::Debug for NewCredential {
         f.debug_struct("NewCredential")
             .field("kind", &self.kind)
             .field("user_label", &self.user_label)
+            .field("webauthn_id", &self.webauthn_id)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +144,19 @@ impl NewCredential {
             user_label: Some(label),
             secret_data: sealed_seed,
             credential_data: to_json(data),
+            webauthn_id: None,
+        }
+    }
+
+    /// A passkey: no secret (the server holds only its public key), its data as JSON and its
+    /// WebAuthn credential id, under the label the member gave.
+    pub fn webauthn(webauthn_id: String, label: String, credential_data: String) -> Self {
+        Self {
+            kind: CredentialType::Webauthn,
+            user_label: Some(label),
+            secret_data: String::new(),
+            credential_data,
+            webauthn_id: Some(webauthn_id),
         }
     }
 
@@ -147,6 +166,7 @@ impl NewCredential {
             user_label: None,
             secret_data: to_json(hash),
             credential_data: "{}".to_owned(),
+            webauthn_id: None,
         }
     }
 }
@@ -193,6 +213,21 @@ pub trait CredentialStore {
         credential: &Credential,
         step: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The passkey whose WebAuthn credential id is `webauthn_id`, if a member of `realm_id`
+    /// holds it: a passwordless sign-in names nothing else.
+    fn webauthn_credential(
+        &self,
+        realm_id: &str,
+        webauthn_id: &str,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+    /// Replaces a credential's `credential_data` (a passkey's sign counter and backup flags
+    /// after a sign-in) if it still holds what `credential` read: of two sign-ins that both
+    /// checked against the same counter, one wins.
+    fn replace_credential_data(
+        &self,
+        credential: &Credential,
+        credential_data: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -204,6 +239,7 @@ struct CredentialRow {
     user_label: Option<String>,
     secret_data: String,
     credential_data: String,
+    webauthn_credential_id: Option<String>,
     created_at: i64,
 }
 
@@ -218,13 +254,14 @@ impl TryFrom<CredentialRow> for Credential {
             user_label: row.user_label,
             secret_data: row.secret_data,
             credential_data: row.credential_data,
+            webauthn_id: row.webauthn_credential_id,
             created_at: from_millis(row.created_at),
         })
     }
 }
 
 const SELECT: &str = "SELECT id, user_id, type, user_label, secret_data, credential_data, \
-     created_at FROM credentials";
+     webauthn_credential_id, created_at FROM credentials";
 
 pub(super) async fn insert_credential(
     conn: &mut AnyConnection,
@@ -239,11 +276,12 @@ pub(super) async fn insert_credential(
         user_label: new.user_label,
         secret_data: new.secret_data,
         credential_data: new.credential_data,
+        webauthn_id: new.webauthn_id,
         created_at: now,
     };
     sqlx::query(
         "INSERT INTO credentials (id, user_id, type, user_label, secret_data, credential_data, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         webauthn_credential_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&credential.id)
     .bind(&credential.user_id)
@@ -251,6 +289,7 @@ pub(super) async fn insert_credential(
     .bind(&credential.user_label)
     .bind(&credential.secret_data)
     .bind(&credential.credential_data)
+    .bind(&credential.webauthn_id)
     .bind(to_millis(now))
     .execute(&mut *conn)
     .await
@@ -259,6 +298,7 @@ pub(super) async fn insert_credential(
             e,
             &[
                 ("one_password", || StoreError::PasswordExists),
+                ("webauthn_credential_id", || StoreError::WebauthnCredentialTaken),
                 ("user_label", || StoreError::CredentialLabelTaken),
                 // SQLite names the columns of a partial index rather than the index.
                 ("credentials.user_id", || StoreError::PasswordExists),
@@ -329,6 +369,34 @@ impl CredentialStore for Db {
         let done =
             sqlx::query("UPDATE credentials SET credential_data = $1 WHERE id = $2 AND credential_data = $3")
                 .bind(to_json(&data))
+                .bind(&credential.id)
+                .bind(&credential.credential_data)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn webauthn_credential(
+        &self,
+        realm_id: &str,
+        webauthn_id: &str,
+    ) -> Result<Option<Credential>, StoreError> {
+        sqlx::query_as::<_, CredentialRow>(&format!(
+            "{SELECT} WHERE webauthn_credential_id = $1 AND type = 'webauthn' \
+             AND user_id IN (SELECT id FROM users WHERE realm_id = $2)"
+        ))
+        .bind(webauthn_id)
+        .bind(realm_id)
+        .fetch_optional(self.pool())
+        .await?
+        .map(Credential::try_from)
+        .transpose()
+    }
+
+    async fn replace_credential_data(&self, credential: &Credential, data: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE credentials SET credential_data = $1 WHERE id = $2 AND credential_data = $3")
+                .bind(data)
                 .bind(&credential.id)
                 .bind(&credential.credential_data)
                 .execute(self.pool())

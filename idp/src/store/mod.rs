@@ -60,6 +60,8 @@ pub enum StoreError {
     IssuedUsernameTaken,
     #[error("the member already has a credential with this label")]
     CredentialLabelTaken,
+    #[error("this WebAuthn credential id is already registered")]
+    WebauthnCredentialTaken,
     #[error("the member already has a password")]
     PasswordExists,
     #[error("no such {0}")]

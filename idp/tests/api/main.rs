@@ -12,6 +12,8 @@ mod login_browser;
 mod mail;
 mod operator;
 mod outbox;
+mod passkey;
 mod smtp;
+mod soft_passkey;
 mod store;
 mod totp;

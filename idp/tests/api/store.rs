@@ -182,6 +182,7 @@ async fn credentials_keep_one_password_and_unique_labels(app: TestApp) {
         user_label: Some(label.to_owned()),
         secret_data: "{}".to_owned(),
         credential_data: "{}".to_owned(),
+        webauthn_id: None,
     };
     assert!(db.create_credential(&user.id, otp("iPhone"), now).await.is_ok());
     assert!(db.create_credential(&user.id, otp("Pixel"), now).await.is_ok());

@@ -9,6 +9,10 @@ use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::fetch::{
     self, EventRequestPaused, FulfillRequestParams, HeaderEntry, RequestPattern, RequestStage,
 };
+use chromiumoxide::cdp::browser_protocol::web_authn::{
+    self, AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
+    GetCredentialsParams, VirtualAuthenticatorOptions,
+};
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::{Binary, Page};
@@ -280,6 +284,39 @@ impl Tab {
                 }
             }
         });
+    }
+
+    /// Gives the tab a platform authenticator that makes passkeys as a phone's would (CTAP2,
+    /// internal, discoverable credentials, user verification) and answers every prompt at once
+    /// with the member verified, so the passkey pages can be driven with no one at the device.
+    pub async fn add_virtual_authenticator(&self) -> AuthenticatorId {
+        step("enable WebAuthn", self.page.execute(web_authn::EnableParams::default())).await;
+        let options = VirtualAuthenticatorOptions::builder()
+            .protocol(AuthenticatorProtocol::Ctap2)
+            .transport(AuthenticatorTransport::Internal)
+            .has_resident_key(true)
+            .has_user_verification(true)
+            .is_user_verified(true)
+            .automatic_presence_simulation(true)
+            .build()
+            .unwrap_or_else(|e| panic!("virtual authenticator options: {e}"));
+        let added = step(
+            "add a virtual authenticator",
+            self.page.execute(AddVirtualAuthenticatorParams::new(options)),
+        )
+        .await;
+        added.result.authenticator_id
+    }
+
+    /// The credentials the virtual authenticator `id` holds (what registration stored on the
+    /// device, with its sign count).
+    pub async fn credentials(&self, id: &AuthenticatorId) -> Vec<web_authn::Credential> {
+        let listed = step(
+            "list the authenticator's credentials",
+            self.page.execute(GetCredentialsParams::new(id.clone())),
+        )
+        .await;
+        listed.result.credentials
     }
 
     /// axe-core's findings on the page as it stands.

@@ -7,6 +7,7 @@
 //! RFC 8176 method references (`amr`), from which the ID token's `acr` follows.
 
 pub mod email_otp;
+pub mod passkey;
 pub mod totp;
 
 use super::FlowError;
