@@ -33,8 +33,12 @@ pub enum UserCommand {
     Disable(Member),
     /// Turn the member's account on again.
     Enable(Member),
+    /// A lost or replaced phone (3-8): delete the member's authenticator apps and passkeys, end
+    /// their sessions and tell them by mail; the next login sets the method up again.
+    ResetSecondFactors(Member),
     /// Ask the member for a step at their next login (Keycloak aliases: VERIFY_BIRTHDATE,
-    /// TERMS_AND_CONDITIONS, UPDATE_EMAIL, VERIFY_EMAIL, UPDATE_USER_ID, UPDATE_PASSWORD).
+    /// TERMS_AND_CONDITIONS, UPDATE_EMAIL, VERIFY_EMAIL, UPDATE_USER_ID, UPDATE_PASSWORD,
+    /// CONFIGURE_TOTP).
     RequireAction {
         #[command(flatten)]
         member: Member,
@@ -47,6 +51,7 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
     | UserCommand::Unlock(named)
     | UserCommand::Disable(named)
     | UserCommand::Enable(named)
+    | UserCommand::ResetSecondFactors(named)
     | UserCommand::RequireAction { member: named, .. }) = &command;
     let Member { realm, user } = named;
     let realm = realms::find(&state.db, realm).await?;
@@ -82,6 +87,14 @@ pub async fn run(command: UserCommand, state: AppState) -> anyhow::Result<()> {
         UserCommand::Enable(_) => {
             members::enable(ctx, &member).await?;
             println!("{} is enabled", member.username);
+        }
+        UserCommand::ResetSecondFactors(_) => {
+            let reset = members::reset_second_factors(ctx, &member).await?;
+            let told = if reset.mailed { "told by mail" } else { "not told: no email address" };
+            println!(
+                "{}: {} second factor(s) removed, {} session(s) ended, {told}; the next login sets them up again",
+                member.username, reset.removed, reset.sessions_ended
+            );
         }
         UserCommand::RequireAction { action, .. } => {
             let action = RequiredAction::from_alias(&action)

@@ -19,6 +19,7 @@ on_every_backend!(
     resend_waits_a_minute_and_the_new_code_replaces_the_old,
     a_first_login_with_mailed_codes_ends_with_a_code,
     acr_values_can_demand_a_second_factor,
+    after_the_kenpo_resets_a_lost_phone_the_next_login_sets_the_app_up_again,
 );
 
 const SETUP_FORM: &str = "form#kc-totp-settings-form";
@@ -346,6 +347,36 @@ async fn acr_values_can_demand_a_second_factor(idp: Idp) {
     // Now the session has two factors and answers such a client without a login.
     let page = browser.authorize(&request).await;
     idp.check_callback(&page, &request);
+}
+
+async fn after_the_kenpo_resets_a_lost_phone_the_next_login_sets_the_app_up_again(idp: Idp) {
+    let old_phone = member_with_app(&idp, "iPhone").await;
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    j.enter_app_code(&old_phone).await;
+    j.reached_client();
+
+    // 3-8: the member lost the phone; the kenpo resets their second factors.
+    let member = idp.user(&idp.member.username).await;
+    let ctx = idp.state.ctx(&idp.realm, &idp.issuer);
+    let reset =
+        kenpo_idp::flows::members::reset_second_factors(ctx, &member).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((reset.removed, reset.sessions_ended, reset.mailed), (1, 2, true));
+    idp.state.mail_outbox.notify_one();
+    let notice = idp.next_mail().await;
+    assert!(notice.from.starts_with("no-reply@"));
+    let parsed = notice.parsed();
+    assert!(parsed.part("text/plain").is_some_and(|t| t.contains("次回ログイン時")), "{}", notice.data);
+    // The lost phone's session is over, and its codes open nothing.
+    let silent = idp.auth_request().set("prompt", "none");
+    let page = j.browser.authorize(&silent).await;
+    assert_error_redirect(&page, &silent, &idp.issuer, &["login_required"]);
+    // The next login, after the password, sets an app up again, with a new key.
+    idp.advance(Duration::seconds(30));
+    let mut j = Journey::log_in(&idp, &idp.member.username, &idp.member.password).await;
+    let new_phone = j.set_up_app("Pixel").await;
+    assert_ne!(new_phone.uri, old_phone.uri);
+    j.reached_client();
 }
 
 fn percent_decode(raw: &str) -> String {

@@ -29,6 +29,9 @@ pub enum Mail<'a> {
     /// no-reply@: a one-time password for the second factor (OTPメール認証, 2-4-5), valid
     /// `minutes`. The code is in the text part as well as the HTML part.
     LoginCode { code: &'a str, minutes: u32 },
+    /// no-reply@: the kenpo reset the member's second factors (a lost phone, 3-8); the next
+    /// login sets them up again.
+    SecondFactorsReset { display_name: &'a str },
 }
 
 impl Mail<'_> {
@@ -39,6 +42,7 @@ impl Mail<'_> {
             Self::UsernameReminder { .. } => MailKind::UsernameReminder,
             Self::FirstLoginDone { .. } => MailKind::FirstLoginDone,
             Self::LoginCode { .. } => MailKind::LoginCode,
+            Self::SecondFactorsReset { .. } => MailKind::SecondFactorsReset,
         }
     }
 
@@ -50,7 +54,8 @@ impl Mail<'_> {
             Self::VerifyEmail { .. }
             | Self::ResetPassword { .. }
             | Self::UsernameReminder { .. }
-            | Self::LoginCode { .. } => "no-reply",
+            | Self::LoginCode { .. }
+            | Self::SecondFactorsReset { .. } => "no-reply",
         }
     }
 
@@ -58,7 +63,10 @@ impl Mail<'_> {
     pub fn link(&self) -> Option<&str> {
         match self {
             Self::VerifyEmail { link, .. } | Self::ResetPassword { link, .. } => Some(link),
-            Self::UsernameReminder { .. } | Self::FirstLoginDone { .. } | Self::LoginCode { .. } => None,
+            Self::UsernameReminder { .. }
+            | Self::FirstLoginDone { .. }
+            | Self::LoginCode { .. }
+            | Self::SecondFactorsReset { .. } => None,
         }
     }
 
@@ -78,6 +86,7 @@ impl Mail<'_> {
             Self::UsernameReminder { .. } => "username_reminder",
             Self::FirstLoginDone { .. } => "first_login_done",
             Self::LoginCode { .. } => "login_code",
+            Self::SecondFactorsReset { .. } => "second_factors_reset",
         }
     }
 }
@@ -114,7 +123,8 @@ static TEMPLATES: LazyLock<Result<Templates, String>> = LazyLock::new(|| {
         "reset_password",
         "username_reminder",
         "first_login_done",
-        "login_code"
+        "login_code",
+        "second_factors_reset"
     ))
     .map_err(|e| format!("{e:#}"))
 });
@@ -174,13 +184,14 @@ mod tests {
     const LINK: &str =
         "https://idp.example.jp/realms/demo/login-actions/action-token?key=abc&client_id=portal";
 
-    fn every_mail() -> [Mail<'static>; 5] {
+    fn every_mail() -> [Mail<'static>; 6] {
         [
             Mail::VerifyEmail { link: LINK, minutes: 720 },
             Mail::ResetPassword { link: LINK, minutes: 5 },
             Mail::UsernameReminder { username: "kenpo-taro" },
             Mail::FirstLoginDone { display_name: "健保 太郎" },
             Mail::LoginCode { code: "042917", minutes: 5 },
+            Mail::SecondFactorsReset { display_name: "健保 太郎" },
         ]
     }
 
@@ -196,7 +207,9 @@ mod tests {
                 let fact = match mail {
                     Mail::VerifyEmail { .. } | Mail::ResetPassword { .. } => LINK,
                     Mail::UsernameReminder { username } => username,
-                    Mail::FirstLoginDone { display_name } => display_name,
+                    Mail::FirstLoginDone { display_name } | Mail::SecondFactorsReset { display_name } => {
+                        display_name
+                    }
                     Mail::LoginCode { code, .. } => code,
                 };
                 assert!(text.contains(fact), "{mail:?} in {locale:?}: {text}");

@@ -15,6 +15,8 @@ pub enum MailKind {
     FirstLoginDone,
     /// A mailed one-time password (OTPメール認証, 2-4-5).
     LoginCode,
+    /// The kenpo reset the member's second factors (3-8).
+    SecondFactorsReset,
 }
 
 impl MailKind {
@@ -25,6 +27,7 @@ impl MailKind {
             Self::UsernameReminder => "username-reminder",
             Self::FirstLoginDone => "first-login-done",
             Self::LoginCode => "login-code",
+            Self::SecondFactorsReset => "second-factors-reset",
         }
     }
 
@@ -35,6 +38,7 @@ impl MailKind {
             Self::UsernameReminder,
             Self::FirstLoginDone,
             Self::LoginCode,
+            Self::SecondFactorsReset,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
