@@ -86,7 +86,9 @@ async fn the_script_registers_and_uses_a_passkey_with_a_virtual_authenticator() 
     assert!(matches!(second, Ok(IdentityCheck::Passed)), "{second:?}\n{asserted}");
     assert!(matches!(&signed_in, Ok(SignIn::Passed(u)) if u.id == user.id), "{signed_in:?}\n{discovered}");
     let after = tab.credentials(&authenticator).await;
-    assert_eq!(after[0].sign_count, on_device[0].sign_count + 2, "each use counted on the device");
+    // At least the two uses the server accepted; the sign-in page's autofill request may have
+    // been answered too before the button aborted it.
+    assert!(after[0].sign_count >= on_device[0].sign_count + 2, "each use counted on the device");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ on_every_backend!(
     a_first_login_with_mailed_codes_ends_with_a_code,
     acr_values_can_demand_a_second_factor,
     after_the_kenpo_resets_a_lost_phone_the_next_login_sets_the_app_up_again,
+    a_change_the_client_asks_for_comes_after_a_recent_authentication,
 );
 
 const SETUP_FORM: &str = "form#kc-totp-settings-form";
@@ -377,6 +378,63 @@ async fn after_the_kenpo_resets_a_lost_phone_the_next_login_sets_the_app_up_agai
     let new_phone = j.set_up_app("Pixel").await;
     assert_ne!(new_phone.uri, old_phone.uri);
     j.reached_client();
+}
+
+async fn a_change_the_client_asks_for_comes_after_a_recent_authentication(idp: Idp) {
+    let iphone = member_with_app(&idp, "iPhone").await;
+    idp.advance(Duration::seconds(30));
+    let mut j = log_in(&idp).await;
+    j.enter_app_code(&iphone).await;
+    j.reached_client();
+
+    // Within the realm's window (5 minutes) the portal's 「設定」 goes straight to the setup
+    // (Keycloak's application-initiated action, kc_action).
+    idp.advance(Duration::seconds(60));
+    let add_device = idp.auth_request().set("kc_action", "CONFIGURE_TOTP");
+    let page = j.browser.authorize(&add_device).await;
+    assert_eq!(page.heading(), "ワンタイムパスワードの設定", "{}", page.body);
+    let pixel = AuthenticatorApp::scan(&page);
+    let fields = [("totp", pixel.code_at(idp.now())), ("userLabel", "Pixel".to_owned())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = j.browser.submit_and_follow(&page.form(SETUP_FORM), &fields).await;
+    let callback = idp.check_callback(&page, &add_device);
+    assert_eq!(callback.get("kc_action_status"), Some("success"));
+
+    // Later than the window, the member first proves it is them: 「続行するには再度認証して
+    // ください。」, the user ID filled in, the password, then the second factor.
+    idp.advance(Duration::minutes(6));
+    let change_password = idp.auth_request().set("kc_action", "UPDATE_PASSWORD");
+    let page = j.browser.authorize(&change_password).await;
+    assert!(page.body.contains("続行するには再度認証してください。"), "{}", page.body);
+    assert_eq!(page.input_value("username").as_deref(), Some(idp.member.username.as_str()));
+    let page = j
+        .browser
+        .submit_and_follow(
+            &page.form("form#kc-form-login"),
+            &[("username", &idp.member.username), ("password", &idp.member.password)],
+        )
+        .await;
+    assert_eq!(page.heading(), "ワンタイムパスワード");
+    let code = pixel.code_at(idp.now());
+    let pixel_id = page.radios("selectedCredentialId")[1].0.clone();
+    let page = j
+        .browser
+        .submit_and_follow(&page.form(CODE_FORM), &[("selectedCredentialId", &pixel_id), ("otp", &code)])
+        .await;
+    assert_eq!(page.heading(), "パスワードの変更", "{}", page.body);
+    let page = j
+        .browser
+        .submit_and_follow(
+            &page.form("form#kc-passwd-update-form"),
+            &[("password-new", "Renewed-Pass-77"), ("password-confirm", "Renewed-Pass-77")],
+        )
+        .await;
+    let callback = idp.check_callback(&page, &change_password);
+    assert_eq!(callback.get("kc_action_status"), Some("success"));
+    // An action a client may not ask for is ignored: the session answers as usual.
+    let odd = idp.auth_request().set("kc_action", "VERIFY_BIRTHDATE");
+    let page = j.browser.authorize(&odd).await;
+    assert_eq!(idp.check_callback(&page, &odd).get("kc_action_status"), None);
 }
 
 fn percent_decode(raw: &str) -> String {

@@ -5,7 +5,7 @@
 
 use super::FlowError;
 use super::authorize::AuthRequest;
-use crate::domain::AuthMethod;
+use crate::domain::{AuthMethod, RequiredAction};
 use crate::ephemeral::{Ephemeral, EphemeralStore};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -57,6 +57,9 @@ pub struct Authenticated {
     /// Whether this tab has mailed a login code (sent once on arrival; then by 「再送信」).
     #[serde(default)]
     pub email_code_sent: bool,
+    /// Whether the change the client asked for (`kc_action`) is made.
+    #[serde(default)]
+    pub requested_done: bool,
 }
 
 impl Authenticated {
@@ -71,6 +74,7 @@ impl Authenticated {
             factor: None,
             totp_seed: None,
             email_code_sent: false,
+            requested_done: false,
         }
     }
 }
@@ -80,6 +84,14 @@ pub struct Notice {
     pub key: String,
     #[serde(default)]
     pub email: Option<String>,
+}
+
+impl AuthSession {
+    /// The change the client asked for (`kc_action`), while it is still to be made.
+    pub fn requested(&self) -> Option<RequiredAction> {
+        let done = self.member.as_ref().is_some_and(|m| m.requested_done);
+        self.request.kc_action.filter(|_| !done)
+    }
 }
 
 fn key(tab_id: &str) -> String {

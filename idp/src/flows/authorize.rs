@@ -5,7 +5,9 @@
 //! unknown client or an unregistered URI gets an error page (RFC 6749 §4.1.2.1, no open
 //! redirector). After that, errors go back to the client with `state` and `iss`.
 
+use super::required_actions;
 use crate::domain::ClientId;
+use crate::domain::RequiredAction;
 use crate::store::{Client, ClientStore, GrantType, Realm};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,6 +34,10 @@ pub struct AuthRequest {
     /// Claims asked for by the `claims` parameter (OIDC Core §5.5), by where they go.
     pub id_token_claims: Vec<String>,
     pub userinfo_claims: Vec<String>,
+    /// A change the client asks the member to make (Keycloak's application-initiated action,
+    /// `kc_action=CONFIGURE_TOTP`, …): run after a recent enough authentication.
+    #[serde(default)]
+    pub kc_action: Option<RequiredAction>,
 }
 
 impl AuthRequest {
@@ -184,6 +190,10 @@ pub async fn validate(
             .unwrap_or_default(),
         id_token_claims,
         userinfo_claims,
+        kc_action: params
+            .get("kc_action")
+            .and_then(|alias| RequiredAction::from_alias(alias))
+            .filter(|action| required_actions::ON_REQUEST.contains(action)),
     };
     Ok((request, client))
 }

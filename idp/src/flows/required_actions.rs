@@ -98,6 +98,30 @@ pub fn pending(
     owed
 }
 
+/// The changes a client may ask a member to make (Keycloak's application-initiated actions,
+/// `kc_action`): the sensitive ones, each after a recent authentication (see
+/// `RealmSettings::reauthentication_window_seconds`).
+pub const ON_REQUEST: [RequiredAction; 4] = [
+    RequiredAction::UpdateEmail,
+    RequiredAction::UpdatePassword,
+    RequiredAction::ConfigureTotp,
+    RequiredAction::WebauthnRegister,
+];
+
+/// The member's next step: what they owe, then the change the client asked for (`requested`,
+/// unless already made in this login).
+pub async fn next_with(
+    ctx: &Ctx<'_>,
+    user: &User,
+    requested: Option<RequiredAction>,
+) -> Result<Option<RequiredAction>, FlowError> {
+    if let Some(owed) = next(ctx, user).await? {
+        return Ok(Some(owed));
+    }
+    let runs = |a: &RequiredAction| ctx.realm.settings.required_actions.contains(a) && HANDLED.contains(a);
+    Ok(requested.filter(runs))
+}
+
 /// The member's next step, if any.
 pub async fn next(ctx: &Ctx<'_>, user: &User) -> Result<Option<RequiredAction>, FlowError> {
     let terms = ctx.db.current_terms(&ctx.realm.id).await?;

@@ -47,13 +47,17 @@ pub async fn show_login(
 ) -> Response {
     let browser = super::browser_id(&jar);
     let tab_id = random::token_with_bytes(16);
+    let request_notice = request
+        .kc_action
+        .map(|_| crate::flows::auth_session::Notice { key: "login.reauthenticate".to_owned(), email: None });
     let session = AuthSession {
         request,
         csrf: random::token(),
         browser: browser.clone(),
         locale: None,
         member: None,
-        notice: None,
+        // A change the client asked for comes after a fresh login: the page says why.
+        notice: request_notice,
     };
     if let Err(e) = auth_session::save(&state.ephemeral, &tab_id, &session).await {
         return web::server_error(state, locale, &e);
@@ -257,7 +261,7 @@ pub async fn authenticate(
     if factor_due {
         return (jar, see_other(&tab.url(&realm, "authenticate"))).into_response();
     }
-    match crate::flows::required_actions::next(&ctx, &user).await {
+    match crate::flows::required_actions::next_with(&ctx, &user, tab.session.requested()).await {
         Ok(Some(_)) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
         Ok(None) => required::finish(&state, &realm, tab, *user, &peer, &headers, jar).await,
         Err(e) => web::server_error(&state, tab.locale, &e),
@@ -295,7 +299,8 @@ pub async fn resume_session(
         Err(e) => return web::server_error(state, locale, &e),
     };
     let issuer = state.config.issuer(realm.name.as_str());
-    let owes = match crate::flows::required_actions::next(&state.ctx(realm, &issuer), &user).await {
+    let ctx = state.ctx(realm, &issuer);
+    let owes = match crate::flows::required_actions::next_with(&ctx, &user, request.kc_action).await {
         Ok(next) => next.is_some(),
         Err(e) => return web::server_error(state, locale, &e),
     };

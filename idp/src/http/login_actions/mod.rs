@@ -15,6 +15,7 @@ mod second_factor;
 mod totp;
 
 use crate::app::AppState;
+use crate::domain::RequiredAction;
 use crate::flows::auth_session::{self, AuthSession};
 use crate::flows::required_actions::FieldError;
 use crate::flows::tokens;
@@ -196,11 +197,28 @@ pub async fn issue_code(
             if let Some(s) = &request.state {
                 params.push(("state", s));
             }
+            // Keycloak tells the client its application-initiated action was made.
+            if request.kc_action.is_some() {
+                params.push(("kc_action_status", "success"));
+            }
             params.push(("iss", &issuer));
             web::to_client(&request.redirect_uri, &params)
         }
         Err(e) => web::server_error(state, Locale::Ja, &e),
     }
+}
+
+/// Marks the change the client asked for (`kc_action`) as made, when `action` is it.
+pub async fn requested_done(state: &AppState, tab: &mut Tab, action: RequiredAction) -> Result<(), Response> {
+    if tab.session.requested() != Some(action) {
+        return Ok(());
+    }
+    if let Some(member) = tab.session.member.as_mut() {
+        member.requested_done = true;
+    }
+    auth_session::save(&state.ephemeral, &tab.id, &tab.session)
+        .await
+        .map_err(|e| web::server_error(state, tab.locale, &e))
 }
 
 /// A 303 to a page of the journey.

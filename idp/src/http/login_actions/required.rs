@@ -40,7 +40,7 @@ pub async fn proceed(
 ) -> Response {
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = state.ctx(realm, &issuer);
-    let next = match steps::next(&ctx, &user).await {
+    let next = match steps::next_with(&ctx, &user, tab.session.requested()).await {
         Ok(next) => next,
         Err(e) => return web::server_error(state, tab.locale, &e),
     };
@@ -235,7 +235,7 @@ pub async fn submit(
         };
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = state.ctx(&realm, &issuer);
-    let current = match steps::next(&ctx, &user).await {
+    let current = match steps::next_with(&ctx, &user, tab.session.requested()).await {
         Ok(next) => next,
         Err(e) => return web::server_error(&state, tab.locale, &e),
     };
@@ -325,6 +325,9 @@ pub async fn submit(
     };
     match outcome {
         Ok(Ok(())) => {
+            if let Err(page) = super::requested_done(&state, &mut tab, action).await {
+                return page;
+            }
             done.details.insert("custom_required_action".to_owned(), action.alias().to_owned());
             audit(&state, &realm, kind, done).await;
             if was_temporary && !user.temporary_id {

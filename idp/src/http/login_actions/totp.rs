@@ -140,6 +140,9 @@ pub async fn submit_setup(
             if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
                 return web::server_error(state, tab.locale, &e);
             }
+            if let Err(page) = super::requested_done(state, &mut tab, RequiredAction::ConfigureTotp).await {
+                return page;
+            }
             let mut done = event(peer, Some(&client_id), Some(&user.id), None);
             done.details.insert("credential_id".to_owned(), credential.id.clone());
             done.details.insert("custom_required_action".to_owned(), "CONFIGURE_TOTP".to_owned());

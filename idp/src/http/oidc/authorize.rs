@@ -7,7 +7,7 @@ use crate::flows::authorize::{self, AuthRequest, AuthorizeError, PageError};
 use crate::flows::mfa;
 use crate::http::{login_actions, paths, web};
 use crate::i18n::{self, Locale};
-use crate::store::{Realm, UserSession};
+use crate::store::{Realm, UserSession, UserStore};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
@@ -80,6 +80,14 @@ async fn authorize(
     if request.prompt_none {
         return web::error_to_client(&request, &issuer, "login_required");
     }
+    let mut request = request;
+    if let (Some(session), None) = (&session, &request.login_hint) {
+        // Re-authentication: the member signed in is the one to sign in again.
+        match state.db.user_by_id(&realm.id, &session.user_id).await {
+            Ok(user) => request.login_hint = user.map(|u| u.username.to_string()),
+            Err(e) => return web::server_error(&state, locale, &e),
+        }
+    }
     login_actions::show_login(&state, &realm, jar, request, locale).await
 }
 
@@ -96,6 +104,11 @@ async fn session_satisfies(
     if let Some(max_age) = request.max_age
         && (now - session.auth_time).whole_seconds() > i64::try_from(max_age).unwrap_or(i64::MAX)
     {
+        return Ok(false);
+    }
+    // A change the client asks for (kc_action) needs a recent authentication.
+    let window = i64::from(realm.settings.reauthentication_window_seconds);
+    if request.kc_action.is_some() && (now - session.auth_time).whole_seconds() > window {
         return Ok(false);
     }
     // A client asking for two factors gets a fresh login from a one-factor session.
