@@ -1,10 +1,9 @@
 //! The mailed code of a login (OTPメール認証, 2-4-5): sent on arrival, entered on the page,
 //! sent again by 「再送信」 (at most once a minute).
 
-use super::{Tab, TabChrome, audit, by_field, event, see_other};
+use super::{Tab, TabChrome, audit, by_field, event};
 use crate::app::AppState;
 use crate::flows::auth_session;
-use crate::flows::brute_force::Lock;
 use crate::flows::mfa::email_otp::{self, CodeCheck, SendOutcome};
 use crate::flows::mfa::{self};
 use crate::flows::required_actions::FieldError;
@@ -98,7 +97,7 @@ pub async fn show(state: &AppState, realm: &Realm, mut tab: Tab, user: &User) ->
 pub async fn submit(
     state: &AppState,
     realm: &Realm,
-    mut tab: Tab,
+    tab: Tab,
     user: User,
     form: &web::FormFields,
     device_cookie: Option<&str>,
@@ -120,24 +119,10 @@ pub async fn submit(
     let client_id = tab.session.request.client_id.clone();
     let failure = |error: &str| event(peer, Some(&client_id), Some(&user.id), Some(error));
     match checked {
-        CodeCheck::Passed => {
-            if let Some(member) = tab.session.member.as_mut() {
-                member.factor = None;
-                mfa::record(&mut member.amr, &[mfa::amr::OTP]);
-            }
-            match auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
-                Ok(()) => see_other(&tab.url(realm, "required-action")),
-                Err(e) => web::server_error(state, tab.locale, &e),
-            }
-        }
+        CodeCheck::Passed => super::factor_passed(state, realm, tab, &[mfa::amr::OTP]).await,
         CodeCheck::Locked(lock) => {
-            let error = match lock {
-                Lock::Temporary { .. } => "user_temporarily_disabled",
-                Lock::Permanent => "user_disabled",
-            };
-            audit(state, realm, EventType::LoginError, failure(error)).await;
-            let _ = auth_session::finish(&state.ephemeral, &tab.id).await;
-            web::message(state, StatusCode::FORBIDDEN, tab.locale, &realm.display_name, "login.locked")
+            super::locked_out(state, realm, &tab, lock, event(peer, Some(&client_id), Some(&user.id), None))
+                .await
         }
         refused => {
             if matches!(refused, CodeCheck::Wrong | CodeCheck::TooManyAttempts) {

@@ -17,6 +17,7 @@ mod totp;
 use crate::app::AppState;
 use crate::domain::RequiredAction;
 use crate::flows::auth_session::{self, AuthSession};
+use crate::flows::brute_force::Lock;
 use crate::flows::required_actions::FieldError;
 use crate::flows::tokens;
 use crate::http::{paths, web};
@@ -219,6 +220,40 @@ pub async fn requested_done(state: &AppState, tab: &mut Tab, action: RequiredAct
     auth_session::save(&state.ephemeral, &tab.id, &tab.session)
         .await
         .map_err(|e| web::server_error(state, tab.locale, &e))
+}
+
+/// A second factor passed: what it proved joins the login's `amr`, and the login goes on to
+/// what the member owes (or finishes).
+pub async fn factor_passed(state: &AppState, realm: &Realm, mut tab: Tab, proved: &[&str]) -> Response {
+    if let Some(member) = tab.session.member.as_mut() {
+        member.factor = None;
+        crate::flows::mfa::record(&mut member.amr, proved);
+    }
+    match auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+        Ok(()) => see_other(&tab.url(realm, "required-action")),
+        Err(e) => web::server_error(state, tab.locale, &e),
+    }
+}
+
+/// The member's lockout record is locked: the login ends with the contact-your-kenpo page
+/// (Q5), recorded as Keycloak's `LOGIN_ERROR` of a temporarily or permanently disabled user.
+pub async fn locked_out(
+    state: &AppState,
+    realm: &Realm,
+    tab: &Tab,
+    lock: Lock,
+    mut failed: NewEvent,
+) -> Response {
+    failed.error = Some(
+        match lock {
+            Lock::Temporary { .. } => "user_temporarily_disabled",
+            Lock::Permanent => "user_disabled",
+        }
+        .to_owned(),
+    );
+    audit(state, realm, EventType::LoginError, failed).await;
+    let _ = auth_session::finish(&state.ephemeral, &tab.id).await;
+    web::message(state, StatusCode::FORBIDDEN, tab.locale, &realm.display_name, "login.locked")
 }
 
 /// A 303 to a page of the journey.

@@ -7,7 +7,6 @@ use crate::app::AppState;
 use crate::domain::RequiredAction;
 use crate::domain::totp::{OtpAlgorithm, TotpSeed};
 use crate::flows::auth_session;
-use crate::flows::brute_force::Lock;
 use crate::flows::lockout::IdentityCheck;
 use crate::flows::mfa::{self, totp};
 use crate::flows::required_actions::{self as steps, FieldError, TotpAnswer};
@@ -210,7 +209,7 @@ pub async fn show_code(
 pub async fn submit_code(
     state: &AppState,
     realm: &Realm,
-    mut tab: Tab,
+    tab: Tab,
     user: User,
     form: &web::FormFields,
     device_cookie: Option<&str>,
@@ -227,29 +226,15 @@ pub async fn submit_code(
     let client_id = tab.session.request.client_id.clone();
     let failure = |error: &str| event(peer, Some(&client_id), Some(&user.id), Some(error));
     match totp::check_login_code(&ctx, &user, selected, code, device_cookie, peer.ip()).await {
-        Ok(IdentityCheck::Passed) => {
-            if let Some(member) = tab.session.member.as_mut() {
-                member.factor = None;
-                mfa::record(&mut member.amr, &[mfa::amr::OTP]);
-            }
-            if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
-                return web::server_error(state, tab.locale, &e);
-            }
-            see_other(&tab.url(realm, "required-action"))
-        }
+        Ok(IdentityCheck::Passed) => super::factor_passed(state, realm, tab, &[mfa::amr::OTP]).await,
         Ok(IdentityCheck::Failed) => {
             audit(state, realm, EventType::LoginError, failure("invalid_user_credentials")).await;
             let errors = [FieldError::new("otp", "totp.login_wrong")];
             show_code(state, realm, &tab, &user, &errors, Some(selected)).await
         }
         Ok(IdentityCheck::Locked(lock)) => {
-            let error = match lock {
-                Lock::Temporary { .. } => "user_temporarily_disabled",
-                Lock::Permanent => "user_disabled",
-            };
-            audit(state, realm, EventType::LoginError, failure(error)).await;
-            let _ = auth_session::finish(&state.ephemeral, &tab.id).await;
-            web::message(state, StatusCode::FORBIDDEN, tab.locale, &realm.display_name, "login.locked")
+            super::locked_out(state, realm, &tab, lock, event(peer, Some(&client_id), Some(&user.id), None))
+                .await
         }
         Err(e) => web::server_error(state, tab.locale, &e),
     }
