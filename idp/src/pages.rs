@@ -25,6 +25,8 @@ impl Pages {
             ("totp_setup.html", include_str!("../templates/totp_setup.html")),
             ("totp_login.html", include_str!("../templates/totp_login.html")),
             ("email_otp.html", include_str!("../templates/email_otp.html")),
+            ("passkey_register.html", include_str!("../templates/passkey_register.html")),
+            ("passkey_login.html", include_str!("../templates/passkey_login.html")),
         ])?))
     }
 

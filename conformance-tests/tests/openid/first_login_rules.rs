@@ -10,11 +10,19 @@ use scraper::{ElementRef, Html, Selector};
 
 on_every_backend!(
     user_id_rules_and_messages,
-    the_user_id_page_offers_the_realms_methods_and_stores_the_choice,
     password_policy_rules_and_messages,
     a_password_equal_to_the_user_id_just_chosen_is_refused_whatever_its_case,
     a_realms_narrower_password_policy_is_enforced_and_shown,
 );
+
+/// 生体認証 is offered only where passkeys work: the IdP reached by a domain name.
+mod by_name {
+    use super::*;
+    shared_runtime::on_every_backend!(
+        crate::helpers::spawn_idp_by_name;
+        the_user_id_page_offers_the_realms_methods_and_stores_the_choice
+    );
+}
 
 const USER_ID_PAGE: &str = "ユーザIDの設定・認証方法の選択";
 const USER_ID_FORM: &str = "form#kc-user-id-form";

@@ -156,13 +156,27 @@ impl Idp {
     }
 }
 
-fn test_config(data_dir: &std::path::Path, database_url: Option<&str>, smtp_url: &str) -> Config {
-    let mut env = vec![
-        ("KENPO_IDP_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+fn test_config(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    smtp_url: &str,
+    by_name: bool,
+) -> Config {
+    let mut listen = "127.0.0.1:0".to_owned();
+    let mut env = Vec::new();
+    if by_name {
+        // The public URL must name the port before the server binds it: take a free one.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr());
+        let port = free.unwrap_or_else(|e| panic!("a free port: {e}")).port();
+        listen = format!("127.0.0.1:{port}");
+        env.push(("KENPO_IDP_PUBLIC_URL".to_owned(), format!("http://localhost:{port}")));
+    }
+    env.extend([
+        ("KENPO_IDP_LISTEN".to_owned(), listen),
         ("KENPO_IDP_DATA_DIR".to_owned(), data_dir.display().to_string()),
         ("KENPO_IDP_SMTP_URL".to_owned(), smtp_url.to_owned()),
         ("KENPO_IDP_MAIL_DOMAIN".to_owned(), "conformance.example.jp".to_owned()),
-    ];
+    ]);
     if let Some(url) = database_url {
         env.push(("KENPO_IDP_DATABASE_URL".to_owned(), url.to_owned()));
         env.push((
@@ -176,13 +190,24 @@ fn test_config(data_dir: &std::path::Path, database_url: Option<&str>, smtp_url:
 /// Starts an IdP on a fresh database of `backend` with the suite's realm, client and member.
 /// Returns `None` (after saying why) when a developer has no PostgreSQL; panics under CI.
 pub async fn spawn_idp(backend: Backend) -> Option<Idp> {
+    spawn(backend, false).await
+}
+
+/// [`spawn_idp`], with the IdP reached as `localhost`: passkeys need a domain name (WebAuthn
+/// refuses an IP address), so only there does the realm offer them.
+pub async fn spawn_idp_by_name(backend: Backend) -> Option<Idp> {
+    spawn(backend, true).await
+}
+
+async fn spawn(backend: Backend, by_name: bool) -> Option<Idp> {
     let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
     let database = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(TestDatabase::create().await?),
     };
     let mail = SmtpSink::start().await;
-    let config = test_config(data_dir.path(), database.as_ref().map(|d| d.url.as_str()), &mail.url());
+    let database_url = database.as_ref().map(|d| d.url.as_str());
+    let config = test_config(data_dir.path(), database_url, &mail.url(), by_name);
     // Real time, to the second, so that cookie lifetimes and token times look sane to anyone;
     // from there on the clock moves only when a test moves it.
     let start = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|e| panic!("clock: {e}"));
@@ -190,7 +215,7 @@ pub async fn spawn_idp(backend: Backend) -> Option<Idp> {
     let app = App::build_with_clock(config, Arc::new(clock.clone()))
         .await
         .unwrap_or_else(|e| panic!("the IdP did not start: {e}"));
-    let address = format!("http://127.0.0.1:{}", app.port());
+    let address = app.state().config.public_url.clone();
     let state = app.state().clone();
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

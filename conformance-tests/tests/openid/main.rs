@@ -16,6 +16,7 @@ mod first_login_rules;
 mod helpers;
 mod login_page;
 mod passkey_script;
+mod passkeys;
 mod protocol;
 mod recovery;
 mod rp_initiated_op;

@@ -5,6 +5,7 @@
 
 use super::FlowError;
 use super::authorize::AuthRequest;
+use super::mfa::passkey::Waiting;
 use crate::domain::{AuthMethod, RequiredAction};
 use crate::ephemeral::{Ephemeral, EphemeralStore};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,11 @@ pub struct AuthSession {
     /// it speaks of.
     #[serde(default)]
     pub notice: Option<Notice>,
+    /// The passkey ceremony the tab's page started (the sign-in on the login page, the second
+    /// factor, a registration), waiting for the browser's answer. Kept here, on the server, so
+    /// the page never holds the challenge's state.
+    #[serde(default)]
+    pub passkey: Option<Waiting>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -280,7 +280,11 @@ pub struct Callback {
 impl Callback {
     /// Reads the redirect `page` makes, which must go to `redirect_uri` exactly (plus a query).
     pub fn from_page(page: &Page, redirect_uri: &str) -> Self {
-        let url = page.redirect_target();
+        Self::from_url(page.redirect_target(), redirect_uri)
+    }
+
+    /// Reads a redirect `url` (as a real browser's address bar shows it) to `redirect_uri`.
+    pub fn from_url(url: Url, redirect_uri: &str) -> Self {
         let location = url.as_str();
         let (base, query) = location.split_once('?').unwrap_or((location, ""));
         assert_eq!(base, redirect_uri, "the IdP redirected somewhere else than the redirect URI");

@@ -134,7 +134,12 @@ impl Idp {
 
     /// A successful authorization response: a code, the request's `state`, and `iss` (RFC 9207).
     pub fn check_callback(&self, page: &Page, request: &AuthRequest) -> Callback {
-        let callback = Callback::from_page(page, request.param("redirect_uri"));
+        self.check_callback_url(page.redirect_target(), request)
+    }
+
+    /// [`Idp::check_callback`] for the address a real browser landed at.
+    pub fn check_callback_url(&self, url: url::Url, request: &AuthRequest) -> Callback {
+        let callback = Callback::from_url(url, request.param("redirect_uri"));
         assert_eq!(
             callback.get("error"),
             None,

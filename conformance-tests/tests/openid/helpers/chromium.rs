@@ -11,7 +11,8 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
 };
 use chromiumoxide::cdp::browser_protocol::web_authn::{
     self, AddVirtualAuthenticatorParams, AuthenticatorId, AuthenticatorProtocol, AuthenticatorTransport,
-    GetCredentialsParams, VirtualAuthenticatorOptions,
+    GetCredentialsParams, RemoveVirtualAuthenticatorParams, SetUserVerifiedParams,
+    VirtualAuthenticatorOptions,
 };
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::handler::viewport::Viewport;
@@ -182,6 +183,12 @@ impl Tab {
         self.eval("document.querySelector('h1')?.innerText ?? ''").await
     }
 
+    /// The visible text of the element `css` (empty when there is none).
+    pub async fn text_of(&self, css: &str) -> String {
+        let selector = serde_json::to_string(css).unwrap_or_default();
+        self.eval(&format!("(document.querySelector({selector})?.innerText ?? '').trim()")).await
+    }
+
     /// The page's visible text.
     pub async fn text(&self) -> String {
         self.eval("document.body.innerText").await
@@ -306,6 +313,28 @@ impl Tab {
         )
         .await;
         added.result.authenticator_id
+    }
+
+    /// Makes the authenticator `id` fail (`false`) or pass (`true`) user verification, as a
+    /// member whose finger or face is not recognised, or who cancels.
+    pub async fn set_user_verified(&self, id: &AuthenticatorId, verified: bool) {
+        let params = SetUserVerifiedParams::new(id.clone(), verified);
+        step("set user verification", self.page.execute(params)).await;
+    }
+
+    /// Makes the tab's pages see a browser without conditional mediation (passkeys in the
+    /// autofill). A virtual authenticator answers an autofill request at once, as if the member
+    /// picked the passkey, so a test of the buttons turns it off first.
+    pub async fn without_conditional_mediation(&self) {
+        let script = "if (window.PublicKeyCredential) \
+            PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);";
+        step("turn conditional mediation off", self.page.evaluate_on_new_document(script)).await;
+    }
+
+    /// Takes the authenticator `id` away, with its passkeys (the member's other device).
+    pub async fn remove_virtual_authenticator(&self, id: &AuthenticatorId) {
+        let params = RemoveVirtualAuthenticatorParams::new(id.clone());
+        step("remove a virtual authenticator", self.page.execute(params)).await;
     }
 
     /// The credentials the virtual authenticator `id` holds (what registration stored on the

@@ -97,6 +97,7 @@ impl Registered {
 pub fn owed(user: &User, registered: Registered) -> Option<AuthMethod> {
     match user.auth_method? {
         AuthMethod::Otp if registered.apps => Some(AuthMethod::Otp),
+        AuthMethod::Webauthn if registered.passkeys => Some(AuthMethod::Webauthn),
         AuthMethod::EmailOtp if user.email.is_some() && user.email_verified => Some(AuthMethod::EmailOtp),
         _ => None,
     }
@@ -117,7 +118,7 @@ pub async fn adopt_a_method(ctx: &Ctx<'_>, user: &mut User) -> Result<(), FlowEr
     if user.auth_method.is_some() {
         return Ok(());
     }
-    let allowed = &ctx.realm.settings.auth_methods;
+    let allowed = offered(ctx);
     let preferred = [AuthMethod::Otp, AuthMethod::EmailOtp, AuthMethod::Webauthn];
     if let Some(method) = preferred.into_iter().find(|m| allowed.contains(m)) {
         user.auth_method = Some(method);
@@ -126,12 +127,22 @@ pub async fn adopt_a_method(ctx: &Ctx<'_>, user: &mut User) -> Result<(), FlowEr
     Ok(())
 }
 
-/// The factor still due in a login that has proved `amr` so far.
+/// The methods a member may choose here: the realm's, without 生体認証 where passkeys cannot
+/// work (the IdP reached by an IP address, as in development; see [`passkey::available`]).
+pub fn offered(ctx: &Ctx<'_>) -> Vec<AuthMethod> {
+    let passkeys = passkey::available(ctx);
+    let methods = ctx.realm.settings.auth_methods.iter().copied();
+    methods.filter(|m| *m != AuthMethod::Webauthn || passkeys).collect()
+}
+
+/// The factor still due in a login that has proved `amr` so far. A passkey is never due where
+/// passkeys cannot work: the login would be stuck on a page no browser can answer.
 pub async fn due(ctx: &Ctx<'_>, user: &User, amr: &[String]) -> Result<Option<AuthMethod>, FlowError> {
     if has_two_factors(amr) {
         return Ok(None);
     }
-    Ok(owed(user, Registered::of(ctx, user).await?))
+    let factor = owed(user, Registered::of(ctx, user).await?);
+    Ok(factor.filter(|f| *f != AuthMethod::Webauthn || passkey::available(ctx)))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::super::brute_force::Lock;
 use super::super::lockout::{self, FailureKey, IdentityCheck};
 use super::super::required_actions::{FieldError, StepResult};
 use super::super::tokens::Ctx;
+use super::amr;
 use crate::ephemeral::EphemeralStore;
 use crate::store::{Credential, CredentialStore, CredentialType, NewCredential, StoreError, User, UserStore};
 use base64::Engine as _;
@@ -114,6 +115,16 @@ pub type SecondFactorCeremony = Ceremony<PasskeyAuthentication>;
 /// Signing in with a discoverable passkey, nobody named yet.
 pub type SignInCeremony = Ceremony<DiscoverableAuthentication>;
 
+/// The ceremony a login tab waits on: each passkey page starts one and keeps it in the tab
+/// (server side, `flows::auth_session`), never in the page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "ceremony", rename_all = "snake_case")]
+pub enum Waiting {
+    Registration(RegistrationCeremony),
+    SecondFactor(SecondFactorCeremony),
+    SignIn(SignInCeremony),
+}
+
 impl<S> Ceremony<S> {
     fn new(ctx: &Ctx<'_>, user: Option<&User>, state: S) -> Self {
         Self {
@@ -190,6 +201,27 @@ impl PasskeyData {
 
     fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
+    }
+
+    /// What a use of this passkey proves (RFC 8176): a key that may be synced between devices
+    /// (`swk`) or one bound to its authenticator (`hwk`), and the member verified by it (`user`:
+    /// every ceremony requires user verification).
+    pub fn proves(&self) -> [&'static str; 2] {
+        let key = if self.backup_eligible { amr::SOFTWARE_KEY } else { amr::HARDWARE_KEY };
+        [key, amr::USER]
+    }
+}
+
+/// What the passkey that answered `response` proves, for a login that passed with it (see
+/// [`PasskeyData::proves`]); `user` names its holder once known. A passkey that cannot be found
+/// again counts as the weaker, synced kind.
+pub async fn proved(ctx: &Ctx<'_>, user: &User, response: &str) -> Result<[&'static str; 2], FlowError> {
+    let weakest = [amr::SOFTWARE_KEY, amr::USER];
+    let Some(answer) = parse::<PublicKeyCredential>(response) else { return Ok(weakest) };
+    let stored = ctx.db.webauthn_credential(&ctx.realm.id, &encode_id(answer.get_credential_id())).await?;
+    match stored.filter(|c| c.user_id == user.id) {
+        Some(stored) => Ok(PasskeyData::of(&stored)?.proves()),
+        None => Ok(weakest),
     }
 }
 

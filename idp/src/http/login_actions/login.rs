@@ -29,6 +29,9 @@ struct LoginPage<'a> {
     username: &'a str,
     /// A catalogue key.
     error: Option<&'static str>,
+    /// The 「パスキーでログイン」 challenge, where passkeys work here.
+    passkey_challenge: Option<String>,
+    webauthn_script: &'static str,
     /// A recovery step's message (catalogue key) and the address it names.
     notice: Option<&'a str>,
     notice_email: Option<&'a str>,
@@ -58,22 +61,29 @@ pub async fn show_login(
         member: None,
         // A change the client asked for comes after a fresh login: the page says why.
         notice: request_notice,
+        passkey: None,
     };
-    if let Err(e) = auth_session::save(&state.ephemeral, &tab_id, &session).await {
-        return web::server_error(state, locale, &e);
-    }
-    let tab = super::Tab { id: tab_id, session, locale };
-    let response = render(state, realm, &tab, None, "");
+    let mut tab = super::Tab { id: tab_id, session, locale };
+    let response = render(state, realm, &mut tab, None, "").await;
     (jar.add(super::browser_cookie(state, realm, browser)), response).into_response()
 }
 
-fn render(
+/// The login form. Each showing starts a fresh 「パスキーでログイン」 ceremony and saves the tab.
+pub(super) async fn render(
     state: &AppState,
     realm: &Realm,
-    tab: &super::Tab,
+    tab: &mut super::Tab,
     error: Option<&'static str>,
     username: &str,
 ) -> Response {
+    let issuer = state.config.issuer(realm.name.as_str());
+    let passkey_challenge = match super::passkey::sign_in_challenge(&state.ctx(realm, &issuer), tab) {
+        Ok(challenge) => challenge,
+        Err(e) => return web::server_error(state, tab.locale, &e),
+    };
+    if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
+        return web::server_error(state, tab.locale, &e);
+    }
     let request = &tab.session.request;
     let username =
         if username.is_empty() { request.login_hint.as_deref().unwrap_or_default() } else { username };
@@ -86,6 +96,8 @@ fn render(
         chrome: TabChrome { action: &action, csrf_token: &tab.session.csrf, switch_url: &switch_url },
         username,
         error,
+        passkey_challenge,
+        webauthn_script: crate::http::paths::WEBAUTHN_SCRIPT,
         notice: notice.map(|n| n.key.as_str()),
         notice_email: notice.and_then(|n| n.email.as_deref()),
         forgot_password_url: &tab.url(realm, "reset-credentials"),
@@ -109,14 +121,14 @@ pub async fn show(
         Ok(realm) => realm,
         Err(page) => return page,
     };
-    let tab = match open_tab(&state, &realm, &query, &headers, &jar, None).await {
+    let mut tab = match open_tab(&state, &realm, &query, &headers, &jar, None).await {
         Ok(tab) => tab,
         Err(page) => return page,
     };
     match &tab.session.member {
         Some(member) if member.factor.is_some() => second_factor::show(&state, &realm, tab).await,
         Some(_) => see_other(&tab.url(&realm, "required-action")),
-        None => render(&state, &realm, &tab, None, ""),
+        None => render(&state, &realm, &mut tab, None, "").await,
     }
 }
 
@@ -127,6 +139,8 @@ struct LoginForm {
     password: String,
     remember_me: bool,
     csrf_token: String,
+    /// 「パスキーでログイン」's answer: the sign-in form posts it instead of a password.
+    webauthn: Option<String>,
 }
 
 impl LoginForm {
@@ -138,6 +152,7 @@ impl LoginForm {
                 "password" => form.password = value,
                 "rememberMe" => form.remember_me = true,
                 "csrf_token" => form.csrf_token = value,
+                "webauthn" => form.webauthn = Some(value),
                 _ => {}
             }
         }
@@ -171,6 +186,9 @@ pub async fn authenticate(
         Some(_) => return see_other(&tab.url(&realm, "required-action")),
         None => {}
     }
+    if let Some(answer) = &form.webauthn {
+        return super::passkey::sign_in(&state, &realm, tab, answer, jar, &peer, &headers).await;
+    }
     let client_id = tab.session.request.client_id.clone();
     let now = state.clock.now();
     let device = jar.get(trusted_device::COOKIE).map(|c| c.value().to_owned());
@@ -202,10 +220,7 @@ pub async fn authenticate(
             audit(&state, &realm, EventType::LoginError, event(&peer, Some(&client_id), None, Some(error)))
                 .await;
             tab.session.notice = None;
-            if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {
-                return web::server_error(&state, tab.locale, &e);
-            }
-            return render(&state, &realm, &tab, Some(message), &form.username);
+            return render(&state, &realm, &mut tab, Some(message), &form.username).await;
         }
         Ok(Outcome::TooManyFromAddress) => {
             let failed = event(&peer, Some(&client_id), None, Some("too_many_failures_from_address"));
@@ -321,6 +336,7 @@ pub async fn resume_session(
         locale: None,
         member: Some(member),
         notice: None,
+        passkey: None,
     };
     let tab = super::Tab { id: random::token_with_bytes(16), session: tab_session, locale };
     if let Err(e) = auth_session::save(&state.ephemeral, &tab.id, &tab.session).await {

@@ -9,6 +9,7 @@
 mod email_otp;
 mod links;
 pub mod login;
+mod passkey;
 mod recovery;
 mod required;
 mod second_factor;

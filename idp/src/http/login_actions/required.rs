@@ -144,6 +144,9 @@ async fn render(
     if action == RequiredAction::ConfigureTotp {
         return super::totp::render_setup(state, realm, tab, user, errors, None).await;
     }
+    if action == RequiredAction::WebauthnRegister {
+        return super::passkey::render_setup(state, realm, tab, user, errors, None).await;
+    }
     let template = match action {
         RequiredAction::VerifyBirthdate => "birthdate.html",
         RequiredAction::TermsAndConditions => "terms.html",
@@ -179,6 +182,8 @@ async fn render(
     let switch_url = tab.switch_url(realm, "required-action");
     let refresh_url = tab.url(realm, "required-action");
     let (min_password, max_password) = realm.settings.password_policy.bounds();
+    let issuer = state.config.issuer(realm.name.as_str());
+    let methods = mfa::offered(&state.ctx(realm, &issuer));
     let page = StepPage {
         chrome: TabChrome { action: &action_url, csrf_token: &tab.session.csrf, switch_url: &switch_url },
         errors: by_field(errors),
@@ -187,7 +192,7 @@ async fn render(
         terms: body.map(|b| b.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect()),
         refresh_url: &refresh_url,
         notice,
-        methods: realm.settings.auth_methods.iter().map(|m| m.as_str()).collect(),
+        methods: methods.into_iter().map(AuthMethod::as_str).collect(),
         chosen_method: user.auth_method.map(AuthMethod::as_str),
         disallowed: DISALLOWED,
         allowed_symbols: Username::ALLOWED_SYMBOLS.iter().map(char::to_string).collect::<Vec<_>>().join(" "),
@@ -245,6 +250,9 @@ pub async fn submit(
     };
     if action == RequiredAction::ConfigureTotp {
         return super::totp::submit_setup(&state, &realm, tab, user, &form, &peer).await;
+    }
+    if action == RequiredAction::WebauthnRegister {
+        return super::passkey::submit_setup(&state, &realm, tab, user, &form, &peer).await;
     }
     let client_id = tab.session.request.client_id.clone();
     let was_temporary = user.temporary_id;

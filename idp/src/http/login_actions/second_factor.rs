@@ -3,7 +3,7 @@
 //! page of the member's method until it is passed, then the login goes on to what the member
 //! owes.
 
-use super::{Tab, email_otp, totp};
+use super::{Tab, email_otp, passkey, totp};
 use crate::app::AppState;
 use crate::domain::AuthMethod;
 use crate::flows::trusted_device;
@@ -33,7 +33,7 @@ pub async fn show(state: &AppState, realm: &Realm, tab: Tab) -> Response {
     match factor {
         AuthMethod::Otp => totp::show_code(state, realm, &tab, &user, &[], None).await,
         AuthMethod::EmailOtp => email_otp::show(state, realm, tab, &user).await,
-        other => unhandled(state, &tab, other),
+        AuthMethod::Webauthn => passkey::show_factor(state, realm, tab, &user, &[]).await,
     }
 }
 
@@ -56,11 +56,8 @@ pub async fn submit(
         AuthMethod::EmailOtp => {
             email_otp::submit(state, realm, tab, user, form, device.as_deref(), peer).await
         }
-        other => unhandled(state, &tab, other),
+        AuthMethod::Webauthn => {
+            passkey::submit_factor(state, realm, tab, user, form, device.as_deref(), peer).await
+        }
     }
-}
-
-/// `flows::mfa::owed` only asks for factors this module has pages for.
-fn unhandled(state: &AppState, tab: &Tab, factor: AuthMethod) -> Response {
-    web::server_error(state, tab.locale, &format!("no page for the second factor {}", factor.as_str()))
 }
