@@ -70,11 +70,14 @@ async fn the_script_registers_and_uses_a_passkey_with_a_virtual_authenticator() 
     let registered = passkey::finish_registration(&ctx, &user, &ceremony, &created, "Chromium").await;
     let on_device = tab.credentials(&authenticator).await;
 
+    // A fresh page for each ceremony: a script loaded for an earlier one would still listen.
+    tab.goto(&format!("{origin}/health/live")).await;
     let (options, ceremony) =
         passkey::start_second_factor(&ctx, &user).await.unwrap_or_else(|e| panic!("{e}"));
     let asserted = answer(&tab, "authenticate", &options).await;
     let second = passkey::check_second_factor(&ctx, &user, &ceremony, &asserted, None, IP).await;
 
+    tab.goto(&format!("{origin}/health/live")).await;
     let (options, ceremony) = passkey::start_sign_in(&ctx).unwrap_or_else(|e| panic!("{e}"));
     let discovered = answer(&tab, "sign-in", &options).await;
     let signed_in = passkey::finish_sign_in(&ctx, &ceremony, &discovered, None, IP).await;
