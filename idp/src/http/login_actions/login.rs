@@ -52,7 +52,7 @@ pub async fn show_login(
     let tab_id = random::token_with_bytes(16);
     let request_notice = request
         .kc_action
-        .map(|_| crate::flows::auth_session::Notice { key: "login.reauthenticate".to_owned(), email: None });
+        .map(|_| auth_session::Notice { key: "login.reauthenticate".to_owned(), email: None });
     let session = AuthSession {
         request,
         csrf: random::token(),
