@@ -5,7 +5,6 @@
 //!
 //! Every `KENPO_IDP_*` and `KENPO_PORTAL_*` variable still applies; the launcher only fills in
 //! what ties the two together (the demo realm, its client secret, the redirect URL).
-#![expect(clippy::print_stdout, reason = "the launcher's banner is for the person who started it")]
 
 use kenpo_idp::demo::{self, DemoInfo};
 use secrecy::ExposeSecret;
@@ -67,21 +66,37 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the banner in one write. A write that fails (whoever started us closed our standard
+/// output) is ignored: the services keep running, as they would for a daemon's closed terminal;
+/// `println!` would panic there instead.
 fn banner(idp: &kenpo_idp::App, portal: &kenpo_portal::App, demo: Option<&DemoInfo>) {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
     let portal_url = &portal.state().config.public_url;
     let idp_url = &idp.state().config.public_url;
-    println!();
-    println!("  kenpo is running");
-    println!("  portal: {portal_url}/");
-    println!("  idp:    {idp_url}/");
+    let mut text = String::new();
+    let _ = writeln!(text, "\n  kenpo is running");
+    let _ = writeln!(text, "  portal: {portal_url}/");
+    let _ = writeln!(text, "  idp:    {idp_url}/");
     if let Some(demo) = demo {
-        println!("  demo realm: {}", demo.issuer);
-        println!("  demo client: {} (secret {})", demo.client_id, demo.client_secret.expose_secret());
-        println!("  demo members (temporary IDs; they still owe the manual's first-login steps):");
+        let _ = writeln!(text, "  demo realm: {}", demo.issuer);
+        let _ = writeln!(
+            text,
+            "  demo client: {} (secret {})",
+            demo.client_id,
+            demo.client_secret.expose_secret()
+        );
+        let _ =
+            writeln!(text, "  demo members (temporary IDs; they still owe the manual's first-login steps):");
         for member in &demo.members {
-            println!("    {:<12} {:<16} {}", member.username, member.temporary_password, member.display_name);
+            let _ = writeln!(
+                text,
+                "    {:<12} {:<16} {}",
+                member.username, member.temporary_password, member.display_name
+            );
         }
     }
-    println!("  stop with Ctrl-C");
-    println!();
+    let _ = writeln!(text, "  stop with Ctrl-C\n");
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
