@@ -1,6 +1,7 @@
 //! Values parsed once at the edge. Flows and stores take these types, never raw strings, so a
 //! value that reached them has already passed every rule.
 
+mod admin_role;
 mod email;
 mod member;
 mod names;
@@ -8,6 +9,7 @@ mod password;
 mod redirect_uri;
 pub mod totp;
 
+pub use admin_role::{AdminRole, Principal};
 pub use email::{Email, EmailError};
 pub use member::{BirthDate, Relationship, RequiredAction};
 pub use names::{ClientId, NameError, RealmName, Username, UsernameError};

@@ -81,6 +81,20 @@ pub trait ClientStore {
         client_id: &ClientId,
     ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
     fn list_clients(&self, realm_id: &str) -> impl Future<Output = Result<Vec<Client>, StoreError>> + Send;
+    /// By Keycloak's internal `id` (the admin API's `/clients/{id}`).
+    fn client_by_id(
+        &self,
+        realm_id: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+    /// Saves every field the admin API may change (all but `id`, `realm_id`, `created_at`).
+    fn update_client(&self, client: &Client) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether it existed.
+    fn delete_client(
+        &self,
+        realm_id: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -212,5 +226,75 @@ impl ClientStore for Db {
             .into_iter()
             .map(Client::try_from)
             .collect()
+    }
+
+    async fn client_by_id(&self, realm_id: &str, id: &str) -> Result<Option<Client>, StoreError> {
+        sqlx::query_as::<_, ClientRow>(&format!("{SELECT} WHERE realm_id = $1 AND id = $2"))
+            .bind(realm_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(Client::try_from)
+            .transpose()
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET client_id = $1, name = $2, enabled = $3, confidential = $4, secret_hash = $5, \
+             redirect_uris = $6, post_logout_redirect_uris = $7, backchannel_logout_uri = $8, \
+             grant_types = $9, pkce_required = $10, id_token_signing_alg = $11, jwks = $12, \
+             rotate_refresh_tokens = $13 WHERE realm_id = $14 AND id = $15",
+        )
+        .bind(client.client_id.as_str())
+        .bind(&client.name)
+        .bind(flag(client.enabled))
+        .bind(flag(client.confidential))
+        .bind(&client.secret_hash)
+        .bind(to_json(&client.redirect_uris))
+        .bind(to_json(&client.post_logout_redirect_uris))
+        .bind(&client.backchannel_logout_uri)
+        .bind(to_json(&client.grant_types))
+        .bind(flag(client.pkce_required))
+        .bind(client.id_token_signing_alg.as_str())
+        .bind(client.jwks.as_ref().map(to_json))
+        .bind(flag(client.rotate_refresh_tokens))
+        .bind(&client.realm_id)
+        .bind(&client.id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| meaning_of(e, &[("client_id", || StoreError::ClientIdTaken)]))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    async fn delete_client(&self, realm_id: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        // Its grants go too (and their refresh tokens by cascade), so no token it was given
+        // stays usable; grants name the client by `client_id`, without a foreign key.
+        sqlx::query(
+            "DELETE FROM grants WHERE realm_id = $1 AND client_id IN \
+             (SELECT client_id FROM clients WHERE realm_id = $1 AND id = $2)",
+        )
+        .bind(realm_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM admin_roles WHERE realm_id = $1 AND principal_kind = 'client' AND principal_id IN \
+             (SELECT client_id FROM clients WHERE realm_id = $1 AND id = $2)",
+        )
+        .bind(realm_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM clients WHERE realm_id = $1 AND id = $2")
+            .bind(realm_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
     }
 }

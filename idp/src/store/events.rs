@@ -1,5 +1,6 @@
 //! Login events, named as Keycloak names them so its event tooling reads ours.
 
+use super::filter::{Bind, Filtered};
 use super::{Db, StoreError, from_json, to_json};
 use shared_runtime::db::{from_millis, to_millis};
 use std::collections::BTreeMap;
@@ -94,6 +95,7 @@ pub struct EventQuery {
     pub types: Vec<EventType>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
+    pub ip_address: Option<String>,
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
     pub first: u32,
@@ -193,54 +195,17 @@ impl EventStore for Db {
         if let Some(client) = &query.client_id {
             sql.push(" AND client_id = ?", vec![Bind::Text(client.clone())]);
         }
+        if let Some(ip) = &query.ip_address {
+            sql.push(" AND ip_address = ?", vec![Bind::Text(ip.clone())]);
+        }
         if let Some(from) = query.from {
             sql.push(" AND time >= ?", vec![Bind::Int(to_millis(from))]);
         }
         if let Some(to) = query.to {
             sql.push(" AND time <= ?", vec![Bind::Int(to_millis(to))]);
         }
-        sql.push(
-            " ORDER BY time DESC, id DESC LIMIT ? OFFSET ?",
-            vec![Bind::Int(i64::from(query.max.clamp(1, 1000))), Bind::Int(i64::from(query.first))],
-        );
-        let mut q = sqlx::query_as::<_, EventRow>(&sql.text);
-        for bind in sql.binds {
-            q = match bind {
-                Bind::Text(v) => q.bind(v),
-                Bind::Int(v) => q.bind(v),
-            };
-        }
-        q.fetch_all(self.pool()).await?.into_iter().map(Event::try_from).collect()
-    }
-}
-
-/// A value bound to a filter.
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-/// SQL with optional filters. Clauses are written with `?`; each becomes the numbered `$n`
-/// both backends read, counted across the whole statement.
-struct Filtered {
-    text: String,
-    binds: Vec<Bind>,
-}
-
-impl Filtered {
-    fn new(base: &str, binds: Vec<Bind>) -> Self {
-        let mut this = Self { text: String::new(), binds: Vec::new() };
-        this.push(base, binds);
-        this
-    }
-
-    fn push(&mut self, clause: &str, binds: Vec<Bind>) {
-        for (i, part) in clause.split('?').enumerate() {
-            if i > 0 {
-                self.text.push_str(&format!("${}", self.binds.len() + i));
-            }
-            self.text.push_str(part);
-        }
-        self.binds.extend(binds);
+        sql.push(" ORDER BY time DESC, id DESC", Vec::new());
+        sql.page(query.first, query.max);
+        sql.query_as::<EventRow>().fetch_all(self.pool()).await?.into_iter().map(Event::try_from).collect()
     }
 }

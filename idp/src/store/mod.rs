@@ -8,10 +8,12 @@
 //! Nothing outside this module knows which backend it runs on.
 
 mod action_tokens;
+mod admin;
 mod backchannel;
 mod clients;
 mod credentials;
 mod events;
+mod filter;
 mod grants;
 mod keys;
 mod login_failures;
@@ -19,9 +21,11 @@ mod outbox;
 mod realms;
 mod sessions;
 mod terms;
+mod user_search;
 mod users;
 
 pub use action_tokens::{ActionKind, ActionToken, ActionTokenStore, NewActionToken};
+pub use admin::{AdminEvent, AdminEventQuery, AdminStore, NewAdminEvent, OperationType};
 pub use backchannel::{BackchannelStore, Delivery};
 pub use clients::{Client, ClientStore, GrantType, NewClient};
 pub use credentials::{Credential, CredentialStore, CredentialType, NewCredential, OtpData};
@@ -33,6 +37,7 @@ pub use outbox::{MailKind, MailRecord, OutboxStore, QueuedMail};
 pub use realms::{BruteForcePolicy, NewRealm, Realm, RealmSettings, RealmStore};
 pub use sessions::{NewUserSession, SessionStore, UserSession};
 pub use terms::{Terms, TermsStore};
+pub use user_search::{Match, UserQuery, UserSearchStore};
 pub use users::{NewUser, User, UserStore, UserUpdate};
 
 pub use shared_runtime::db::Backend;

@@ -142,7 +142,7 @@ pub trait UserStore {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: String,
     realm_id: String,
     username: String,
@@ -198,7 +198,7 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const SELECT: &str = "SELECT id, realm_id, username, issued_username, email, email_verified, \
+pub(super) const SELECT: &str = "SELECT id, realm_id, username, issued_username, email, email_verified, \
      display_name, birthdate, relationship, temporary_id, enabled, required_actions, locale, \
      auth_method, terms_accepted_version, created_at FROM users";
 
