@@ -1,6 +1,7 @@
 //! `kenpo-idp`: serve, migrate, and the operator's commands.
 #![expect(clippy::print_stdout, reason = "a command-line tool answers on standard output")]
 
+mod admin_commands;
 mod terms_commands;
 
 use clap::{Args, Parser, Subcommand};
@@ -52,6 +53,9 @@ enum Command {
     /// One member: their lockout (see it, lift it) and the steps owed at the next login.
     #[command(subcommand)]
     User(UserCommand),
+    /// Who may use the admin REST API (Keycloak's realm-management roles).
+    #[command(subcommand)]
+    Admin(admin_commands::AdminCommand),
     /// Import the kenpo's member list (CSV, UTF-8 or Shift_JIS): all lines or none.
     ImportMembers {
         #[arg(long)]
@@ -161,6 +165,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Realm(command) => realm(command, state(config).await?).await,
         Command::Client(ClientCommand::Create(args)) => client(args, state(config).await?).await,
         Command::User(command) => user_commands::run(command, state(config).await?).await,
+        Command::Admin(command) => admin_commands::run(command, state(config).await?).await,
         Command::Keys(KeysCommand::Rotate { realm, alg }) => {
             let state = state(config).await?;
             let realm = realms::find(&state.db, &realm).await?;

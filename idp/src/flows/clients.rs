@@ -46,6 +46,15 @@ pub async fn create<S: ClientStore + KeyStore + Sync>(
     spec: ClientSpec,
     now: OffsetDateTime,
 ) -> Result<(Client, Option<SecretString>), FlowError> {
+    let (new, secret) = prepare(master, spec)?;
+    keys::ensure(store, master, &realm.id, new.id_token_signing_alg, now).await?;
+    let client = store.create_client(&realm.id, new, now).await?;
+    Ok((client, secret))
+}
+
+/// Checks a spec and makes what the store keeps: parsed URIs, and for a confidential client
+/// its secret (the given one or a new one) with its keyed hash.
+pub fn prepare(master: &MasterKey, spec: ClientSpec) -> Result<(NewClient, Option<SecretString>), FlowError> {
     let client_id = ClientId::parse(&spec.client_id).map_err(|e| FlowError::invalid("client_id", e))?;
     let uris = |field: &'static str, raw: &[String]| {
         raw.iter()
@@ -75,25 +84,18 @@ pub async fn create<S: ClientStore + KeyStore + Sync>(
     };
     let secret_hash =
         secret.as_ref().map(|s| secret_hasher(master).hash(secrecy::ExposeSecret::expose_secret(s)));
-    keys::ensure(store, master, &realm.id, spec.signing_alg, now).await?;
-    let client = store
-        .create_client(
-            &realm.id,
-            NewClient {
-                client_id,
-                name: spec.name,
-                secret_hash,
-                redirect_uris,
-                post_logout_redirect_uris,
-                backchannel_logout_uri,
-                grant_types: spec.grant_types,
-                pkce_required: spec.pkce_required,
-                id_token_signing_alg: spec.signing_alg,
-                jwks: spec.jwks,
-                rotate_refresh_tokens: spec.rotate_refresh_tokens,
-            },
-            now,
-        )
-        .await?;
-    Ok((client, secret))
+    let new = NewClient {
+        client_id,
+        name: spec.name,
+        secret_hash,
+        redirect_uris,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
+        grant_types: spec.grant_types,
+        pkce_required: spec.pkce_required,
+        id_token_signing_alg: spec.signing_alg,
+        jwks: spec.jwks,
+        rotate_refresh_tokens: spec.rotate_refresh_tokens,
+    };
+    Ok((new, secret))
 }

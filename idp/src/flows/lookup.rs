@@ -79,4 +79,10 @@ impl Lookups {
         let Some(client) = store.client_by_client_id(realm_id, &parsed).await? else { return Ok(None) };
         Ok(Some(self.clients.put(key, client)).filter(|c| c.enabled))
     }
+
+    /// Drops the cached client, so a change made in this process (admin API) shows at once.
+    pub fn forget_client(&self, realm_id: &str, client_id: &str) {
+        let key = (realm_id.to_owned(), client_id.to_owned());
+        self.clients.0.write().unwrap_or_else(PoisonError::into_inner).remove(&key);
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod action_tokens;
+pub mod admin;
 pub mod auth_session;
 pub mod authorize;
 pub mod backchannel;

@@ -1,5 +1,6 @@
 //! HTTP: one `routes()` per concern, merged here. Handlers translate; flows decide.
 
+pub mod admin;
 mod health;
 pub mod login_actions;
 mod oidc;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     let https = web::secure(&state);
     let routes = Router::new()
         .merge(health::routes())
+        .merge(admin::routes())
         .merge(realm::routes())
         .merge(oidc::routes())
         .merge(login_actions::routes())

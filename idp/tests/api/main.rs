@@ -1,5 +1,8 @@
 //! The IdP's integration tests: one binary, a real server per test, every backend.
 
+mod admin;
+mod admin_clients;
+mod admin_users;
 mod birthdate_lockout;
 mod demo;
 mod email_otp;

@@ -1,0 +1,235 @@
+//! `/admin/realms/{realm}/users…` and brute-force detection.
+
+use super::{ApiError, bad_body, bad_query, call, created, json};
+use crate::app::AppState;
+use crate::flows::admin::repr::{CredentialRepresentation, UserRepresentation};
+use crate::flows::admin::users::{self, SearchParams};
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use std::net::SocketAddr;
+
+pub const USERS: &str = "/admin/realms/{realm}/users";
+pub const USERS_COUNT: &str = "/admin/realms/{realm}/users/count";
+pub const USER: &str = "/admin/realms/{realm}/users/{id}";
+pub const CREDENTIALS: &str = "/admin/realms/{realm}/users/{id}/credentials";
+pub const CREDENTIAL: &str = "/admin/realms/{realm}/users/{id}/credentials/{credential}";
+pub const RESET_PASSWORD: &str = "/admin/realms/{realm}/users/{id}/reset-password";
+pub const RESET_SECOND_FACTORS: &str = "/admin/realms/{realm}/users/{id}/reset-second-factors";
+pub const DISPLAY_NAME: &str = "/admin/realms/{realm}/users/{id}/display-name";
+pub const LOGOUT: &str = "/admin/realms/{realm}/users/{id}/logout";
+pub const SESSIONS: &str = "/admin/realms/{realm}/users/{id}/sessions";
+pub const BRUTE_FORCE: &str = "/admin/realms/{realm}/attack-detection/brute-force/users/{id}";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(USERS, get(search).post(create))
+        .route(USERS_COUNT, get(count))
+        .route(USER, get(read).put(update).delete(remove))
+        .route(CREDENTIALS, get(credentials))
+        .route(CREDENTIAL, axum::routing::delete(delete_credential))
+        .route(RESET_PASSWORD, put(reset_password))
+        .route(RESET_SECOND_FACTORS, post(reset_second_factors))
+        .route(DISPLAY_NAME, put(display_name))
+        .route(LOGOUT, post(logout))
+        .route(SESSIONS, get(sessions))
+        .route(BRUTE_FORCE, get(brute_force).delete(unlock))
+}
+
+type Peer = ConnectInfo<SocketAddr>;
+
+/// What changes of state answer: Keycloak's 204.
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Query(params) = params.map_err(bad_query)?;
+    Ok(json(users::search(call.ctx(&state), &call.caller, &params).await?))
+}
+
+async fn count(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Query(params) = params.map_err(bad_query)?;
+    Ok(json(users::count(call.ctx(&state), &call.caller, &params).await?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Result<Json<UserRepresentation>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Json(rep) = body.map_err(bad_body)?;
+    let id = users::create(call.ctx(&state), &call.caller, &state.hashing, &rep).await?;
+    Ok(created(&format!("{}/admin/realms/{realm}/users/{id}", state.config.public_url), None))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    Ok(json(users::get(call.ctx(&state), &call.caller, &id).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Result<Json<UserRepresentation>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Json(rep) = body.map_err(bad_body)?;
+    if users::update(call.ctx(&state), &call.caller, &id, &rep).await? > 0 {
+        state.backchannel.notify_one();
+    }
+    Ok(no_content())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    users::delete(call.ctx(&state), &call.caller, &id).await?;
+    state.backchannel.notify_one();
+    Ok(no_content())
+}
+
+async fn credentials(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    Ok(json(users::credentials(call.ctx(&state), &call.caller, &id).await?))
+}
+
+async fn delete_credential(
+    State(state): State<AppState>,
+    Path((realm, id, credential)): Path<(String, String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    users::delete_credential(call.ctx(&state), &call.caller, &id, &credential).await?;
+    Ok(no_content())
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Result<Json<CredentialRepresentation>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Json(rep) = body.map_err(bad_body)?;
+    users::reset_password(call.ctx(&state), &call.caller, &state.hashing, &id, &rep).await?;
+    Ok(no_content())
+}
+
+async fn reset_second_factors(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let reset = users::reset_second_factors(call.ctx(&state), &call.caller, &id).await?;
+    state.backchannel.notify_one();
+    state.mail_outbox.notify_one();
+    Ok(json(serde_json::json!({
+        "removed": reset.removed,
+        "sessionsEnded": reset.sessions_ended,
+        "mailed": reset.mailed,
+    })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DisplayName {
+    display_name: String,
+}
+
+async fn display_name(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    body: Result<Json<DisplayName>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Json(body) = body.map_err(bad_body)?;
+    users::set_display_name(call.ctx(&state), &call.caller, &id, &body.display_name).await?;
+    Ok(no_content())
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    users::logout(call.ctx(&state), &call.caller, &id).await?;
+    state.backchannel.notify_one();
+    Ok(no_content())
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    Ok(json(users::sessions(call.ctx(&state), &call.caller, &id).await?))
+}
+
+async fn brute_force(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    Ok(json(users::brute_force(call.ctx(&state), &call.caller, &id).await?))
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    users::unlock(call.ctx(&state), &call.caller, &id).await?;
+    Ok(no_content())
+}
