@@ -69,19 +69,32 @@ pub async fn request_reset(
     if !account_allowed(ctx, "reset", user.id.as_str()).await? {
         return Ok(ResetRequest::NotSent { user_id: Some(user.id), reason: "too_many_requests" });
     }
+    let locale = user.locale.as_deref().and_then(Locale::parse).unwrap_or(locale);
+    mail_reset_link(ctx, &user, email, RESET_LINK_LIFETIME, locale).await?;
+    Ok(ResetRequest::Sent { user_id: user.id })
+}
+
+/// Mails the member a 「パスワードをリセット」 link valid for `lifetime`, voiding older links
+/// (the forgot-password page: 5 minutes; the kenpo's execute-actions mail: its own lifespan).
+pub async fn mail_reset_link(
+    ctx: &Ctx<'_>,
+    user: &User,
+    email: &crate::domain::Email,
+    lifetime: time::Duration,
+    locale: Locale,
+) -> Result<(), FlowError> {
     let token = action_tokens::issue(
         ctx.db,
         ctx.realm,
         &user.id,
         ActionKind::ResetCredentials,
         None,
-        RESET_LINK_LIFETIME,
+        lifetime,
         ctx.now,
     )
     .await?;
     let link = action_tokens::link(ctx.issuer, &token);
-    let minutes = u32::try_from(RESET_LINK_LIFETIME.whole_minutes()).unwrap_or(5);
-    let locale = user.locale.as_deref().and_then(Locale::parse).unwrap_or(locale);
+    let minutes = u32::try_from(lifetime.whole_minutes()).unwrap_or(u32::MAX);
     mail::enqueue(
         ctx.db,
         ctx.master,
@@ -93,7 +106,7 @@ pub async fn request_reset(
         ctx.now,
     )
     .await?;
-    Ok(ResetRequest::Sent { user_id: user.id })
+    Ok(())
 }
 
 async fn find_by_id(ctx: &Ctx<'_>, raw: &str) -> Result<Option<User>, FlowError> {

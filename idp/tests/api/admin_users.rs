@@ -5,7 +5,9 @@ use crate::helpers::{TestApp, on_every_backend};
 use crate::login_browser::{Browser, REALM, Seen};
 use kenpo_idp::clock::Clock as _;
 use kenpo_idp::domain::{OtpPolicy, RequiredAction};
-use kenpo_idp::store::{CredentialStore, CredentialType, NewCredential, OtpData, SessionStore, UserStore};
+use kenpo_idp::store::{
+    CredentialStore, CredentialType, MailKind, NewCredential, OtpData, OutboxStore, SessionStore, UserStore,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -14,6 +16,7 @@ on_every_backend!(
     search_pages_and_counts_like_keycloak,
     a_lost_phone_a_lockout_and_a_forgotten_password_are_fixed_through_the_api,
     sessions_are_listed_and_ended,
+    execute_actions_email_mails_the_links_and_owes_the_rest,
 );
 
 fn users() -> String {
@@ -341,4 +344,55 @@ async fn sessions_are_listed_and_ended(app: TestApp) {
     assert_eq!(after, json!([]));
     let left = admin.app().state.db.sessions_of(&admin.kenpo.hanako.id).await.unwrap_or_default();
     assert!(left.is_empty());
+}
+
+async fn execute_actions_email_mails_the_links_and_owes_the_rest(app: TestApp) {
+    let admin = Admin::new(app).await;
+    let token = admin.token("ops-admin").await;
+    let db = &admin.app().state.db;
+    let realm_id = admin.kenpo.realm.id.clone();
+    let base = format!("{}/{}/execute-actions-email", users(), admin.kenpo.taro.id);
+
+    // Without an address there is nothing to mail: Keycloak's 400.
+    let missing = admin.call(Method::PUT, &base, Some(&token), Some(json!(["UPDATE_PASSWORD"]))).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.json()["errorMessage"], "User email missing");
+
+    let address = json!({ "email": "taro@example.jp", "emailVerified": true });
+    let set = admin
+        .call(Method::PUT, &format!("{}/{}", users(), admin.kenpo.taro.id), Some(&token), Some(address))
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT);
+    for (bad, why) in
+        [(json!(["FLY"]), "unknown"), (json!([]), "empty"), (json!("UPDATE_PASSWORD"), "not a list")]
+    {
+        let refused = admin.call(Method::PUT, &base, Some(&token), Some(bad)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{why}: {}", refused.body);
+    }
+    let too_long = admin
+        .call(
+            Method::PUT,
+            &format!("{base}?lifespan=99999999"),
+            Some(&token),
+            Some(json!(["UPDATE_PASSWORD"])),
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+
+    let sent = admin
+        .call(
+            Method::PUT,
+            &format!("{base}?lifespan=3600"),
+            Some(&token),
+            Some(json!(["UPDATE_PASSWORD", "CONFIGURE_TOTP"])),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::NO_CONTENT, "{}", sent.body);
+    let mails = db.realm_mails(&realm_id, 10).await.unwrap_or_default();
+    let to_taro: Vec<MailKind> =
+        mails.iter().filter(|m| m.recipient == "taro@example.jp").map(|m| m.kind).collect();
+    assert_eq!(to_taro, [MailKind::ResetPassword], "one reset link, nothing for the TOTP setup");
+    let user = db.user_by_id(&realm_id, &admin.kenpo.taro.id).await.ok().flatten();
+    let owed = user.map(|u| u.required_actions).unwrap_or_default();
+    assert_eq!(owed, [RequiredAction::UpdatePassword, RequiredAction::ConfigureTotp]);
 }

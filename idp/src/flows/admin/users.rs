@@ -547,6 +547,67 @@ pub async fn reset_password(
     .await
 }
 
+/// Keycloak's default `lifespan` of an execute-actions link: 12 hours.
+pub const ACTIONS_LINK_SECONDS: u32 = 12 * 60 * 60;
+
+/// What `execute-actions-email` mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionsMailed {
+    pub reset_link: bool,
+    pub verification_link: bool,
+}
+
+/// `PUT /users/{id}/execute-actions-email?lifespan=`: the member owes `actions` at the next
+/// login, and is mailed what lets them act without a password they may have lost: a
+/// 「パスワードをリセット」 link for `UPDATE_PASSWORD` (valid `lifespan` seconds), a
+/// 「メールアドレスの確認」 link for `VERIFY_EMAIL`. Other actions wait for the login.
+pub async fn execute_actions_email(
+    ctx: Ctx<'_>,
+    caller: &Caller,
+    id: &str,
+    actions: &[String],
+    lifespan: Option<u32>,
+) -> Result<ActionsMailed, AdminError> {
+    let path = format!("users/{id}/execute-actions-email");
+    let shown = serde_json::to_string(actions).ok();
+    perform(ctx, caller, AdminRole::ManageUsers, OperationType::Action, resource(path), shown, async {
+        let actions = actions
+            .iter()
+            .map(|a| {
+                RequiredAction::from_alias(a)
+                    .ok_or_else(|| AdminError::invalid(format!("unknown action {a}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if actions.is_empty() {
+            return Err(AdminError::invalid("at least one action"));
+        }
+        let seconds = lifespan.unwrap_or(ACTIONS_LINK_SECONDS);
+        if !(60..=7 * 24 * 60 * 60).contains(&seconds) {
+            return Err(AdminError::invalid("lifespan: 60 seconds to 7 days"));
+        }
+        let mut user = find(ctx, id).await?;
+        if !user.enabled {
+            return Err(AdminError::invalid("User is disabled"));
+        }
+        let email = user.email.clone().ok_or_else(|| AdminError::invalid("User email missing"))?;
+        for action in &actions {
+            user.require(*action);
+        }
+        ctx.db.save_member(&user).await?;
+        let locale =
+            user.locale.as_deref().and_then(crate::i18n::Locale::parse).unwrap_or(crate::i18n::Locale::Ja);
+        let reset_link = actions.contains(&RequiredAction::UpdatePassword);
+        if reset_link {
+            let lifetime = time::Duration::seconds(i64::from(seconds));
+            crate::flows::recovery::mail_reset_link(&ctx, &user, &email, lifetime, locale).await?;
+        }
+        let verification_link = actions.contains(&RequiredAction::VerifyEmail)
+            && crate::flows::required_actions::send_verification(&ctx, &user, locale).await?;
+        Ok(ActionsMailed { reset_link, verification_link })
+    })
+    .await
+}
+
 /// `POST /users/{id}/logout`: every session of the member ends; their clients are told.
 pub async fn logout(ctx: Ctx<'_>, caller: &Caller, id: &str) -> Result<usize, AdminError> {
     let path = format!("users/{id}/logout");

@@ -37,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", users::RESET_PASSWORD),
     ("POST", users::RESET_SECOND_FACTORS),
     ("PUT", users::DISPLAY_NAME),
+    ("PUT", users::EXECUTE_ACTIONS_EMAIL),
     ("POST", users::LOGOUT),
     ("GET", users::SESSIONS),
     ("GET", users::BRUTE_FORCE),

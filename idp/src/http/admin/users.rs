@@ -21,6 +21,7 @@ pub const CREDENTIAL: &str = "/admin/realms/{realm}/users/{id}/credentials/{cred
 pub const RESET_PASSWORD: &str = "/admin/realms/{realm}/users/{id}/reset-password";
 pub const RESET_SECOND_FACTORS: &str = "/admin/realms/{realm}/users/{id}/reset-second-factors";
 pub const DISPLAY_NAME: &str = "/admin/realms/{realm}/users/{id}/display-name";
+pub const EXECUTE_ACTIONS_EMAIL: &str = "/admin/realms/{realm}/users/{id}/execute-actions-email";
 pub const LOGOUT: &str = "/admin/realms/{realm}/users/{id}/logout";
 pub const SESSIONS: &str = "/admin/realms/{realm}/users/{id}/sessions";
 pub const BRUTE_FORCE: &str = "/admin/realms/{realm}/attack-detection/brute-force/users/{id}";
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route(RESET_PASSWORD, put(reset_password))
         .route(RESET_SECOND_FACTORS, post(reset_second_factors))
         .route(DISPLAY_NAME, put(display_name))
+        .route(EXECUTE_ACTIONS_EMAIL, put(execute_actions_email))
         .route(LOGOUT, post(logout))
         .route(SESSIONS, get(sessions))
         .route(BRUTE_FORCE, get(brute_force).delete(unlock))
@@ -188,6 +190,27 @@ async fn display_name(
     let call = call(&state, &realm, &headers, peer).await?;
     let Json(body) = body.map_err(bad_body)?;
     users::set_display_name(call.ctx(&state), &call.caller, &id, &body.display_name).await?;
+    Ok(no_content())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ActionsQuery {
+    lifespan: Option<u32>,
+}
+
+async fn execute_actions_email(
+    State(state): State<AppState>,
+    Path((realm, id)): Path<(String, String)>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    query: Result<Query<ActionsQuery>, QueryRejection>,
+    body: Result<Json<Vec<String>>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let call = call(&state, &realm, &headers, peer).await?;
+    let Query(query) = query.map_err(bad_query)?;
+    let Json(actions) = body.map_err(bad_body)?;
+    users::execute_actions_email(call.ctx(&state), &call.caller, &id, &actions, query.lifespan).await?;
+    state.mail_outbox.notify_one();
     Ok(no_content())
 }
 
