@@ -7,6 +7,8 @@ pub mod events;
 pub mod realm;
 pub mod repr;
 pub mod roles;
+pub mod user_access;
+pub mod user_search;
 pub mod users;
 
 use super::FlowError;

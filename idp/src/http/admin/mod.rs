@@ -131,6 +131,51 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
+impl axum::extract::FromRequestParts<AppState> for Call {
+    type Rejection = ApiError;
+
+    /// The realm from the path's `{realm}`, the token from `Authorization`: every admin handler
+    /// takes a `Call` before anything else, so a caller without a token learns nothing more.
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::{ConnectInfo, Path};
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError(AdminError::NotFound("Realm")))?;
+        let realm = params.get("realm").ok_or(ApiError(AdminError::NotFound("Realm")))?;
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(AdminError::Unauthenticated))?;
+        call(state, realm, &parts.headers, peer).await
+    }
+}
+
+/// Query pairs of a raw query string, a repeated name giving several values.
+pub(super) struct QueryPairs(Vec<(String, String)>);
+
+impl QueryPairs {
+    pub fn parse(raw: Option<String>) -> Self {
+        Self(crate::http::web::pairs(raw.unwrap_or_default().as_bytes()))
+    }
+
+    pub fn one(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn number(&self, name: &str) -> Result<Option<u32>, ApiError> {
+        self.one(name)
+            .map(|v| v.parse::<u32>().map_err(|_| ApiError(AdminError::invalid(format!("{name}: a number")))))
+            .transpose()
+    }
+}
+
 /// Authenticates an admin call to `realm`. An unknown realm is a 404 (realm names are public:
 /// discovery documents name them).
 pub(super) async fn call(

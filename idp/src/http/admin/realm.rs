@@ -1,6 +1,6 @@
 //! `/admin/realms`, `/admin/realms/{realm}`, its events and admin events, and the kenpo's terms.
 
-use super::{ApiError, bad_body, call, created, json};
+use super::{ApiError, Call, QueryPairs, bad_body, call, created, json};
 use crate::app::AppState;
 use crate::flows::admin::events::{self, AdminEventParams, EventParams};
 use crate::flows::admin::realm::{self, NewTerms};
@@ -8,7 +8,7 @@ use crate::flows::admin::{AdminError, repr::RealmRepresentation};
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -58,106 +58,72 @@ fn issuing_realm(state: &AppState, headers: &HeaderMap) -> Option<String> {
     iss.strip_prefix(&prefix).filter(|name| !name.contains('/')).map(str::to_owned)
 }
 
-async fn read(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
+async fn read(State(state): State<AppState>, call: Call) -> Result<Response, ApiError> {
     Ok(json(realm::get(call.ctx(&state), &call.caller).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     body: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Json(body) = body.map_err(bad_body)?;
     let now: RealmRepresentation = realm::update(call.ctx(&state), &call.caller, &body).await?;
     Ok(json(now))
 }
 
-/// Query pairs, a repeated name giving several values.
-fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
-    crate::http::web::pairs(raw.unwrap_or_default().as_bytes())
-}
-
-fn one(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-}
-
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
-}
-
-fn number(pairs: &[(String, String)], name: &str) -> Result<Option<u32>, ApiError> {
-    one(pairs, name)
-        .map(|v| {
-            v.parse::<u32>().map_err(|_| ApiError::from(AdminError::invalid(format!("{name}: a number"))))
-        })
-        .transpose()
-}
-
 async fn events(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    let p = query_pairs(query);
+    let p = QueryPairs::parse(query);
     let params = EventParams {
-        types: all(&p, "type"),
-        client: one(&p, "client"),
-        user: one(&p, "user"),
-        ip_address: one(&p, "ipAddress"),
-        date_from: one(&p, "dateFrom"),
-        date_to: one(&p, "dateTo"),
-        first: number(&p, "first")?,
-        max: number(&p, "max")?,
+        types: p.all("type"),
+        client: p.one("client"),
+        user: p.one("user"),
+        ip_address: p.one("ipAddress"),
+        date_from: p.one("dateFrom"),
+        date_to: p.one("dateTo"),
+        first: p.number("first")?,
+        max: p.number("max")?,
     };
     Ok(json(events::events(call.ctx(&state), &call.caller, &params).await?))
 }
 
 async fn admin_events(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    let p = query_pairs(query);
+    let p = QueryPairs::parse(query);
     let params = AdminEventParams {
-        operation_types: all(&p, "operationTypes"),
-        resource_types: all(&p, "resourceTypes"),
-        resource_path: one(&p, "resourcePath"),
-        auth_client: one(&p, "authClient"),
-        auth_user: one(&p, "authUser"),
-        auth_ip_address: one(&p, "authIpAddress"),
-        date_from: one(&p, "dateFrom"),
-        date_to: one(&p, "dateTo"),
-        first: number(&p, "first")?,
-        max: number(&p, "max")?,
+        operation_types: p.all("operationTypes"),
+        resource_types: p.all("resourceTypes"),
+        resource_path: p.one("resourcePath"),
+        auth_client: p.one("authClient"),
+        auth_user: p.one("authUser"),
+        auth_ip_address: p.one("authIpAddress"),
+        date_from: p.one("dateFrom"),
+        date_to: p.one("dateTo"),
+        first: p.number("first")?,
+        max: p.number("max")?,
     };
     Ok(json(events::admin_events(call.ctx(&state), &call.caller, &params).await?))
 }
 
 async fn publish_terms(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     body: Result<Json<NewTerms>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Json(terms) = body.map_err(bad_body)?;
     let published = realm::publish_terms(call.ctx(&state), &call.caller, &terms).await?;
-    let location = format!("{}/admin/realms/{realm}/terms/{}", state.config.public_url, published.version);
+    let location = format!(
+        "{}/admin/realms/{}/terms/{}",
+        state.config.public_url,
+        call.realm.name.as_str(),
+        published.version
+    );
     Ok(created(&location, serde_json::to_value(published).ok()))
 }

@@ -1,17 +1,17 @@
 //! `/admin/realms/{realm}/users…` and brute-force detection.
 
-use super::{ApiError, bad_body, bad_query, call, created, json};
+use super::{ApiError, Call, bad_body, bad_query, created, json};
 use crate::app::AppState;
 use crate::flows::admin::repr::{CredentialRepresentation, UserRepresentation};
-use crate::flows::admin::users::{self, SearchParams};
+use crate::flows::admin::user_search::{self, SearchParams};
+use crate::flows::admin::{user_access, users};
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use std::net::SocketAddr;
 
 pub const USERS: &str = "/admin/realms/{realm}/users";
 pub const USERS_COUNT: &str = "/admin/realms/{realm}/users/count";
@@ -42,8 +42,6 @@ pub fn routes() -> Router<AppState> {
         .route(BRUTE_FORCE, get(brute_force).delete(unlock))
 }
 
-type Peer = ConnectInfo<SocketAddr>;
-
 /// What changes of state answer: Keycloak's 204.
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
@@ -51,59 +49,49 @@ fn no_content() -> Response {
 
 async fn search(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Query(params) = params.map_err(bad_query)?;
-    Ok(json(users::search(call.ctx(&state), &call.caller, &params).await?))
+    Ok(json(user_search::search(call.ctx(&state), &call.caller, &params).await?))
 }
 
 async fn count(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Query(params) = params.map_err(bad_query)?;
-    Ok(json(users::count(call.ctx(&state), &call.caller, &params).await?))
+    Ok(json(user_search::count(call.ctx(&state), &call.caller, &params).await?))
 }
 
 async fn create(
     State(state): State<AppState>,
-    Path(realm): Path<String>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
     body: Result<Json<UserRepresentation>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Json(rep) = body.map_err(bad_body)?;
     let id = users::create(call.ctx(&state), &call.caller, &state.hashing, &rep).await?;
-    Ok(created(&format!("{}/admin/realms/{realm}/users/{id}", state.config.public_url), None))
+    Ok(created(
+        &format!("{}/admin/realms/{}/users/{id}", state.config.public_url, call.realm.name.as_str()),
+        None,
+    ))
 }
 
 async fn read(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     Ok(json(users::get(call.ctx(&state), &call.caller, &id).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
     body: Result<Json<UserRepresentation>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Json(rep) = body.map_err(bad_body)?;
     if users::update(call.ctx(&state), &call.caller, &id, &rep).await? > 0 {
         state.backchannel.notify_one();
@@ -113,11 +101,9 @@ async fn update(
 
 async fn remove(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     users::delete(call.ctx(&state), &call.caller, &id).await?;
     state.backchannel.notify_one();
     Ok(no_content())
@@ -125,46 +111,38 @@ async fn remove(
 
 async fn credentials(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    Ok(json(users::credentials(call.ctx(&state), &call.caller, &id).await?))
+    Ok(json(user_access::credentials(call.ctx(&state), &call.caller, &id).await?))
 }
 
 async fn delete_credential(
     State(state): State<AppState>,
-    Path((realm, id, credential)): Path<(String, String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id, credential)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    users::delete_credential(call.ctx(&state), &call.caller, &id, &credential).await?;
+    user_access::delete_credential(call.ctx(&state), &call.caller, &id, &credential).await?;
     Ok(no_content())
 }
 
 async fn reset_password(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
     body: Result<Json<CredentialRepresentation>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Json(rep) = body.map_err(bad_body)?;
-    users::reset_password(call.ctx(&state), &call.caller, &state.hashing, &id, &rep).await?;
+    user_access::reset_password(call.ctx(&state), &call.caller, &state.hashing, &id, &rep).await?;
     Ok(no_content())
 }
 
 async fn reset_second_factors(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    let reset = users::reset_second_factors(call.ctx(&state), &call.caller, &id).await?;
+    let reset = user_access::reset_second_factors(call.ctx(&state), &call.caller, &id).await?;
     state.backchannel.notify_one();
     state.mail_outbox.notify_one();
     Ok(json(serde_json::json!({
@@ -182,12 +160,10 @@ struct DisplayName {
 
 async fn display_name(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
     body: Result<Json<DisplayName>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Json(body) = body.map_err(bad_body)?;
     users::set_display_name(call.ctx(&state), &call.caller, &id, &body.display_name).await?;
     Ok(no_content())
@@ -200,59 +176,49 @@ struct ActionsQuery {
 
 async fn execute_actions_email(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
     query: Result<Query<ActionsQuery>, QueryRejection>,
     body: Result<Json<Vec<String>>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
     let Query(query) = query.map_err(bad_query)?;
     let Json(actions) = body.map_err(bad_body)?;
-    users::execute_actions_email(call.ctx(&state), &call.caller, &id, &actions, query.lifespan).await?;
+    user_access::execute_actions_email(call.ctx(&state), &call.caller, &id, &actions, query.lifespan).await?;
     state.mail_outbox.notify_one();
     Ok(no_content())
 }
 
 async fn logout(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    users::logout(call.ctx(&state), &call.caller, &id).await?;
+    user_access::logout(call.ctx(&state), &call.caller, &id).await?;
     state.backchannel.notify_one();
     Ok(no_content())
 }
 
 async fn sessions(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    Ok(json(users::sessions(call.ctx(&state), &call.caller, &id).await?))
+    Ok(json(user_access::sessions(call.ctx(&state), &call.caller, &id).await?))
 }
 
 async fn brute_force(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    Ok(json(users::brute_force(call.ctx(&state), &call.caller, &id).await?))
+    Ok(json(user_access::brute_force(call.ctx(&state), &call.caller, &id).await?))
 }
 
 async fn unlock(
     State(state): State<AppState>,
-    Path((realm, id)): Path<(String, String)>,
-    ConnectInfo(peer): Peer,
-    headers: HeaderMap,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let call = call(&state, &realm, &headers, peer).await?;
-    users::unlock(call.ctx(&state), &call.caller, &id).await?;
+    user_access::unlock(call.ctx(&state), &call.caller, &id).await?;
     Ok(no_content())
 }
