@@ -32,6 +32,13 @@ pub struct Migration {
 }
 
 pub trait MigrationStore {
+    /// Whether a member of any realm has `id`: ids are unique across realms, and a Keycloak
+    /// export imported into two realms brings the same ids twice.
+    fn user_id_taken(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Whether a passkey of any realm has WebAuthn credential id `webauthn_id` (unique across
+    /// realms).
+    fn webauthn_id_taken(&self, webauthn_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Writes `migration` into realm `realm_id` in one transaction. A member or client that
     /// collides with an existing one fails the whole migration (callers check first).
     fn migrate_realm(
@@ -43,6 +50,23 @@ pub trait MigrationStore {
 }
 
 impl MigrationStore for Db {
+    async fn user_id_taken(&self, id: &str) -> Result<bool, StoreError> {
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn webauthn_id_taken(&self, webauthn_id: &str) -> Result<bool, StoreError> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM credentials WHERE webauthn_credential_id = $1")
+                .bind(webauthn_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     async fn migrate_realm(
         &self,
         realm_id: &str,

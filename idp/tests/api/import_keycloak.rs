@@ -14,6 +14,7 @@ use kenpo_idp::domain::{AuthMethod, ClientId, RealmName, RequiredAction, Usernam
 use kenpo_idp::flows::import_keycloak::{self, Report};
 use kenpo_idp::flows::lockout::IdentityCheck;
 use kenpo_idp::flows::mfa::passkey::SignIn;
+use kenpo_idp::flows::realms;
 use kenpo_idp::store::{
     BruteForcePolicy, ClientStore, CredentialStore, CredentialType, GrantType, Realm, RealmStore, UserStore,
 };
@@ -28,6 +29,7 @@ on_every_backend!(
     a_migrated_passkey_passes_as_second_factor_and_alone,
     the_report_lists_what_came_over_and_what_was_skipped_and_why,
     a_dry_run_writes_nothing_and_a_second_run_overwrites_nothing,
+    the_same_export_in_a_second_realm_gets_new_ids_and_leaves_the_passkey_where_it_is,
 );
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures/keycloak-export.json");
@@ -315,4 +317,26 @@ async fn a_dry_run_writes_nothing_and_a_second_run_overwrites_nothing(app: TestA
     }
     assert!(why(&again, "client kenpo-app").contains("exists already"));
     assert!(refused && said.contains("cannot read /nonexistent/export.json"), "{said}");
+}
+
+async fn the_same_export_in_a_second_realm_gets_new_ids_and_leaves_the_passkey_where_it_is(app: TestApp) {
+    let kenpo = Kenpo::new(app, BruteForcePolicy::default()).await;
+    let state = &kenpo.app.state;
+    let spec = realms::RealmSpec { name: "second".to_owned(), display_name: "第二".to_owned(), host: None };
+    let second = realms::create(&state.db, &state.master_key, spec, kenpo.app.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    imported(&kenpo, &[]);
+
+    let output = kenpo.app.cli(&["import-keycloak", "--realm", "second", "--json", FIXTURE]);
+    let out = String::from_utf8_lossy(&output.stdout);
+    let report = report_of(&serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")));
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(report.members, ["kc-sato", "kc-suzuki", "kc-tanaka", "kc-legacy", "taro1234"]);
+    assert!(why(&report, "Keycloak id of kc-sato").contains("gets a new id"));
+    assert!(why(&report, "credential webauthn \"Pixel 8\" of kc-suzuki").contains("registered here already"));
+    let name = Username::parse_issued("kc-sato").unwrap_or_else(|e| panic!("{e}"));
+    let sato = state.db.user_by_username(&second.id, &name).await.ok().flatten();
+    assert!(sato.is_some_and(|s| s.id != SATO_ID), "the first realm's member keeps the id");
 }

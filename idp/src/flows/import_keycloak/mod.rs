@@ -136,7 +136,7 @@ struct Seen {
 }
 
 /// One Keycloak user as a member, or `None` (with the reason in the report).
-async fn member<S: UserStore + Sync>(
+async fn member<S: UserStore + MigrationStore + Sync>(
     store: &S,
     master: &MasterKey,
     realm_id: &str,
@@ -170,6 +170,16 @@ async fn member<S: UserStore + Sync>(
         report.skip(what, format!("a member with Keycloak id {id} exists already; not overwritten"));
         return Ok(None);
     }
+    // Ids are unique across realms: the same export imported into a second realm.
+    let id = if store.user_id_taken(&id).await? {
+        report.skip(
+            format!("Keycloak id of {}", user.username),
+            format!("{id} is a member's of another realm here; the member gets a new id (and `sub`)"),
+        );
+        Uuid::new_v4().to_string()
+    } else {
+        id
+    };
     if !seen.usernames.insert(username.as_str().to_owned()) || !seen.ids.insert(id.clone()) {
         report.skip(what, "the export has this user ID or Keycloak id twice");
         return Ok(None);
@@ -195,7 +205,22 @@ async fn member<S: UserStore + Sync>(
         }
     }
     required_actions.sort();
-    let credentials = credentials::convert_all(master, &id, user, &mut seen.passkeys, report, now);
+    let mut credentials = credentials::convert_all(master, &id, user, &mut seen.passkeys, report, now);
+    let mut kept = Vec::with_capacity(credentials.len());
+    for (credential, created_at) in credentials.drain(..) {
+        match &credential.webauthn_id {
+            Some(webauthn_id) if store.webauthn_id_taken(webauthn_id).await? => report.skip(
+                format!(
+                    "credential webauthn {:?} of {}",
+                    credential.user_label.as_deref().unwrap_or(""),
+                    user.username
+                ),
+                "this passkey is registered here already (another realm, or an earlier import)",
+            ),
+            _ => kept.push((credential, created_at)),
+        }
+    }
+    let credentials = kept;
     let kinds: Vec<CredentialType> = credentials.iter().map(|(c, _)| c.kind).collect();
     for kind in &kinds {
         *report.credentials.entry(kind.as_str().to_owned()).or_default() += 1;
