@@ -53,11 +53,6 @@ impl Report {
     fn skip(&mut self, what: impl Into<String>, why: impl Into<String>) {
         self.skipped.push(Skipped { what: what.into(), why: why.into() });
     }
-
-    /// The skipped items whose `what` starts with `prefix`.
-    pub fn skipped_of<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Skipped> + 'a {
-        self.skipped.iter().filter(move |s| s.what.starts_with(prefix))
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
