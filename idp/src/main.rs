@@ -2,6 +2,7 @@
 #![expect(clippy::print_stdout, reason = "a command-line tool answers on standard output")]
 
 mod admin_commands;
+mod keycloak_commands;
 mod terms_commands;
 
 use clap::{Args, Parser, Subcommand};
@@ -62,6 +63,9 @@ enum Command {
         realm: String,
         file: PathBuf,
     },
+    /// Migrate from Keycloak: a realm export's settings, clients, members and credentials.
+    /// Existing members and clients are never overwritten; the report lists what was skipped.
+    ImportKeycloak(keycloak_commands::ImportKeycloak),
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +179,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Terms(command) => terms_commands::terms(command, state(config).await?).await,
+        Command::ImportKeycloak(args) => keycloak_commands::run(args, state(config).await?).await,
         Command::ImportMembers { realm, file } => {
             let state = state(config).await?;
             let realm = realms::find(&state.db, &realm).await?;

@@ -7,7 +7,7 @@
 //! PHC strings carry their own parameters, so raising them later only changes
 //! the constants here.
 //!
-//! **Imported hashes** keep working: PBKDF2-HMAC-SHA256/512 and Argon2 hashes
+//! **Imported hashes** keep working: PBKDF2-HMAC-SHA1/256/512 and Argon2 hashes
 //! exported from Keycloak ([`from_keycloak`]). [`verify_password`] reports
 //! `needs_rehash: true` for anything that is not exactly our current Argon2id
 //! setting, so the login handler re-hashes the password it just verified and
@@ -30,6 +30,7 @@ use std::sync::LazyLock;
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
+use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 use zeroize::Zeroizing;
 
@@ -73,6 +74,10 @@ fn current_argon2() -> Argon2<'static> {
 /// The PRF of an imported PBKDF2 hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Pbkdf2Alg {
+    /// PBKDF2-HMAC-SHA1 (Keycloak's legacy `pbkdf2` provider, the default of old versions).
+    /// Weak by today's measure, which is why a login re-hashes it at once.
+    #[serde(rename = "pbkdf2")]
+    Sha1,
     /// PBKDF2-HMAC-SHA256 (Keycloak `pbkdf2-sha256`, its default before 24).
     #[serde(rename = "pbkdf2-sha256")]
     Sha256,
@@ -276,6 +281,9 @@ fn verify_pbkdf2(
     }
     let mut computed = Zeroizing::new(vec![0u8; expected.len()]);
     match algorithm {
+        Pbkdf2Alg::Sha1 => {
+            pbkdf2::pbkdf2_hmac::<Sha1>(candidate.as_bytes(), salt, iterations, &mut computed);
+        }
         Pbkdf2Alg::Sha256 => {
             pbkdf2::pbkdf2_hmac::<Sha256>(candidate.as_bytes(), salt, iterations, &mut computed);
         }

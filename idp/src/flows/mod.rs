@@ -11,6 +11,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod clients;
 pub mod hashing;
+pub mod import_keycloak;
 pub mod import_members;
 pub mod keys;
 pub mod lockout;

@@ -1,3 +1,4 @@
 //! Files kenpo systems hand us.
 
+pub mod keycloak;
 pub mod members;

@@ -5,6 +5,7 @@ use crate::domain::{ClientId, RedirectUri};
 use serde::{Deserialize, Serialize};
 use shared_crypto::keys::{Algorithm, JwkSet};
 use shared_runtime::db::{from_millis, to_millis};
+use sqlx::AnyConnection;
 use std::future::Future;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -151,6 +152,59 @@ const SELECT: &str = "SELECT id, realm_id, client_id, name, enabled, confidentia
      redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, grant_types, \
      pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at FROM clients";
 
+/// Inserts a client on `conn` (alone, or inside a migration's transaction).
+pub(super) async fn insert_client(
+    conn: &mut AnyConnection,
+    realm_id: &str,
+    new: NewClient,
+    now: OffsetDateTime,
+) -> Result<Client, StoreError> {
+    let client = Client {
+        id: Uuid::new_v4().to_string(),
+        realm_id: realm_id.to_owned(),
+        client_id: new.client_id,
+        name: new.name,
+        enabled: true,
+        confidential: new.secret_hash.is_some(),
+        secret_hash: new.secret_hash,
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        backchannel_logout_uri: new.backchannel_logout_uri,
+        grant_types: new.grant_types,
+        pkce_required: new.pkce_required,
+        id_token_signing_alg: new.id_token_signing_alg,
+        jwks: new.jwks,
+        rotate_refresh_tokens: new.rotate_refresh_tokens,
+        created_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO clients (id, realm_id, client_id, name, enabled, confidential, \
+         secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, \
+         grant_types, pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&client.id)
+    .bind(&client.realm_id)
+    .bind(client.client_id.as_str())
+    .bind(&client.name)
+    .bind(flag(client.enabled))
+    .bind(flag(client.confidential))
+    .bind(&client.secret_hash)
+    .bind(to_json(&client.redirect_uris))
+    .bind(to_json(&client.post_logout_redirect_uris))
+    .bind(&client.backchannel_logout_uri)
+    .bind(to_json(&client.grant_types))
+    .bind(flag(client.pkce_required))
+    .bind(client.id_token_signing_alg.as_str())
+    .bind(client.jwks.as_ref().map(to_json))
+    .bind(flag(client.rotate_refresh_tokens))
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| meaning_of(e, &[("client_id", || StoreError::ClientIdTaken)]))?;
+    Ok(client)
+}
+
 impl ClientStore for Db {
     async fn create_client(
         &self,
@@ -158,50 +212,8 @@ impl ClientStore for Db {
         new: NewClient,
         now: OffsetDateTime,
     ) -> Result<Client, StoreError> {
-        let client = Client {
-            id: Uuid::new_v4().to_string(),
-            realm_id: realm_id.to_owned(),
-            client_id: new.client_id,
-            name: new.name,
-            enabled: true,
-            confidential: new.secret_hash.is_some(),
-            secret_hash: new.secret_hash,
-            redirect_uris: new.redirect_uris,
-            post_logout_redirect_uris: new.post_logout_redirect_uris,
-            backchannel_logout_uri: new.backchannel_logout_uri,
-            grant_types: new.grant_types,
-            pkce_required: new.pkce_required,
-            id_token_signing_alg: new.id_token_signing_alg,
-            jwks: new.jwks,
-            rotate_refresh_tokens: new.rotate_refresh_tokens,
-            created_at: now,
-        };
-        sqlx::query(
-            "INSERT INTO clients (id, realm_id, client_id, name, enabled, confidential, \
-             secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, \
-             grant_types, pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(&client.id)
-        .bind(&client.realm_id)
-        .bind(client.client_id.as_str())
-        .bind(&client.name)
-        .bind(flag(client.enabled))
-        .bind(flag(client.confidential))
-        .bind(&client.secret_hash)
-        .bind(to_json(&client.redirect_uris))
-        .bind(to_json(&client.post_logout_redirect_uris))
-        .bind(&client.backchannel_logout_uri)
-        .bind(to_json(&client.grant_types))
-        .bind(flag(client.pkce_required))
-        .bind(client.id_token_signing_alg.as_str())
-        .bind(client.jwks.as_ref().map(to_json))
-        .bind(flag(client.rotate_refresh_tokens))
-        .bind(to_millis(now))
-        .execute(self.pool())
-        .await
-        .map_err(|e| meaning_of(e, &[("client_id", || StoreError::ClientIdTaken)]))?;
-        Ok(client)
+        let mut conn = self.pool().acquire().await?;
+        insert_client(&mut conn, realm_id, new, now).await
     }
 
     async fn client_by_client_id(

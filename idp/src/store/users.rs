@@ -220,8 +220,21 @@ async fn insert_user(
     new: NewUser,
     now: OffsetDateTime,
 ) -> Result<User, StoreError> {
+    insert_user_as(conn, Uuid::new_v4().to_string(), realm_id, new, (true, None), now).await
+}
+
+/// Inserts a member under a given `id` (a migrated member keeps their `sub`), enabled or not
+/// and with their second-factor method already chosen.
+pub(super) async fn insert_user_as(
+    conn: &mut AnyConnection,
+    id: String,
+    realm_id: &str,
+    new: NewUser,
+    (enabled, auth_method): (bool, Option<AuthMethod>),
+    now: OffsetDateTime,
+) -> Result<User, StoreError> {
     let user = User {
-        id: Uuid::new_v4().to_string(),
+        id,
         realm_id: realm_id.to_owned(),
         username: new.username,
         issued_username: new.issued_username,
@@ -231,17 +244,18 @@ async fn insert_user(
         birthdate: new.birthdate,
         relationship: new.relationship,
         temporary_id: new.temporary_id,
-        enabled: true,
+        enabled,
         required_actions: new.required_actions,
         locale: new.locale,
-        auth_method: None,
+        auth_method,
         terms_accepted_version: None,
         created_at: now,
     };
     sqlx::query(
         "INSERT INTO users (id, realm_id, username, issued_username, email, email_verified, \
          display_name, birthdate, relationship, temporary_id, enabled, required_actions, locale, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         auth_method, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&user.id)
     .bind(&user.realm_id)
@@ -256,6 +270,7 @@ async fn insert_user(
     .bind(flag(user.enabled))
     .bind(to_json(&user.required_actions))
     .bind(&user.locale)
+    .bind(user.auth_method.map(AuthMethod::as_str))
     .bind(to_millis(now))
     .execute(&mut *conn)
     .await

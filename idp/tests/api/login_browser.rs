@@ -244,9 +244,26 @@ impl Browser {
 
     /// Posts a login form fetched earlier.
     pub async fn post_login(&self, action: &str, csrf: &str, username: &str, password: &str) -> Reply {
-        let form = [("csrf_token", csrf), ("username", username), ("password", password)];
+        self.post_form(action, &[("csrf_token", csrf), ("username", username), ("password", password)]).await
+    }
+
+    /// Posts `fields` to `action` (a full URL), as the browser submits any form of the login.
+    pub async fn post_form(&self, action: &str, fields: &[(&str, &str)]) -> Reply {
         let response =
-            self.http.post(action).form(&form).send().await.unwrap_or_else(|e| panic!("POST {action}: {e}"));
+            self.http.post(action).form(fields).send().await.unwrap_or_else(|e| panic!("POST {action}: {e}"));
+        Reply::of(response).await
+    }
+
+    /// Follows a redirect of the login (`location`, absolute or a path of the app).
+    pub async fn get(&self, kenpo: &Kenpo, location: &str) -> Reply {
+        let url = if location.starts_with('/') { kenpo.app.url(location) } else { location.to_owned() };
+        let response = self.http.get(&url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        Reply::of(response).await
+    }
+}
+
+impl Reply {
+    async fn of(response: reqwest::Response) -> Self {
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let location = header(reqwest::header::LOCATION);
         let set_cookies = response

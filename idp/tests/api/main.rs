@@ -10,6 +10,7 @@ mod ephemeral;
 mod health;
 mod helpers;
 mod import;
+mod import_keycloak;
 mod lockout;
 mod login_browser;
 mod mail;

@@ -29,14 +29,14 @@ on_every_backend!(
 
 const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 40));
 /// Passkeys need a domain name: the flows run as if the IdP were reached at localhost.
-const ORIGIN: &str = "http://localhost:8080";
+pub(crate) const ORIGIN: &str = "http://localhost:8080";
 const ISSUER: &str = "http://localhost:8080/realms/lockout";
 
-fn ctx(kenpo: &Kenpo) -> Ctx<'_> {
+pub(crate) fn ctx(kenpo: &Kenpo) -> Ctx<'_> {
     kenpo.app.state.ctx(&kenpo.realm, ISSUER)
 }
 
-async fn member(kenpo: &Kenpo, id: &str) -> User {
+pub(crate) async fn member(kenpo: &Kenpo, id: &str) -> User {
     let found = kenpo.app.state.db.user_by_id(&kenpo.realm.id, id).await;
     found.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no member {id}"))
 }
@@ -65,7 +65,7 @@ fn refused_fields(setup: Setup) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The second factor with `device` answering.
-async fn second_factor(kenpo: &Kenpo, user: &User, device: &mut SoftPasskey) -> IdentityCheck {
+pub(crate) async fn second_factor(kenpo: &Kenpo, user: &User, device: &mut SoftPasskey) -> IdentityCheck {
     let ctx = ctx(kenpo);
     let (options, ceremony) =
         passkey::start_second_factor(&ctx, user).await.unwrap_or_else(|e| panic!("{e}"));
@@ -75,7 +75,7 @@ async fn second_factor(kenpo: &Kenpo, user: &User, device: &mut SoftPasskey) -> 
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn sign_in_with(kenpo: &Kenpo, answer: impl FnOnce(&Value) -> String) -> SignIn {
+pub(crate) async fn sign_in_with(kenpo: &Kenpo, answer: impl FnOnce(&Value) -> String) -> SignIn {
     let ctx = ctx(kenpo);
     let (options, ceremony) = passkey::start_sign_in(&ctx).unwrap_or_else(|e| panic!("{e}"));
     let answer = answer(&options);

@@ -81,26 +81,32 @@ impl SoftPasskey {
         data.to_string().into_bytes()
     }
 
-    /// The answer of `navigator.credentials.create(options)`, as webauthn.js posts it.
-    pub fn register(&mut self, options: &Value) -> String {
-        let user_id = options.pointer("/publicKey/user/id").and_then(Value::as_str).unwrap_or_default();
-        self.user_handle = URL_SAFE_NO_PAD.decode(user_id).unwrap_or_default();
+    /// The public key as a COSE key (RFC 9053 EC2, P-256, ES256): what registration hands the
+    /// relying party, and what a Keycloak export keeps as `credentialPublicKey`.
+    pub fn cose_key(&self) -> Vec<u8> {
         let point = self.key.verifying_key().to_encoded_point(false);
         let (x, y) = (point.x().map(|x| x.to_vec()), point.y().map(|y| y.to_vec()));
-        let cose_key = Cbor::Map(vec![
+        Cbor::Map(vec![
             (Cbor::Int(1), Cbor::Int(2)),
             (Cbor::Int(3), Cbor::Int(-7)),
             (Cbor::Int(-1), Cbor::Int(1)),
             (Cbor::Int(-2), Cbor::Bytes(x.unwrap_or_default())),
             (Cbor::Int(-3), Cbor::Bytes(y.unwrap_or_default())),
-        ]);
+        ])
+        .encode()
+    }
+
+    /// The answer of `navigator.credentials.create(options)`, as webauthn.js posts it.
+    pub fn register(&mut self, options: &Value) -> String {
+        let user_id = options.pointer("/publicKey/user/id").and_then(Value::as_str).unwrap_or_default();
+        self.user_handle = URL_SAFE_NO_PAD.decode(user_id).unwrap_or_default();
         let mut auth_data = self.rp_id_hash();
         auth_data.push(self.flags() | AT);
         auth_data.extend(self.counter.unwrap_or(0).to_be_bytes());
         auth_data.extend([0u8; 16]); // AAGUID: none given
         auth_data.extend(u16::try_from(self.credential_id.len()).unwrap_or(0).to_be_bytes());
         auth_data.extend(&self.credential_id);
-        auth_data.extend(cose_key.encode());
+        auth_data.extend(self.cose_key());
         let attestation = Cbor::Map(vec![
             (Cbor::Text("fmt"), Cbor::Text("none")),
             (Cbor::Text("attStmt"), Cbor::Map(vec![])),

@@ -42,11 +42,11 @@ struct KeycloakCredential {
 /// (`credentials[].secretData` and `credentials[].credentialData`, each a
 /// JSON string), into a [`StoredPassword`].
 ///
-/// Supported algorithms: `pbkdf2-sha256`, `pbkdf2-sha512` (derived key
-/// length = length of the stored hash) and `argon2` (Keycloak 24+, converted
-/// to an equivalent PHC string; `hashIterations` is Argon2's `t`). Keycloak's
-/// legacy `pbkdf2` is PBKDF2-HMAC-SHA1, which we do not implement: it yields
-/// [`CryptoError::UnsupportedHash`] and such users need a password reset.
+/// Supported algorithms: `pbkdf2` (Keycloak's legacy provider, PBKDF2-HMAC-SHA1),
+/// `pbkdf2-sha256`, `pbkdf2-sha512` (derived key length = length of the stored
+/// hash) and `argon2` (Keycloak 24+, converted to an equivalent PHC string;
+/// `hashIterations` is Argon2's `t`). Anything else is
+/// [`CryptoError::UnsupportedHash`]: such users need a password reset.
 pub fn from_keycloak(secret_data: &str, credential_data: &str) -> Result<StoredPassword, CryptoError> {
     let secret: KeycloakSecret = serde_json::from_str(secret_data)
         .map_err(|e| CryptoError::MalformedHash(format!("Keycloak secretData: {e}")))?;
@@ -75,11 +75,7 @@ pub fn from_keycloak(secret_data: &str, credential_data: &str) -> Result<StoredP
     match credential.algorithm.as_str() {
         "pbkdf2-sha256" => pbkdf2(Pbkdf2Alg::Sha256),
         "pbkdf2-sha512" => pbkdf2(Pbkdf2Alg::Sha512),
-        "pbkdf2" => Err(CryptoError::UnsupportedHash(
-            "Keycloak 'pbkdf2' is PBKDF2-HMAC-SHA1, which is not supported; \
-             the user must reset their password"
-                .to_owned(),
-        )),
+        "pbkdf2" => pbkdf2(Pbkdf2Alg::Sha1),
         "argon2" => keycloak_argon2(&credential.additional_parameters, iterations, &salt, &hash),
         other => Err(CryptoError::UnsupportedHash(format!("Keycloak password algorithm '{other}'"))),
     }
@@ -254,12 +250,37 @@ mod tests {
         assert_eq!(verify_password(&stored, "password"), PasswordCheck::Mismatch);
     }
 
+    /// RFC 6070 §2, PBKDF2-HMAC-SHA1: Keycloak's legacy `pbkdf2` provider.
     #[test]
-    fn legacy_sha1_pbkdf2_is_unsupported() {
-        let (secret, credential) = pbkdf2_export("pbkdf2", 27_500, b"salt", &"00".repeat(64));
+    fn rfc6070_pbkdf2_sha1() {
+        let vectors: [(&str, &[u8], u32, &str); 4] = [
+            ("password", b"salt", 1, "0c60c80f961f0e71f3a9b524af6012062fe037a6"),
+            ("password", b"salt", 4096, "4b007901b765489abead49d926f721d065a429c1"),
+            (
+                "passwordPASSWORDpassword",
+                b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
+                4096,
+                "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038",
+            ),
+            ("pass\0word", b"sa\0lt", 4096, "56fa6aa75548099dcc37d7f03425e0c3"),
+        ];
+        for (password, salt, iterations, hash) in vectors {
+            let (secret, credential) = pbkdf2_export("pbkdf2", iterations, salt, hash);
+            let stored = from_keycloak(&secret, &credential).unwrap();
+            assert!(matches!(stored, StoredPassword::Pbkdf2 { algorithm: Pbkdf2Alg::Sha1, .. }));
+            check(&secret, &credential, password);
+        }
+        // The same bytes under another PRF do not verify.
+        let (secret, credential) =
+            pbkdf2_export("pbkdf2-sha256", 1, b"salt", "0c60c80f961f0e71f3a9b524af6012062fe037a6");
+        let stored = from_keycloak(&secret, &credential).unwrap();
+        assert_eq!(verify_password(&stored, "password"), PasswordCheck::Mismatch);
+    }
+
+    #[test]
+    fn unknown_algorithms_are_unsupported() {
+        let (secret, credential) = pbkdf2_export("bcrypt", 10, b"salt", &"00".repeat(64));
         assert!(matches!(from_keycloak(&secret, &credential), Err(CryptoError::UnsupportedHash(_))));
-        let other = credential.replace("\"pbkdf2\"", "\"bcrypt\"");
-        assert!(matches!(from_keycloak(&secret, &other), Err(CryptoError::UnsupportedHash(_))));
     }
 
     /// Keycloak 24+ Argon2 with its defaults (id, 1.3, m=7168, t=5, p=1,

@@ -82,6 +82,13 @@ fn user_handle(user_id: &str) -> Uuid {
     })
 }
 
+/// Whether `handle`, a user handle an authenticator gave back, names the member `user_id`: ours
+/// ([`user_handle`]'s 16 bytes), or Keycloak's (the id's UTF-8 text), which passkeys registered
+/// before a Keycloak migration carry (the migration keeps Keycloak's ids).
+fn is_handle_of(handle: &[u8], user_id: &str) -> bool {
+    handle == user_handle(user_id).as_bytes() || handle == user_id.as_bytes()
+}
+
 /// A credential id as stored and shown (base64url, no padding).
 fn encode_id(id: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(id)
@@ -179,7 +186,8 @@ impl fmt::Debug for PasskeyData {
 }
 
 impl PasskeyData {
-    fn new(passkey: Passkey) -> Self {
+    /// The data of `passkey`, registered here or brought from Keycloak.
+    pub fn new(passkey: Passkey) -> Self {
         let cred = webauthn_rs::prelude::Credential::from(passkey.clone());
         Self {
             credential_id: encode_id(cred.cred_id.as_ref()),
@@ -199,7 +207,8 @@ impl PasskeyData {
             .map_err(|e| StoreError::corrupt(format!("credentials.credential_data: {e}")).into())
     }
 
-    fn json(&self) -> String {
+    /// The data as `credential_data` stores it.
+    pub fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
     }
 
@@ -466,14 +475,14 @@ pub async fn finish_sign_in(
 ) -> Result<SignIn, FlowError> {
     let rp = relying_party(ctx)?;
     let Some(response) = parse::<PublicKeyCredential>(response) else { return Ok(SignIn::Refused) };
-    let Ok((handle, credential_id)) = rp.identify_discoverable_authentication(&response) else {
-        return Ok(SignIn::Refused);
-    };
-    let Some(stored) = ctx.db.webauthn_credential(&ctx.realm.id, &encode_id(credential_id)).await? else {
+    // Not `identify_discoverable_authentication`: it reads only our 16-byte handles.
+    let Some(handle) = response.get_user_unique_id() else { return Ok(SignIn::Refused) };
+    let credential_id = encode_id(response.get_credential_id());
+    let Some(stored) = ctx.db.webauthn_credential(&ctx.realm.id, &credential_id).await? else {
         return Ok(SignIn::Refused);
     };
     let user = ctx.db.user_by_id(&ctx.realm.id, &stored.user_id).await?;
-    let Some(user) = user.filter(|u| user_handle(&u.id) == handle) else { return Ok(SignIn::Refused) };
+    let Some(user) = user.filter(|u| is_handle_of(handle, &u.id)) else { return Ok(SignIn::Refused) };
     let key = FailureKey::member(ctx.master, ctx.realm, &user.id, device_cookie);
     let check = async {
         if !ceremony.valid_for(ctx, None) || !ceremony.spend(ctx).await? {

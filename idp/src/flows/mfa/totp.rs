@@ -11,6 +11,7 @@ use super::super::required_actions::FieldError;
 use super::super::tokens::Ctx;
 use crate::domain::totp::{self as codes, Enrolment, SEED_BYTES, TotpSeed};
 use crate::store::{Credential, CredentialStore, CredentialType, NewCredential, OtpData, StoreError, User};
+use shared_crypto::MasterKey;
 use std::net::IpAddr;
 
 /// The longest device name kept.
@@ -18,18 +19,23 @@ pub const LABEL_MAX: usize = 64;
 
 /// What the seed is sealed to: its member, so a sealed seed moved to another member opens for
 /// no one.
-fn aad(user: &User) -> Vec<u8> {
-    format!("totp-seed/v1\n{}", user.id).into_bytes()
+fn aad(user_id: &str) -> Vec<u8> {
+    format!("totp-seed/v1\n{user_id}").into_bytes()
 }
 
 /// The seed sealed for the tab state or the credential.
 pub fn seal(ctx: &Ctx<'_>, user: &User, seed: &TotpSeed) -> String {
-    ctx.master.seal(seed.expose(), &aad(user))
+    seal_for(ctx.master, &user.id, seed)
+}
+
+/// The seed sealed for the member whose id is `user_id`, before they are stored (a migration).
+pub fn seal_for(master: &MasterKey, user_id: &str, seed: &TotpSeed) -> String {
+    master.seal(seed.expose(), &aad(user_id))
 }
 
 /// A sealed seed opened again.
 pub fn open(ctx: &Ctx<'_>, user: &User, sealed: &str) -> Result<TotpSeed, FlowError> {
-    let bytes = ctx.master.open(sealed, &aad(user))?;
+    let bytes = ctx.master.open(sealed, &aad(&user.id))?;
     let bytes: [u8; SEED_BYTES] =
         bytes.as_slice().try_into().map_err(|_| FlowError::invalid("totp seed", "not 20 bytes"))?;
     Ok(TotpSeed::new(bytes))
