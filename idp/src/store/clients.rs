@@ -81,6 +81,12 @@ pub trait ClientStore {
         client_id: &ClientId,
     ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
     fn list_clients(&self, realm_id: &str) -> impl Future<Output = Result<Vec<Client>, StoreError>> + Send;
+    /// Replaces a client's redirect URIs (the built-in account console follows the public URL).
+    fn set_client_redirect_uris(
+        &self,
+        id: &str,
+        redirect_uris: &[RedirectUri],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -212,5 +218,18 @@ impl ClientStore for Db {
             .into_iter()
             .map(Client::try_from)
             .collect()
+    }
+
+    async fn set_client_redirect_uris(
+        &self,
+        id: &str,
+        redirect_uris: &[RedirectUri],
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE clients SET redirect_uris = $1 WHERE id = $2")
+            .bind(to_json(&redirect_uris))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }
