@@ -1,5 +1,6 @@
 //! The IdP's integration tests: one binary, a real server per test, every backend.
 
+mod account;
 mod birthdate_lockout;
 mod demo;
 mod email_otp;
