@@ -30,6 +30,7 @@ on_every_backend!(
     another_members_credential_and_the_password_cannot_be_deleted,
     the_sessions_page_signs_one_session_out_with_back_channel_logout,
     forms_without_the_sessions_csrf_token_are_refused,
+    the_portal_link_goes_only_to_a_registered_clients_origin,
 );
 
 const SEED_A: [u8; 20] = *b"kenpo-account-seed-a";
@@ -509,4 +510,28 @@ async fn forms_without_the_sessions_csrf_token_are_refused(app: TestApp) {
     assert_eq!(sign_out.status(), StatusCode::FORBIDDEN);
     assert_eq!(user(&kenpo, &kenpo.taro.id).await.username.as_str(), kenpo.taro.username);
     assert!(kenpo.app.state.db.session_by_id(&own[0]).await.unwrap_or_else(|e| panic!("{e}")).is_some());
+}
+
+async fn the_portal_link_goes_only_to_a_registered_clients_origin(app: TestApp) {
+    let kenpo = Kenpo::new(app, BruteForcePolicy::default()).await;
+    let browser = Member::new(&kenpo, CHROME_WINDOWS);
+    signed_in_at(&kenpo, &browser, "", None).await;
+
+    let portal =
+        browser.get(&account("?referrer=portal&referrer_uri=https%3A%2F%2Frp.example.test%2Fhome")).await;
+    let origin_only = browser.get(&account("?referrer=portal")).await;
+    let foreign = browser.get(&account("?referrer=portal&referrer_uri=https%3A%2F%2Fevil.example%2F")).await;
+    let unknown =
+        browser.get(&account("?referrer=nobody&referrer_uri=https%3A%2F%2Frp.example.test%2F")).await;
+    let none = browser.get(&account("")).await;
+
+    assert_eq!(portal.attr("a#account-portal", "href"), "https://rp.example.test/home");
+    assert!(
+        portal.attr("a[aria-current=page]", "href").contains("referrer=portal"),
+        "the link survives navigation"
+    );
+    assert_eq!(origin_only.attr("a#account-portal", "href"), "https://rp.example.test/");
+    for page in [&foreign, &unknown, &none] {
+        assert!(page.all_attrs("a#account-portal", "href").is_empty(), "{}", page.url);
+    }
 }
