@@ -144,6 +144,11 @@ async fn a_member_adds_an_app_from_the_profile_and_deletes_it_after_reauthentica
     assert!(after.text("#devices-otp").contains("登録されているデバイスはありません。"));
     let removed = idp.events(kenpo_idp::store::EventType::RemoveCredential).await;
     assert_eq!(removed.len(), 1);
+    // It was the only app of the member's method: the next login sets one up again (3-8).
+    let mut next = Journey::log_in(&idp, &idp.member.username, &idp.member.password).await;
+    next.on("ワンタイムパスワードの設定");
+    next.set_up_app("New iPhone").await;
+    next.reached_client();
 }
 
 async fn a_password_update_can_sign_out_every_other_device(idp: Idp) {

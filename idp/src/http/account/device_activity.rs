@@ -6,14 +6,16 @@
 use super::{Chrome, Page, PageQuery, chrome, forbidden, signed_in, when};
 use crate::app::AppState;
 use crate::flows::account;
-use crate::http::login_actions::see_other;
+use crate::http::login_actions::{audit, event, see_other};
 use crate::http::web;
+use crate::store::EventType;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
+use std::net::SocketAddr;
 
 #[derive(Serialize)]
 struct SessionRow {
@@ -79,11 +81,13 @@ pub async fn show(
 }
 
 /// 「サインアウト」 of one session (`session`), or of every other one (`others`).
+#[expect(clippy::too_many_arguments, reason = "axum extractors, one per part of the request")]
 pub async fn sign_out(
     State(state): State<AppState>,
     Path(realm_name): Path<String>,
     Query(query): Query<PageQuery>,
     uri: OriginalUri,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     jar: CookieJar,
     body: Bytes,
@@ -99,8 +103,9 @@ pub async fn sign_out(
     }
     let issuer = state.config.issuer(member.realm.name.as_str());
     let ctx = state.ctx(&member.realm, &issuer);
+    let one = form.get("session");
     let outcome = if form.get("others").is_empty() {
-        account::sign_out(&ctx, &member.user, form.get("session")).await.map(usize::from)
+        account::sign_out(&ctx, &member.user, one).await.map(usize::from)
     } else {
         account::sign_out_others(&ctx, &member.user, &member.session.id).await
     };
@@ -108,6 +113,13 @@ pub async fn sign_out(
         Ok(ended) => {
             if ended > 0 {
                 state.backchannel.notify_one();
+                // Keycloak records the account console's sign-out as LOGOUT.
+                let mut logout = event(&peer, Some(account::CONSOLE_CLIENT_ID), Some(&member.user.id), None);
+                logout.session_id = Some(member.session.id.clone());
+                let which =
+                    if form.get("others").is_empty() { one.to_owned() } else { format!("{ended} other") };
+                logout.details.insert("signed_out".to_owned(), which);
+                audit(&state, &member.realm, EventType::Logout, logout).await;
             }
             let carried = query.carried();
             let separator = if carried.is_empty() { '?' } else { '&' };
