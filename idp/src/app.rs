@@ -136,6 +136,7 @@ impl App {
         }
         let state = AppState::connect(config, clock).await?;
         let demo = if state.config.demo { Some(demo::ensure(&state).await?) } else { None };
+        ensure_account_consoles(&state).await;
         Ok(Self { state, listener, demo })
     }
 
@@ -168,6 +169,23 @@ impl App {
         }
         self.state.db.close().await;
         result
+    }
+}
+
+/// Gives every realm its `account-console` client, pointing at this server's public URL (the
+/// account pages ensure it again before each login, for realms created later). A failure is
+/// logged: the realm's login works without it.
+async fn ensure_account_consoles(state: &AppState) {
+    use crate::store::RealmStore;
+    let realms = match state.db.list_realms().await {
+        Ok(realms) => realms,
+        Err(e) => return tracing::warn!(error = %e, "account consoles not checked"),
+    };
+    for realm in realms {
+        let issuer = state.config.issuer(realm.name.as_str());
+        if let Err(e) = flows::account::ensure_console(&state.ctx(&realm, &issuer)).await {
+            tracing::warn!(error = %e, realm = %realm.name, "account console not ensured");
+        }
     }
 }
 

@@ -27,6 +27,11 @@ impl Pages {
             ("email_otp.html", include_str!("../templates/email_otp.html")),
             ("passkey_register.html", include_str!("../templates/passkey_register.html")),
             ("passkey_login.html", include_str!("../templates/passkey_login.html")),
+            ("account_nav.html", include_str!("../templates/account_nav.html")),
+            ("account_profile.html", include_str!("../templates/account_profile.html")),
+            ("account_signing_in.html", include_str!("../templates/account_signing_in.html")),
+            ("account_device_activity.html", include_str!("../templates/account_device_activity.html")),
+            ("account_delete_credential.html", include_str!("../templates/account_delete_credential.html")),
         ])?))
     }
 

@@ -6,7 +6,11 @@ use crate::helpers::chromium::{Chromium, PHONE_WIDTH, Tab};
 use crate::helpers::*;
 use url::Url;
 
-on_every_backend!(the_first_login_journey_passes_on_a_phone, login_and_recovery_pages_pass_on_a_phone);
+on_every_backend!(
+    the_first_login_journey_passes_on_a_phone,
+    login_and_recovery_pages_pass_on_a_phone,
+    the_account_pages_pass_on_a_phone,
+);
 
 const TEMP: &str = "Temp-Pass-0001";
 
@@ -223,6 +227,49 @@ async fn login_and_recovery_pages_pass_on_a_phone(idp: Idp) {
     tab.goto(&format!("{login}&ui_locales=en")).await;
     assert_eq!(tab.eval::<String>("document.documentElement.lang").await, "en");
     tab.check_page("login, English").await;
+    chromium.close().await;
+}
+
+/// プロフィール変更 (and its refusal), ログイン方法変更 with a device, the sessions page, the
+/// delete confirmation and the password update page.
+async fn the_account_pages_pass_on_a_phone(idp: Idp) {
+    let Some(chromium) = Chromium::launch().await else { return };
+    let seed = kenpo_idp::domain::totp::TotpSeed::new(*b"kenpo-a11y-app-seed1");
+    {
+        let member = idp.user(&idp.member.username).await;
+        let ctx = idp.state.ctx(&idp.realm, &idp.issuer);
+        let code = kenpo_idp::domain::totp::code_at(&seed, &idp.realm.settings.otp_policy, idp.now());
+        kenpo_idp::flows::mfa::totp::finish_setup(&ctx, &member, &seed, &code, "My iPhone")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let tab = chromium.tab().await;
+    tab.goto(&idp.endpoint("/account")).await;
+    submit(
+        &tab,
+        "form#kc-form-login",
+        &[("username", &idp.member.username), ("password", &idp.member.password)],
+    )
+    .await;
+    on(&tab, "プロフィール").await;
+    tab.check_page("account profile").await;
+    submit(&tab, "form#account-profile-form", &[("username", "ab")]).await;
+    refused(&tab, "account profile, refused", "ユーザIDは8文字以上、13文字以内で入力してください。").await;
+
+    tab.goto(&idp.endpoint("/account/signing-in")).await;
+    on(&tab, "ログイン方法変更").await;
+    tab.check_page("account signing in").await;
+    tab.goto(&idp.endpoint("/account/device-activity")).await;
+    tab.check_page("account device activity").await;
+
+    tab.goto(&idp.endpoint("/account/signing-in")).await;
+    tab.click("#devices-otp a.delete").await;
+    on(&tab, "スマートデバイス削除確認").await;
+    tab.check_page("delete confirmation").await;
+    tab.click("form#kc-delete-credential-form button[name=cancel-aia]").await;
+    on(&tab, "ログイン方法変更").await;
+    tab.click("#account-password-update").await;
+    tab.check_page("password update from the account").await;
     chromium.close().await;
 }
 

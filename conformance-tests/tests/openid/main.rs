@@ -8,6 +8,7 @@
 //! logged-out page, and never a redirect.
 
 mod accessibility;
+mod account;
 mod backchannel_op;
 mod basic_op;
 mod config_op;

@@ -66,6 +66,10 @@ pub struct Authenticated {
     /// Whether the change the client asked for (`kc_action`) is made.
     #[serde(default)]
     pub requested_done: bool,
+    /// Whether the member turned the change down (「戻る」): the client hears
+    /// `kc_action_status=cancelled`, as Keycloak says it.
+    #[serde(default)]
+    pub requested_cancelled: bool,
 }
 
 impl Authenticated {
@@ -81,6 +85,7 @@ impl Authenticated {
             totp_seed: None,
             email_code_sent: false,
             requested_done: false,
+            requested_cancelled: false,
         }
     }
 }
@@ -97,6 +102,22 @@ impl AuthSession {
     pub fn requested(&self) -> Option<RequiredAction> {
         let done = self.member.as_ref().is_some_and(|m| m.requested_done);
         self.request.kc_action.filter(|_| !done)
+    }
+
+    /// The credential the client asked to delete (`kc_action=delete_credential:{id}`), while the
+    /// member has not answered the confirmation page.
+    pub fn deletion_pending(&self) -> Option<&str> {
+        let done = self.member.as_ref().is_some_and(|m| m.requested_done);
+        self.request.delete_credential.as_deref().filter(|_| !done)
+    }
+
+    /// What the client is told of the change it asked for (`kc_action_status`), if it asked.
+    pub fn action_status(&self) -> Option<&'static str> {
+        if !self.request.asks_for_change() {
+            return None;
+        }
+        let cancelled = self.member.as_ref().is_some_and(|m| m.requested_cancelled);
+        Some(if cancelled { "cancelled" } else { "success" })
     }
 }
 

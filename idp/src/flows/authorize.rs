@@ -38,12 +38,32 @@ pub struct AuthRequest {
     /// `kc_action=CONFIGURE_TOTP`, …): run after a recent enough authentication.
     #[serde(default)]
     pub kc_action: Option<RequiredAction>,
+    /// Keycloak 24's `kc_action=delete_credential:{id}`: the member deletes one of their second
+    /// factors after a recent authentication, on a page that names it (3-7).
+    #[serde(default)]
+    pub delete_credential: Option<String>,
 }
+
+/// The prefix of Keycloak's `kc_action` that deletes a credential.
+pub const DELETE_CREDENTIAL: &str = "delete_credential:";
 
 impl AuthRequest {
     pub fn is_openid(&self) -> bool {
         self.scope.iter().any(|s| s == "openid")
     }
+
+    /// Whether the client asks for a change (any `kc_action`), which needs a recent login.
+    pub fn asks_for_change(&self) -> bool {
+        self.kc_action.is_some() || self.delete_credential.is_some()
+    }
+}
+
+/// The credential id of `kc_action=delete_credential:{id}`, when well formed.
+fn credential_to_delete(kc_action: Option<&String>) -> Option<String> {
+    let id = kc_action?.strip_prefix(DELETE_CREDENTIAL)?;
+    let plausible =
+        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    plausible.then(|| id.to_owned())
 }
 
 /// Why a request cannot go on.
@@ -194,6 +214,7 @@ pub async fn validate(
             .get("kc_action")
             .and_then(|alias| RequiredAction::from_alias(alias))
             .filter(|action| required_actions::ON_REQUEST.contains(action)),
+        delete_credential: credential_to_delete(params.get("kc_action")),
     };
     Ok((request, client))
 }

@@ -1,6 +1,7 @@
 //! Decisions. Flows take stores, the master key and `now` as inputs and know nothing of HTTP.
 
 pub mod access;
+pub mod account;
 pub mod action_tokens;
 pub mod admin;
 pub mod auth_session;
@@ -10,6 +11,7 @@ pub mod brute_force;
 pub mod claims;
 pub mod client_auth;
 pub mod clients;
+pub mod email_change;
 pub mod hashing;
 pub mod import_keycloak;
 pub mod import_members;

@@ -275,29 +275,7 @@ pub async fn follow_verification_link(ctx: &Ctx<'_>, key: &str) -> Result<Option
 /// stored lower case, unique in the realm, not the 仮ID) and one of the realm's methods.
 pub async fn choose_user_id(ctx: &Ctx<'_>, user: &mut User, raw_id: &str, raw_method: &str) -> StepResult {
     let mut errors = Vec::new();
-    let username = match Username::parse_chosen(raw_id.trim()) {
-        Ok(name) if user.issued_username.as_ref() == Some(&name) => {
-            errors.push(FieldError::new("username", "userid.same_as_temporary"));
-            None
-        }
-        Ok(name) => Some(name),
-        Err(UsernameError::Empty) => {
-            errors.push(FieldError::new("username", "userid.empty"));
-            None
-        }
-        Err(UsernameError::Length { .. }) => {
-            errors.push(FieldError::new("username", "userid.length"));
-            None
-        }
-        Err(UsernameError::Character(c)) => {
-            errors.push(FieldError {
-                field: "username",
-                message: "userid.character",
-                detail: Some(c.to_string()),
-            });
-            None
-        }
-    };
+    let username = parse_user_id(user, raw_id).map_err(|e| errors.push(e)).ok();
     let method = AuthMethod::parse(raw_method).filter(|m| mfa::offered(ctx).contains(m));
     if method.is_none() {
         errors.push(FieldError::new("authMethod", "method.required"));
@@ -319,6 +297,22 @@ pub async fn choose_user_id(ctx: &Ctx<'_>, user: &mut User, raw_id: &str, raw_me
             Ok(Err(vec![FieldError::new("username", "userid.taken")]))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A user ID of the member's own (2-1 step 9, 3-1): 8–13 allowed characters, stored lower
+/// case, not the 仮ID the kenpo issued. Uniqueness is the store's to say.
+pub fn parse_user_id(user: &User, raw: &str) -> Result<Username, FieldError> {
+    match Username::parse_chosen(raw.trim()) {
+        Ok(name) if user.issued_username.as_ref() == Some(&name) => {
+            Err(FieldError::new("username", "userid.same_as_temporary"))
+        }
+        Ok(name) => Ok(name),
+        Err(UsernameError::Empty) => Err(FieldError::new("username", "userid.empty")),
+        Err(UsernameError::Length { .. }) => Err(FieldError::new("username", "userid.length")),
+        Err(UsernameError::Character(c)) => {
+            Err(FieldError { field: "username", message: "userid.character", detail: Some(c.to_string()) })
+        }
     }
 }
 

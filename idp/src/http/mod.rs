@@ -1,6 +1,7 @@
 //! HTTP: one `routes()` per concern, merged here. Handlers translate; flows decide.
 
 pub mod admin;
+pub mod account;
 mod health;
 pub mod login_actions;
 mod oidc;
@@ -46,6 +47,14 @@ pub mod paths {
     pub const RESET_CREDENTIALS: &str = "/realms/{realm}/login-actions/reset-credentials";
     pub const FORGOT_USERNAME: &str = "/realms/{realm}/login-actions/forgot-username";
     pub const ACTION_TOKEN: &str = "/realms/{realm}/login-actions/action-token";
+    /// The account console's pages (Keycloak's paths): プロフィール変更, ログイン方法変更, sessions.
+    pub const ACCOUNT: &str = "/realms/{realm}/account";
+    pub const ACCOUNT_SIGNING_IN: &str = "/realms/{realm}/account/signing-in";
+    pub const ACCOUNT_DEVICE_ACTIVITY: &str = "/realms/{realm}/account/device-activity";
+    /// Where the account console's logins come back with their code.
+    pub const ACCOUNT_LOGIN_REDIRECT: &str = "/realms/{realm}/account/login-redirect";
+    /// Starts a change (`kc_action`) from an account page.
+    pub const ACCOUNT_ACTION: &str = "/realms/{realm}/account/action";
 }
 
 pub fn router(state: AppState) -> Router {
@@ -56,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(realm::routes())
         .merge(oidc::routes())
         .merge(login_actions::routes())
+        .merge(account::routes())
         .route(paths::STYLESHEET, get(stylesheet))
         .route(paths::WEBAUTHN_SCRIPT, get(webauthn_script))
         .with_state(state);

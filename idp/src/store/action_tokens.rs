@@ -11,6 +11,9 @@ use time::OffsetDateTime;
 pub enum ActionKind {
     ResetCredentials,
     VerifyEmail,
+    /// A new address, mailed to itself: it replaces the member's address only when followed
+    /// (3-5), so a typo never takes the member's mail away.
+    UpdateEmail,
 }
 
 impl ActionKind {
@@ -18,6 +21,7 @@ impl ActionKind {
         match self {
             Self::ResetCredentials => "reset-credentials",
             Self::VerifyEmail => "verify-email",
+            Self::UpdateEmail => "update-email",
         }
     }
 }

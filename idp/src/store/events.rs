@@ -59,6 +59,8 @@ event_types! {
     SendUsernameReminderError => "SEND_USERNAME_REMINDER_ERROR",
     UpdateTotp => "UPDATE_TOTP",
     RemoveTotp => "REMOVE_TOTP",
+    // Keycloak 24's application-initiated `delete_credential` records this.
+    RemoveCredential => "REMOVE_CREDENTIAL",
     Register => "REGISTER",
     UserDisabledByTemporaryLockout => "USER_DISABLED_BY_TEMPORARY_LOCKOUT",
     UserDisabledByPermanentLockout => "USER_DISABLED_BY_PERMANENT_LOCKOUT",

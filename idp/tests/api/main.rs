@@ -3,6 +3,7 @@
 mod admin;
 mod admin_clients;
 mod admin_users;
+mod account;
 mod birthdate_lockout;
 mod demo;
 mod email_otp;

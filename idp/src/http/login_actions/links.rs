@@ -6,6 +6,7 @@
 use super::{audit, by_field};
 use crate::app::AppState;
 use crate::domain::PASSWORD_SYMBOLS;
+use crate::flows::email_change::{self, Followed};
 use crate::flows::recovery::{self, Reset};
 use crate::flows::required_actions::{self as steps, FieldError};
 use crate::http::web;
@@ -89,17 +90,45 @@ pub async fn follow(
             audit(&state, &realm, EventType::VerifyEmail, verified).await;
             notice(&state, &realm, locale, StatusCode::OK, "verify.done")
         }
-        Ok(None) => {
+        Ok(None) => changed_email(&state, &realm, locale, &ctx, &query.key, &peer).await,
+        Err(e) => web::server_error(&state, locale, &e),
+    }
+}
+
+/// A link mailed to a new address (3-5): the address replaces the old one now.
+async fn changed_email(
+    state: &AppState,
+    realm: &Realm,
+    locale: Locale,
+    ctx: &crate::flows::tokens::Ctx<'_>,
+    key: &str,
+    peer: &SocketAddr,
+) -> Response {
+    match email_change::follow(ctx, key).await {
+        Ok(Followed::Changed { user, previous }) => {
+            let mut changed = super::event(peer, None, Some(&user.id), None);
+            let address = |e: Option<&crate::domain::Email>| e.map(ToString::to_string).unwrap_or_default();
+            changed.details.insert("previous_email".to_owned(), address(previous.as_ref()));
+            changed.details.insert("updated_email".to_owned(), address(user.email.as_ref()));
+            audit(state, realm, EventType::UpdateEmail, changed).await;
+            notice(state, realm, locale, StatusCode::OK, "account.email_changed")
+        }
+        Ok(Followed::Taken) => {
+            let failed = super::event(peer, None, None, Some("email_in_use"));
+            audit(state, realm, EventType::UpdateEmailError, failed).await;
+            notice(state, realm, locale, StatusCode::CONFLICT, "email.taken")
+        }
+        Ok(Followed::Invalid) => {
             audit(
-                &state,
-                &realm,
+                state,
+                realm,
                 EventType::VerifyEmailError,
-                super::event(&peer, None, None, Some("invalid_code")),
+                super::event(peer, None, None, Some("invalid_code")),
             )
             .await;
-            notice(&state, &realm, locale, StatusCode::BAD_REQUEST, "link.invalid")
+            notice(state, realm, locale, StatusCode::BAD_REQUEST, "link.invalid")
         }
-        Err(e) => web::server_error(&state, locale, &e),
+        Err(e) => web::server_error(state, locale, &e),
     }
 }
 

@@ -51,8 +51,8 @@ pub async fn show_login(
     let browser = super::browser_id(&jar);
     let tab_id = random::token_with_bytes(16);
     let request_notice = request
-        .kc_action
-        .map(|_| auth_session::Notice { key: "login.reauthenticate".to_owned(), email: None });
+        .asks_for_change()
+        .then(|| auth_session::Notice { key: "login.reauthenticate".to_owned(), email: None });
     let session = AuthSession {
         request,
         csrf: random::token(),
@@ -277,8 +277,10 @@ pub async fn authenticate(
         return (jar, see_other(&tab.url(&realm, "authenticate"))).into_response();
     }
     match crate::flows::required_actions::next_with(&ctx, &user, tab.session.requested()).await {
-        Ok(Some(_)) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
-        Ok(None) => required::finish(&state, &realm, tab, *user, &peer, &headers, jar).await,
+        Ok(None) if tab.session.deletion_pending().is_none() => {
+            required::finish(&state, &realm, tab, *user, &peer, &headers, jar).await
+        }
+        Ok(_) => (jar, see_other(&tab.url(&realm, "required-action"))).into_response(),
         Err(e) => web::server_error(&state, tab.locale, &e),
     }
 }
@@ -316,11 +318,12 @@ pub async fn resume_session(
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = state.ctx(realm, &issuer);
     let owes = match crate::flows::required_actions::next_with(&ctx, &user, request.kc_action).await {
-        Ok(next) => next.is_some(),
+        Ok(next) => next.is_some() || request.delete_credential.is_some(),
         Err(e) => return web::server_error(state, locale, &e),
     };
     if !owes {
-        return super::issue_code(state, realm, &request, session).await;
+        let status = request.asks_for_change().then_some("success");
+        return super::issue_code(state, realm, &request, session, status).await;
     }
     if request.prompt_none {
         return web::error_to_client(&request, &issuer, "interaction_required");

@@ -6,12 +6,13 @@
 //! form to the tab by a CSRF token. A POST that succeeds answers 303 to a GET of the next page,
 //! so the member can reload any page (the manual asks them to, after the verification mail).
 
+mod delete_credential;
 mod email_otp;
 mod links;
 pub mod login;
 mod passkey;
 mod recovery;
-mod required;
+pub mod required;
 mod second_factor;
 mod totp;
 
@@ -184,12 +185,14 @@ pub async fn audit(state: &AppState, realm: &Realm, kind: EventType, event: NewE
     }
 }
 
-/// Issues the code for a finished login and sends the browser back to the client.
+/// Issues the code for a finished login and sends the browser back to the client, with
+/// `kc_action_status` when the client asked for a change.
 pub async fn issue_code(
     state: &AppState,
     realm: &Realm,
     request: &crate::flows::authorize::AuthRequest,
     session: &UserSession,
+    action_status: Option<&str>,
 ) -> Response {
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = state.ctx(realm, &issuer);
@@ -199,9 +202,9 @@ pub async fn issue_code(
             if let Some(s) = &request.state {
                 params.push(("state", s));
             }
-            // Keycloak tells the client its application-initiated action was made.
-            if request.kc_action.is_some() {
-                params.push(("kc_action_status", "success"));
+            // Keycloak tells the client whether its application-initiated action was made.
+            if let Some(status) = action_status {
+                params.push(("kc_action_status", status));
             }
             params.push(("iss", &issuer));
             web::to_client(&request.redirect_uri, &params)

@@ -305,9 +305,12 @@ pub async fn sign_in(
     if factor_due {
         return see_other(&tab.url(realm, "authenticate"));
     }
-    match steps::next(&ctx, &user).await {
-        Ok(Some(_)) => see_other(&tab.url(realm, "required-action")),
-        Ok(None) => required::finish(state, realm, tab, user, peer, headers, jar).await,
+    // What the member owes, then the change the client asked for (kc_action).
+    match steps::next_with(&ctx, &user, tab.session.requested()).await {
+        Ok(None) if tab.session.deletion_pending().is_none() => {
+            required::finish(state, realm, tab, user, peer, headers, jar).await
+        }
+        Ok(_) => see_other(&tab.url(realm, "required-action")),
         Err(e) => web::server_error(state, tab.locale, &e),
     }
     .into_response()

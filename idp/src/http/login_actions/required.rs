@@ -8,6 +8,7 @@ use crate::domain::{AuthMethod, PASSWORD_SYMBOLS, RequiredAction, Username};
 use crate::ephemeral::EphemeralStore;
 use crate::flows::auth_session;
 use crate::flows::brute_force::Lock;
+use crate::flows::email_change;
 use crate::flows::mail::{self, Mail};
 use crate::flows::mfa;
 use crate::flows::required_actions::{self as steps, BirthdateCheck, EmailChange, FieldError};
@@ -50,6 +51,10 @@ pub async fn proceed(
     // A method chosen in this login with nothing to set up (a mailed code) is passed now.
     let proved = tab.session.member.as_ref().map(|m| m.amr.clone()).unwrap_or_default();
     match mfa::due(&ctx, &user, &proved).await {
+        // The deletion the client asked for is confirmed on its own page (3-7).
+        Ok(None) if tab.session.deletion_pending().is_some() => {
+            super::delete_credential::confirm_page(state, realm, &tab, &user).await
+        }
         Ok(None) => finish(state, realm, tab, user, peer, headers, jar).await,
         Ok(Some(factor)) => {
             if let Some(member) = tab.session.member.as_mut() {
@@ -122,10 +127,13 @@ struct StepPage<'a> {
     min_password: usize,
     max_password: usize,
     submit_key: &'static str,
+    /// A change the client asked for (kc_action): 「戻る」 turns it down, and the password page
+    /// offers 「全てのデバイスからサインアウトする」.
+    requested: bool,
 }
 
 /// What the user ID page lists under 「利用不可文字一覧を見る」: the kinds of character refused.
-const DISALLOWED: &[(&str, &str)] = &[
+pub const DISALLOWED: &[(&str, &str)] = &[
     ("userid.disallowed.fullwidth", "Ａ ａ １ ＠"),
     ("userid.disallowed.kana", "あ ア ｱ 漢"),
     ("userid.disallowed.space", "␣"),
@@ -199,7 +207,8 @@ async fn render(
         password_symbols: PASSWORD_SYMBOLS,
         min_password,
         max_password,
-        submit_key: "common.send",
+        submit_key: if tab.session.requested() == Some(action) { "common.execute" } else { "common.send" },
+        requested: tab.session.requested() == Some(action),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     web::page(state, status, tab.locale, &realm.display_name, template, page)
@@ -240,6 +249,10 @@ pub async fn submit(
         };
     let issuer = state.config.issuer(realm.name.as_str());
     let ctx = state.ctx(&realm, &issuer);
+    if query.execution.as_deref() == Some(super::delete_credential::EXECUTION) {
+        return super::delete_credential::answer(&state, &realm, tab, user, &form, &peer, &headers, jar)
+            .await;
+    }
     let current = match steps::next_with(&ctx, &user, tab.session.requested()).await {
         Ok(next) => next,
         Err(e) => return web::server_error(&state, tab.locale, &e),
@@ -248,6 +261,17 @@ pub async fn submit(
     let Some(action) = current.filter(|a| Some(a.alias()) == query.execution.as_deref()) else {
         return see_other(&tab.url(&realm, "required-action"));
     };
+    // 「戻る」 on the change the client asked for: not made, and the client is told so. What
+    // the member owes is still owed.
+    if form.get("cancel-aia") == "true" && tab.session.requested() == Some(action) {
+        if let Some(member) = tab.session.member.as_mut() {
+            member.requested_cancelled = true;
+        }
+        if let Err(page) = super::requested_done(&state, &mut tab, action).await {
+            return page;
+        }
+        return see_other(&tab.url(&realm, "required-action"));
+    }
     if action == RequiredAction::ConfigureTotp {
         return super::totp::submit_setup(&state, &realm, tab, user, &form, &peer).await;
     }
@@ -274,6 +298,10 @@ pub async fn submit(
                 ok.1.details.insert("terms_version".to_owned(), version.to_string());
             }
             (outcome.map(|_| Ok(())), ok)
+        }
+        // A signed-in member's change (3-5): the new address is proved before it is used.
+        RequiredAction::UpdateEmail if tab.session.requested() == Some(action) => {
+            return change_email(&state, &realm, tab, user, form.get("email"), &peer).await;
         }
         RequiredAction::UpdateEmail => {
             let previous = user.email.as_ref().map(|e| e.to_string()).unwrap_or_default();
@@ -328,6 +356,15 @@ pub async fn submit(
                 form.get("password-confirm"),
             )
             .await;
+            // 「全てのデバイスからサインアウトする」 (3-2): the member's other sessions end, and
+            // their clients hear it by back-channel logout.
+            if matches!(outcome, Ok(Ok(()))) && !form.get("logout-sessions").is_empty() {
+                let keep = tab.session.member.as_ref().and_then(|m| m.session_id.clone());
+                match crate::flows::logout::end_other_sessions(ctx, &user.id, keep.as_deref()).await {
+                    Ok(_) => state.backchannel.notify_one(),
+                    Err(e) => return web::server_error(&state, tab.locale, &e),
+                }
+            }
             (outcome, record(EventType::UpdatePassword, None))
         }
     };
@@ -364,6 +401,40 @@ pub async fn submit(
             render(&state, &realm, &mut tab, &user, action, &errors, value).await
         }
         Err(e) => web::server_error(&state, tab.locale, &e),
+    }
+}
+
+/// The change of address a client asked for: a link to the new address, then on to the client.
+async fn change_email(
+    state: &AppState,
+    realm: &Realm,
+    mut tab: super::Tab,
+    user: User,
+    raw: &str,
+    peer: &SocketAddr,
+) -> Response {
+    let issuer = state.config.issuer(realm.name.as_str());
+    let ctx = state.ctx(realm, &issuer);
+    let client_id = tab.session.request.client_id.clone();
+    match email_change::request(&ctx, &user, raw, tab.locale).await {
+        Ok(Ok(requested)) => {
+            if let email_change::Requested::LinkSent(email) = requested {
+                state.mail_outbox.notify_one();
+                let mut sent = event(peer, Some(&client_id), Some(&user.id), None);
+                sent.details.insert("email".to_owned(), email.to_string());
+                audit(state, realm, EventType::SendVerifyEmail, sent).await;
+            }
+            if let Err(page) = super::requested_done(state, &mut tab, RequiredAction::UpdateEmail).await {
+                return page;
+            }
+            see_other(&tab.url(realm, "required-action"))
+        }
+        Ok(Err(errors)) => {
+            let failed = event(peer, Some(&client_id), Some(&user.id), Some("invalid_email"));
+            audit(state, realm, EventType::UpdateEmailError, failed).await;
+            render(state, realm, &mut tab, &user, RequiredAction::UpdateEmail, &errors, raw).await
+        }
+        Err(e) => web::server_error(state, tab.locale, &e),
     }
 }
 
@@ -489,7 +560,8 @@ pub(super) async fn finish(
     let mut done = event(peer, Some(&tab.session.request.client_id), Some(&user.id), None);
     done.session_id = Some(session.id.clone());
     audit(state, realm, EventType::Login, done).await;
-    let response = super::issue_code(state, realm, &tab.session.request, &session).await;
+    let status = tab.session.action_status();
+    let response = super::issue_code(state, realm, &tab.session.request, &session, status).await;
     let jar = match new_cookie {
         Some(value) => {
             let mut cookie = Cookie::build((sessions::COOKIE, value.expose_secret().to_owned()))

@@ -108,7 +108,7 @@ async fn session_satisfies(
     }
     // A change the client asks for (kc_action) needs a recent authentication.
     let window = i64::from(realm.settings.reauthentication_window_seconds);
-    if request.kc_action.is_some() && (now - session.auth_time).whole_seconds() > window {
+    if request.asks_for_change() && (now - session.auth_time).whole_seconds() > window {
         return Ok(false);
     }
     // A client asking for two factors gets a fresh login from a one-factor session.
