@@ -1,7 +1,7 @@
 //! HTTP: one `routes()` per concern, merged here. Handlers translate; flows decide.
 
-pub mod admin;
 pub mod account;
+pub mod admin;
 mod health;
 pub mod login_actions;
 mod oidc;

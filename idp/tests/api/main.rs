@@ -1,9 +1,9 @@
 //! The IdP's integration tests: one binary, a real server per test, every backend.
 
+mod account;
 mod admin;
 mod admin_clients;
 mod admin_users;
-mod account;
 mod birthdate_lockout;
 mod demo;
 mod email_otp;
