@@ -3,17 +3,16 @@
 //! 「サインアウト」; and signing out every other one. Signing out ends the session: its tokens
 //! stop working and its clients hear it by back-channel logout.
 
-use super::{Chrome, Page, PageQuery, chrome, forbidden, signed_in, when};
+use super::{Chrome, Member, Page, PageQuery, chrome, forbidden, when};
 use crate::app::AppState;
 use crate::flows::account;
 use crate::http::login_actions::{audit, event, see_other};
 use crate::http::web;
 use crate::store::EventType;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -36,19 +35,7 @@ struct DeviceActivityPage {
     others: bool,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    Path(realm_name): Path<String>,
-    Query(query): Query<PageQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    jar: CookieJar,
-) -> Response {
-    let here = uri.0.path_and_query().map(ToString::to_string).unwrap_or_default();
-    let member = match signed_in(&state, &realm_name, &headers, &jar, &here).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
+pub async fn show(State(state): State<AppState>, member: Member, Query(query): Query<PageQuery>) -> Response {
     let chrome = match chrome(&state, &member, Page::DeviceActivity, &query).await {
         Ok(chrome) => chrome,
         Err(response) => return response,
@@ -81,23 +68,14 @@ pub async fn show(
 }
 
 /// 「サインアウト」 of one session (`session`), or of every other one (`others`).
-#[expect(clippy::too_many_arguments, reason = "axum extractors, one per part of the request")]
 pub async fn sign_out(
     State(state): State<AppState>,
-    Path(realm_name): Path<String>,
+    member: Member,
     Query(query): Query<PageQuery>,
-    uri: OriginalUri,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    jar: CookieJar,
     body: Bytes,
 ) -> Response {
     let form = web::FormFields::parse(&body);
-    let here = uri.0.path_and_query().map(ToString::to_string).unwrap_or_default();
-    let member = match signed_in(&state, &realm_name, &headers, &jar, &here).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
     if !account::csrf_ok(&state.master_key, &member.session, form.get("csrf_token")) {
         return forbidden(&state, &member);
     }

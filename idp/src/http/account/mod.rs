@@ -79,6 +79,28 @@ fn locale_of(user: &User, headers: &HeaderMap) -> Locale {
     user.locale.as_deref().and_then(Locale::parse).unwrap_or_else(|| web::browser_locale(headers))
 }
 
+/// An account page's member: the one the SSO cookie stands for, in the realm of the path. A
+/// browser without a session is sent to log in and brought back to the page it asked for.
+impl axum::extract::FromRequestParts<AppState> for Member {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::Path;
+        let browser = web::browser_locale(&parts.headers);
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| web::server_error(state, browser, &e))?;
+        let realm = params.get("realm").map(String::as_str).unwrap_or_default();
+        let here = parts.uri.path_and_query().map(ToString::to_string).unwrap_or_default();
+        let jar = CookieJar::from_headers(&parts.headers);
+        signed_in(state, realm, &parts.headers, &jar, &here).await
+    }
+}
+
 /// The member the SSO cookie stands for, or the response that sends the browser to log in
 /// (and back to `return_to` afterwards).
 pub async fn signed_in(

@@ -1,7 +1,7 @@
 //! プロフィール変更 (3-1, Q13, Q18): 言語, ユーザID, メールアドレス with 「Eメール変更」,
 //! ユーザー名 (read-only), 仮IDフラグ, 認証方法; 「変更」, 「戻る」, 「ポータルに戻る」.
 
-use super::{Chrome, Member, Page, PageQuery, chrome, forbidden, signed_in, to_login};
+use super::{Chrome, Member, Page, PageQuery, chrome, forbidden, to_login};
 use crate::app::AppState;
 use crate::domain::{AuthMethod, Username};
 use crate::flows::account::{self, ProfileForm, ProfileSaved};
@@ -11,10 +11,9 @@ use crate::http::login_actions::{audit, by_field, event, required::DISALLOWED, s
 use crate::http::web;
 use crate::store::EventType;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -91,22 +90,7 @@ pub fn action_url(member: &Member, kc_action: &str, return_to: &str) -> String {
     format!("/realms/{}/account/action?{query}", member.realm.name)
 }
 
-fn return_path(uri: &OriginalUri) -> String {
-    uri.0.path_and_query().map(ToString::to_string).unwrap_or_default()
-}
-
-pub async fn show(
-    State(state): State<AppState>,
-    Path(realm_name): Path<String>,
-    Query(query): Query<PageQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    jar: CookieJar,
-) -> Response {
-    let member = match signed_in(&state, &realm_name, &headers, &jar, &return_path(&uri)).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
+pub async fn show(State(state): State<AppState>, member: Member, Query(query): Query<PageQuery>) -> Response {
     let shown = Shown {
         locale: member.locale.code(),
         username: member.user.username.as_str(),
@@ -115,22 +99,15 @@ pub async fn show(
     render(&state, &member, &query, shown, &[]).await
 }
 
-#[expect(clippy::too_many_arguments, reason = "axum extractors, one per part of the request")]
 pub async fn save(
     State(state): State<AppState>,
-    Path(realm_name): Path<String>,
+    member: Member,
     Query(query): Query<PageQuery>,
-    uri: OriginalUri,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    jar: CookieJar,
     body: Bytes,
 ) -> Response {
     let form = web::FormFields::parse(&body);
-    let mut member = match signed_in(&state, &realm_name, &headers, &jar, &return_path(&uri)).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
+    let mut member = member;
     if !account::csrf_ok(&state.master_key, &member.session, form.get("csrf_token")) {
         return forbidden(&state, &member);
     }

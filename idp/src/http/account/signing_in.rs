@@ -3,7 +3,7 @@
 //! add one; OTPメール認証 with its address, which cannot be deleted.
 
 use super::profile::action_url;
-use super::{Chrome, Page, PageQuery, chrome, signed_in, when};
+use super::{Chrome, Member, Page, PageQuery, chrome, when};
 use crate::app::AppState;
 use crate::domain::AuthMethod;
 use crate::flows::account;
@@ -11,10 +11,9 @@ use crate::flows::authorize::DELETE_CREDENTIAL;
 use crate::flows::mfa;
 use crate::http::web;
 use crate::store::Credential;
-use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -47,19 +46,7 @@ struct SigningInPage {
     chosen_method: Option<&'static str>,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    Path(realm_name): Path<String>,
-    Query(query): Query<PageQuery>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    jar: CookieJar,
-) -> Response {
-    let here = uri.0.path_and_query().map(ToString::to_string).unwrap_or_default();
-    let member = match signed_in(&state, &realm_name, &headers, &jar, &here).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
+pub async fn show(State(state): State<AppState>, member: Member, Query(query): Query<PageQuery>) -> Response {
     let chrome = match chrome(&state, &member, Page::SigningIn, &query).await {
         Ok(chrome) => chrome,
         Err(response) => return response,
