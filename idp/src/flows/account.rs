@@ -49,8 +49,8 @@ pub async fn ensure_console(ctx: &Ctx<'_>) -> Result<Client, FlowError> {
     match ctx.db.client_by_client_id(&ctx.realm.id, &client_id).await? {
         Some(client) if client.redirect_uris == [wanted.clone()] => Ok(client),
         Some(mut client) => {
-            ctx.db.set_client_redirect_uris(&client.id, std::slice::from_ref(&wanted)).await?;
             client.redirect_uris = vec![wanted];
+            ctx.db.update_client(&client).await?;
             Ok(client)
         }
         None => {

@@ -5,13 +5,11 @@
 
 use super::FlowError;
 use super::action_tokens;
-use super::mail::{self, Mail};
-use super::required_actions::{FieldError, email_errors};
+use super::required_actions::{FieldError, email_errors, mail_verification_link};
 use super::tokens::Ctx;
 use crate::domain::{Email, RequiredAction};
 use crate::i18n::Locale;
 use crate::store::{ActionKind, StoreError, User, UserStore};
-use time::Duration;
 
 /// What the member's request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,21 +38,7 @@ pub async fn request(
     if ctx.db.user_by_email(&ctx.realm.id, &email).await?.is_some_and(|other| other.id != user.id) {
         return Ok(Err(vec![FieldError::new("email", "email.taken")]));
     }
-    let seconds = ctx.realm.settings.verify_email_link_seconds;
-    let valid_for = Duration::seconds(i64::from(seconds));
-    let token = action_tokens::issue(
-        ctx.db,
-        ctx.realm,
-        &user.id,
-        ActionKind::UpdateEmail,
-        Some(email.as_str()),
-        valid_for,
-        ctx.now,
-    )
-    .await?;
-    let link = action_tokens::link(ctx.issuer, &token);
-    let mail = Mail::VerifyEmail { link: &link, minutes: seconds / 60 };
-    mail::enqueue(ctx.db, ctx.master, ctx.realm, ctx.mail_domain, &email, locale, mail, ctx.now).await?;
+    mail_verification_link(ctx, user, ActionKind::UpdateEmail, &email, locale).await?;
     Ok(Ok(Requested::LinkSent(email)))
 }
 

@@ -235,22 +235,29 @@ pub async fn update_email(
 /// メール認証: mails a 「メールアドレスの確認」 link for the member's current address.
 pub async fn send_verification(ctx: &Ctx<'_>, user: &User, locale: Locale) -> Result<bool, FlowError> {
     let Some(email) = &user.email else { return Ok(false) };
+    mail_verification_link(ctx, user, ActionKind::VerifyEmail, email, locale).await?;
+    Ok(true)
+}
+
+/// Mails a 「メールアドレスの確認」 link of `kind` to `email`, valid the realm's
+/// `verifyEmailLinkSeconds`: the member's own address (メール認証) or a new one they asked
+/// for (`flows::email_change`).
+pub async fn mail_verification_link(
+    ctx: &Ctx<'_>,
+    user: &User,
+    kind: ActionKind,
+    email: &Email,
+    locale: Locale,
+) -> Result<(), FlowError> {
     let seconds = ctx.realm.settings.verify_email_link_seconds;
     let valid_for = Duration::seconds(i64::from(seconds));
-    let token = action_tokens::issue(
-        ctx.db,
-        ctx.realm,
-        &user.id,
-        ActionKind::VerifyEmail,
-        Some(email.as_str()),
-        valid_for,
-        ctx.now,
-    )
-    .await?;
+    let token =
+        action_tokens::issue(ctx.db, ctx.realm, &user.id, kind, Some(email.as_str()), valid_for, ctx.now)
+            .await?;
     let link = action_tokens::link(ctx.issuer, &token);
     let mail = Mail::VerifyEmail { link: &link, minutes: seconds / 60 };
     mail::enqueue(ctx.db, ctx.master, ctx.realm, ctx.mail_domain, email, locale, mail, ctx.now).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Follows a 「メールアドレスの確認」 link: verifies the address it was sent to, if the member

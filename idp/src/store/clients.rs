@@ -96,12 +96,6 @@ pub trait ClientStore {
         realm_id: &str,
         id: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Replaces a client's redirect URIs (the built-in account console follows the public URL).
-    fn set_client_redirect_uris(
-        &self,
-        id: &str,
-        redirect_uris: &[RedirectUri],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -314,17 +308,5 @@ impl ClientStore for Db {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
-    }
-    async fn set_client_redirect_uris(
-        &self,
-        id: &str,
-        redirect_uris: &[RedirectUri],
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE clients SET redirect_uris = $1 WHERE id = $2")
-            .bind(to_json(&redirect_uris))
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
     }
 }
