@@ -12,7 +12,7 @@
 mod credentials;
 mod realm;
 
-use super::{FlowError, clients, keys};
+use super::{FlowError, keys};
 use crate::domain::{AuthMethod, BirthDate, Email, RequiredAction, Username};
 use crate::import::keycloak::{RealmExport, UserExport};
 use crate::store::{
@@ -88,10 +88,9 @@ where
     let settings = realm::settings(&export, &target.settings, &mut report);
     migration.settings = (settings != target.settings).then_some(settings);
 
-    let hasher = clients::secret_hasher(master);
     let mut algorithms = HashSet::new();
     for client in &export.clients {
-        let Some(new) = realm::client(&export, client, &hasher, &mut report) else { continue };
+        let Some(new) = realm::client(&export, client, master, &mut report) else { continue };
         let taken = store.client_by_client_id(&target.id, &new.client_id).await.map_err(FlowError::from)?;
         let twice = migration.clients.iter().any(|c| c.client_id == new.client_id);
         if taken.is_some() || twice {

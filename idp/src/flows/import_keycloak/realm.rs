@@ -1,10 +1,13 @@
 //! The realm's settings and clients from a Keycloak export, where they have an equivalent here.
 
 use super::Report;
-use crate::domain::{ClientId, OtpAlgorithm, PasswordPolicy, RedirectUri};
+use crate::domain::{OtpAlgorithm, PasswordPolicy};
+use crate::flows::FlowError;
+use crate::flows::clients::{self, ClientSpec};
 use crate::import::keycloak::{ClientExport, RealmExport};
 use crate::store::{GrantType, NewClient, RealmSettings};
-use shared_crypto::SecretHasher;
+use secrecy::SecretString;
+use shared_crypto::MasterKey;
 use shared_crypto::keys::Algorithm;
 use std::fmt::Display;
 
@@ -159,15 +162,17 @@ fn password_policy(raw: &str, mut policy: PasswordPolicy, report: &mut Report) -
 }
 
 /// One Keycloak client as ours, or `None` with the reason in the report. A confidential client
-/// keeps its secret (stored as its keyed hash), so the relying party needs no change.
+/// keeps its secret (stored as its keyed hash), so the relying party needs no change. What
+/// every client must be here is checked where the CLI's and the admin API's are
+/// (`flows::clients::prepare`); this adds what only an export can get wrong.
 pub fn client(
     export: &RealmExport,
     client: &ClientExport,
-    hasher: &SecretHasher,
+    master: &MasterKey,
     report: &mut Report,
 ) -> Option<NewClient> {
     let what = format!("client {}", client.client_id);
-    match checked_client(export, client, hasher, report) {
+    match checked_client(export, client, master, report) {
         Ok(new) => Some(new),
         Err(why) => {
             report.skip(what, why);
@@ -179,7 +184,7 @@ pub fn client(
 fn checked_client(
     export: &RealmExport,
     client: &ClientExport,
-    hasher: &SecretHasher,
+    master: &MasterKey,
     report: &mut Report,
 ) -> Result<NewClient, String> {
     if client.is_built_in() {
@@ -197,7 +202,6 @@ fn checked_client(
     if client.bearer_only {
         return Err("bearer-only: a resource server, not a client of the login".to_owned());
     }
-    let client_id = ClientId::parse(&client.client_id).map_err(|e| format!("client_id: {e}"))?;
     let what = format!("client {}", client.client_id);
     let confidential = !client.public_client;
     let mut grant_types = Vec::new();
@@ -222,24 +226,17 @@ fn checked_client(
             "no flow we support (standard flow, or service accounts of a confidential client)".to_owned()
         );
     }
+    // Keycloak's `*` (any suffix), `+` and relative URIs would be taken literally here.
     let uri = |raw: &str| {
-        // Keycloak's `*` (any suffix), `+` and relative URIs would be taken literally here.
-        let pattern = raw.contains('*') || raw.starts_with('/') || raw == "+";
-        let parsed = if pattern {
-            Err("a pattern, not a URI".to_owned())
+        if raw.contains('*') || raw.starts_with('/') || raw == "+" {
+            Err(format!(
+                "URI {raw:?}: a pattern, not a URI (Keycloak's wildcards and relative URIs have no equivalent; list each URI)"
+            ))
         } else {
-            RedirectUri::parse(raw).map_err(|e| e.to_string())
-        };
-        parsed.map_err(|e| {
-            format!(
-                "URI {raw:?}: {e} (Keycloak's wildcards and relative URIs have no equivalent; list each URI)"
-            )
-        })
+            Ok(raw.to_owned())
+        }
     };
     let redirect_uris = client.redirect_uris.iter().map(|u| uri(u)).collect::<Result<Vec<_>, _>>()?;
-    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err("the standard flow needs at least one redirect URI".to_owned());
-    }
     let post_logout_redirect_uris = match client.attribute("post.logout.redirect.uris") {
         // `+` is Keycloak's "the same as the redirect URIs".
         Some("+") => redirect_uris.clone(),
@@ -251,8 +248,8 @@ fn checked_client(
         None => Vec::new(),
     };
     let backchannel_logout_uri =
-        client.attribute("backchannel.logout.url").map(|u| uri(u.trim()).map(String::from)).transpose()?;
-    let secret_hash = match (confidential, client.secret.as_deref().map(str::trim)) {
+        client.attribute("backchannel.logout.url").map(|u| uri(u.trim())).transpose()?;
+    let secret = match (confidential, client.secret.as_deref().map(str::trim)) {
         (false, _) => None,
         (true, None | Some("")) => {
             return Err("a confidential client without its secret in the export".to_owned());
@@ -260,7 +257,7 @@ fn checked_client(
         (true, Some(masked)) if masked.chars().all(|c| c == '*') => {
             return Err("its secret is masked (an admin-console export); export with kc.sh export".to_owned());
         }
-        (true, Some(secret)) => Some(hasher.hash(secret)),
+        (true, Some(secret)) => Some(SecretString::from(secret.to_owned())),
     };
     // The client's algorithm, else the realm's default, else Keycloak's (RS256): the relying
     // party keeps verifying what it verified.
@@ -271,17 +268,23 @@ fn checked_client(
     let id_token_signing_alg = alg_name
         .parse::<Algorithm>()
         .map_err(|_| format!("ID token algorithm {alg_name:?}: only ES256, RS256 and EdDSA here"))?;
-    Ok(NewClient {
-        client_id,
+    let spec = ClientSpec {
+        client_id: client.client_id.clone(),
         name: client.name.clone().filter(|n| !n.trim().is_empty() && !n.starts_with("${")),
-        secret_hash,
+        confidential,
+        secret,
         redirect_uris,
         post_logout_redirect_uris,
         backchannel_logout_uri,
         grant_types,
         pkce_required: client.attribute("pkce.code.challenge.method") == Some("S256"),
-        id_token_signing_alg,
+        signing_alg: id_token_signing_alg,
         jwks: None,
         rotate_refresh_tokens: true,
-    })
+    };
+    match clients::prepare(master, spec) {
+        Ok((new, _)) => Ok(new),
+        Err(FlowError::Invalid { field, reason }) => Err(format!("{field}: {reason}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
