@@ -1,5 +1,6 @@
 //! Credentials: Keycloak's model of what proves who a member is (password, OTP app, passkey).
 
+use super::filter::{Bind, Filtered};
 use super::{Db, StoreError, meaning_of, to_json};
 use crate::domain::{OtpAlgorithm, OtpPolicy};
 use serde::{Deserialize, Serialize};
@@ -182,6 +183,13 @@ pub trait CredentialStore {
         &self,
         user_id: &str,
     ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send;
+    /// Which of `user_ids` hold at least one credential of `kind`, in one query (a search
+    /// page's `totp` flags).
+    fn holders_of(
+        &self,
+        user_ids: &[String],
+        kind: CredentialType,
+    ) -> impl Future<Output = Result<std::collections::HashSet<String>, StoreError>> + Send;
     fn password_of(
         &self,
         user_id: &str,
@@ -327,6 +335,25 @@ impl CredentialStore for Db {
             .into_iter()
             .map(Credential::try_from)
             .collect()
+    }
+
+    async fn holders_of(
+        &self,
+        user_ids: &[String],
+        kind: CredentialType,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let marks = vec!["?"; user_ids.len()].join(", ");
+        let mut binds = vec![Bind::Text(kind.as_str().to_owned())];
+        binds.extend(user_ids.iter().cloned().map(Bind::Text));
+        let sql = Filtered::new(
+            &format!("SELECT DISTINCT user_id FROM credentials WHERE type = ? AND user_id IN ({marks})"),
+            binds,
+        );
+        let rows: Vec<(String,)> = sql.query_as().fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     async fn password_of(&self, user_id: &str) -> Result<Option<Credential>, StoreError> {

@@ -206,6 +206,20 @@ async fn a_lost_phone_a_lockout_and_a_forgotten_password_are_fixed_through_the_a
     assert!(kinds.contains(&"password"));
     let read = admin.call(Method::GET, &base, Some(&token), None).await.json();
     assert_eq!(read["totp"], true);
+    let page = admin.call(Method::GET, &users(), Some(&token), None).await.json();
+    let flags: Vec<(String, bool)> = page
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|u| (u["username"].as_str().unwrap_or_default().to_owned(), u["totp"] == true))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        flags,
+        [("hanako12".to_owned(), false), ("taro1234".to_owned(), true)],
+        "a search page flags apps too"
+    );
 
     // One device deleted (3-8); another member's credential cannot be named through taro.
     let ipad = listed

@@ -1,11 +1,11 @@
 //! Finding members: Keycloak's `GET /users` and `GET /users/count`.
 
 use super::repr::{UserRepresentation, attribute};
-use super::users::{has_totp, resource};
+use super::users::resource;
 use super::{AdminError, Caller, perform};
 use crate::domain::{AdminRole, BirthDate};
 use crate::flows::tokens::Ctx;
-use crate::store::{Match, OperationType, UserQuery, UserSearchStore};
+use crate::store::{CredentialStore, CredentialType, Match, OperationType, UserQuery, UserSearchStore};
 
 /// Keycloak's search parameters as they arrive.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -91,11 +91,9 @@ pub async fn search(
     let brief = params.brief_representation.unwrap_or(false);
     perform(ctx, caller, AdminRole::ViewUsers, OperationType::Read, resource("users"), None, async {
         let users = ctx.db.search_users(&ctx.realm.id, &query, first, max).await?;
-        let mut out = Vec::with_capacity(users.len());
-        for user in &users {
-            out.push(UserRepresentation::of(user, has_totp(ctx, user).await?, brief));
-        }
-        Ok(out)
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let with_app = ctx.db.holders_of(&ids, CredentialType::Otp).await?;
+        Ok(users.iter().map(|u| UserRepresentation::of(u, with_app.contains(&u.id), brief)).collect())
     })
     .await
 }
