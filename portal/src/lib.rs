@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
