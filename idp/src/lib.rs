@@ -10,7 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod ephemeral;
+pub use shared_runtime::ephemeral;
 pub mod error;
 pub mod flows;
 pub mod http;

@@ -1,7 +1,11 @@
 //! Building and running the portal: configuration in, a bound listener out.
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
+use crate::oidc::{Rp, RpError};
+use crate::session::Sessions;
+use shared_runtime::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::{Db, KenpoStore, NewKenpo, StoreError};
 use crate::templates::Templates;
 use secrecy::ExposeSecret;
@@ -17,6 +21,12 @@ pub struct AppState {
     pub db: Db,
     pub redis: Option<Redis>,
     pub templates: Arc<Templates>,
+    pub sessions: Sessions,
+    /// The configured kenpo's registration at the IdP.
+    pub rp: Arc<Rp>,
+    /// The configured kenpo's id (the tenant of requests whose host names no other).
+    pub kenpo_id: String,
+    pub clock: Clock,
 }
 
 /// The Redis connection (portal sessions). `Debug` shows nothing of the URL it holds.
@@ -35,6 +45,10 @@ pub enum StartError {
     Database(#[from] StoreError),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("sessions: {0}")]
+    Sessions(#[from] EphemeralError),
+    #[error("relying party: {0}")]
+    Rp(#[from] RpError),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -69,8 +83,20 @@ impl AppState {
             host: host.map(str::to_ascii_lowercase),
             display_name: config.kenpo_name.clone(),
         };
-        db.upsert_kenpo(kenpo, OffsetDateTime::now_utc()).await?;
-        Ok(Self { config: Arc::new(config), db, redis, templates: Arc::new(Templates::new()?) })
+        let kenpo = db.upsert_kenpo(kenpo, OffsetDateTime::now_utc()).await?;
+        let redis_url = config.redis_url.as_ref().map(|u| u.expose_secret().to_owned());
+        let sessions = Sessions::new(Ephemeral::connect(redis_url.as_deref(), "kenpo-portal:").await?);
+        let rp = Rp::new(&config.idp_issuer, &config.client_id, config.client_secret.clone(), &config.public_url)?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            redis,
+            templates: Arc::new(Templates::new()?),
+            sessions,
+            rp: Arc::new(rp),
+            kenpo_id: kenpo.id,
+            clock: Clock::default(),
+        })
     }
 }
 

@@ -2,13 +2,19 @@
 //! relying party that trusts only kenpo-idp's ID tokens.
 
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod faq;
+pub mod flows;
 pub mod http;
 pub mod i18n;
+pub mod oidc;
+pub mod session;
 pub mod store;
 pub mod templates;
+pub mod tenant;
 
 pub use app::{App, AppState, StartError};
 pub use config::Config;

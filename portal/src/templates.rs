@@ -1,6 +1,8 @@
 //! The portal's pages (see `shared_runtime::pages` for how they render).
 
 use crate::i18n::{self, Locale};
+use crate::session::PortalSession;
+use crate::store::{Kenpo, Member};
 use serde::Serialize;
 
 /// The portal's pages.
@@ -9,36 +11,90 @@ pub struct Templates(shared_runtime::pages::Templates);
 
 impl Templates {
     pub fn new() -> Result<Self, minijinja::Error> {
-        Ok(Self(shared_runtime::pages::Templates::new(&[
-            ("base.html", include_str!("../templates/base.html")),
-            ("top.html", include_str!("../templates/top.html")),
-            ("error.html", include_str!("../templates/error.html")),
-        ])?))
+        Ok(Self(shared_runtime::pages::Templates::new(&PAGES)?))
     }
 
-    /// Renders `name` for `locale`, with the kenpo's name beside the page's own fields.
+    /// Renders `name` for `locale`, with the header and menu (`chrome`) beside the page's own
+    /// fields.
     pub fn render<P: Serialize>(
         &self,
         name: &str,
         locale: Locale,
-        kenpo_name: &str,
+        chrome: &Chrome,
         page: P,
     ) -> Result<String, minijinja::Error> {
-        self.0.render(name, locale, i18n::catalogue(locale), WithKenpo { kenpo_name, page })
+        self.0.render(name, locale, i18n::catalogue(locale), WithChrome { chrome, page })
     }
 }
 
+/// Every page, compiled in.
+const PAGES: [(&str, &str); 8] = [
+    ("base.html", include_str!("../templates/base.html")),
+    ("top.html", include_str!("../templates/top.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("logout.html", include_str!("../templates/logout.html")),
+    ("guide.html", include_str!("../templates/guide.html")),
+    ("faq.html", include_str!("../templates/faq.html")),
+    ("medical.html", include_str!("../templates/medical.html")),
+    ("person_filter.html", include_str!("../templates/person_filter.html")),
+];
+
 #[derive(Serialize)]
-struct WithKenpo<'a, P> {
-    kenpo_name: &'a str,
+struct WithChrome<'a, P> {
+    #[serde(flatten)]
+    chrome: &'a Chrome,
     #[serde(flatten)]
     page: P,
+}
+
+/// The frame of every page: the kenpo, and for a signed-in member their name (top right, which
+/// leads to logout, manual 2-2), the menu and the form token.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chrome {
+    pub kenpo_name: String,
+    pub member_name: Option<String>,
+    pub csrf: Option<String>,
+    /// The IdP's account pages: プロフィール変更 and ログイン方法変更.
+    pub account_url: String,
+    pub signing_in_url: String,
+    pub services: Vec<ServiceLink>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceLink {
+    pub key: &'static str,
+    pub path: &'static str,
+}
+
+impl Chrome {
+    pub fn new(kenpo: &Kenpo, issuer: &str, signed_in: Option<(&Member, &PortalSession)>) -> Self {
+        Self {
+            kenpo_name: kenpo.display_name.clone(),
+            member_name: signed_in.map(|(m, _)| m.name.clone()),
+            csrf: signed_in.map(|(_, s)| s.csrf.clone()),
+            account_url: format!("{issuer}/account"),
+            signing_in_url: format!("{issuer}/account/signing-in"),
+            services: kenpo.settings.services.iter().map(|s| ServiceLink { key: s.key(), path: s.path() }).collect(),
+        }
+    }
+
+    /// For pages shown when nothing else can be loaded (the error page).
+    pub fn bare(kenpo_name: &str) -> Self {
+        Self {
+            kenpo_name: kenpo_name.to_owned(),
+            member_name: None,
+            csrf: None,
+            account_url: String::new(),
+            signing_in_url: String::new(),
+            services: Vec::new(),
+        }
+    }
 }
 
 /// The top page's own context.
 #[derive(Debug, Serialize)]
 pub struct TopPage {
-    pub services: &'static [&'static str],
+    pub refresh_day: u8,
 }
 
 /// An error page's context: catalogue keys of its title and text.
@@ -53,47 +109,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_page_renders_in_both_languages() -> Result<(), minijinja::Error> {
+    fn the_frame_renders_in_both_languages_and_a_missing_key_fails() -> Result<(), minijinja::Error> {
         let templates = Templates::new()?;
+        let chrome = Chrome::bare("テスト健保");
         for locale in [Locale::Ja, Locale::En] {
-            let top = templates.render(
-                "top.html",
-                locale,
-                "テスト健保",
-                TopPage { services: crate::http::SERVICES },
-            )?;
+            let top = templates.render("top.html", locale, &chrome, TopPage { refresh_day: 10 })?;
             assert!(top.contains(&format!("<html lang=\"{}\">", locale.code())));
-            for key in ["error.not_found", "error.server"] {
-                let page = ErrorPage {
-                    title_key: if key == "error.not_found" {
-                        "error.not_found.title"
-                    } else {
-                        "error.server.title"
-                    },
-                    body_key: if key == "error.not_found" {
-                        "error.not_found.body"
-                    } else {
-                        "error.server.body"
-                    },
-                };
-                templates.render("error.html", locale, "テスト健保", page)?;
-            }
+            let page = ErrorPage { title_key: "error.server.title", body_key: "error.server.body" };
+            templates.render("error.html", locale, &chrome, page)?;
         }
-        let top = templates.render(
-            "top.html",
-            Locale::Ja,
-            "テスト健保",
-            TopPage { services: crate::http::SERVICES },
-        )?;
+        let top = templates.render("top.html", Locale::Ja, &chrome, TopPage { refresh_day: 10 })?;
         assert!(top.contains(">ログイン</a>"), "the manual's 「ログイン」");
-        Ok(())
-    }
-
-    #[test]
-    fn a_missing_key_fails_rather_than_rendering_blank() -> Result<(), minijinja::Error> {
-        let templates = Templates::new()?;
         let page = ErrorPage { title_key: "no.such.key", body_key: "error.server.body" };
-        assert!(templates.render("error.html", Locale::Ja, "x", page).is_err());
+        assert!(templates.render("error.html", Locale::Ja, &chrome, page).is_err());
         Ok(())
     }
 }

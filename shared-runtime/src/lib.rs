@@ -1,9 +1,11 @@
 //! What the IdP and the portal both need and neither owns: layered configuration, the SQL
-//! pool over PostgreSQL or SQLite, logging, and the shutdown signal. Kept apart so the two
+//! pool over PostgreSQL or SQLite, short-lived state on Redis or in memory, logging, and the
+//! shutdown signal. Kept apart so the two
 //! services stay separate binaries with no code of each other's.
 
 pub mod config;
 pub mod db;
+pub mod ephemeral;
 pub mod i18n;
 pub mod pages;
 pub mod shutdown;

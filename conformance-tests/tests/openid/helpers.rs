@@ -11,6 +11,7 @@ mod browser;
 mod checks;
 pub mod chromium;
 mod journey;
+mod portal;
 
 pub use authenticator::AuthenticatorApp;
 pub use browser::{AuthRequest, Browser, Page};
@@ -20,6 +21,7 @@ pub use checks::{
     jwt_claims, s256, str_array, unsecured_jwt,
 };
 pub use journey::{Journey, link_in};
+pub use portal::Portal;
 
 use kenpo_idp::app::{App, AppState};
 use kenpo_idp::clock::{Clock, FixedClock};

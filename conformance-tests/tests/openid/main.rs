@@ -18,6 +18,7 @@ mod helpers;
 mod login_page;
 mod passkey_script;
 mod passkeys;
+mod portal;
 mod protocol;
 mod recovery;
 mod rp_initiated_op;

@@ -52,7 +52,6 @@ macro_rules! id {
     };
 }
 
-id!(KenpoId, "a kenpo (tenant)");
 id!(HouseholdId, "an insured person's household");
 id!(MemberId, "a member (被保険者 or 被扶養者)");
 

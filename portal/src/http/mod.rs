@@ -1,19 +1,28 @@
 //! HTTP: one `routes()` per concern, merged here, with the security headers every response
-//! carries (`shared_runtime::pages`).
+//! carries (`shared_runtime::pages`). Handlers translate; `flows` decide; `store` persists.
 
+mod auth;
 mod health;
+mod medical;
+pub mod member;
 mod pages;
+mod records;
 
 use crate::app::AppState;
 use axum::Router;
 
-pub use pages::SERVICES;
-
 pub fn router(state: AppState) -> Router {
     let https = state.config.public_url.starts_with("https://");
+    // The logout form answers with a redirect to the IdP's end-session endpoint, which a
+    // `form-action 'self'` policy would block.
     shared_runtime::pages::with_security_headers(
-        Router::new().merge(health::routes()).merge(pages::routes()).with_state(state),
-        shared_runtime::pages::CSP,
+        Router::new()
+            .merge(health::routes())
+            .merge(auth::routes())
+            .merge(medical::routes())
+            .merge(pages::routes())
+            .with_state(state),
+        shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,
     )
 }

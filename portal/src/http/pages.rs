@@ -1,54 +1,59 @@
-//! The pages a member sees before logging in.
+//! The top page, the help pages (ご利用案内, よくある質問) and the stylesheet.
 
+use super::member::Visitor;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::i18n::Locale;
-use crate::store::KenpoStore;
+use crate::faq;
+use crate::tenant::Service;
 use crate::templates::{ErrorPage, TopPage};
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
-
-/// The services of the standard edition, in the manual's order (top-page icons).
-pub const SERVICES: &[&str] =
-    &["notices", "medical_expenses", "benefits", "prescriptions", "etax", "checkups"];
+use serde::Serialize;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(top)).route("/static/portal.css", get(stylesheet)).fallback(not_found)
+    Router::new()
+        .route("/", get(top))
+        .route("/guide", get(guide))
+        .route("/faq", get(faq_page))
+        .route("/static/portal.css", get(stylesheet))
+        .fallback(not_found)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-fn locale(query: &LangQuery, headers: &HeaderMap) -> Locale {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    Locale::negotiate(query.lang.as_deref(), accept)
-}
-
-/// The kenpo this request is for: by its Host, else the configured default.
-async fn kenpo_name(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if let Some(host) = host
-        && let Some(kenpo) = state.db.kenpo_by_host(&host.to_ascii_lowercase()).await?
-    {
-        return Ok(kenpo.display_name);
+/// Renders a page of `visitor`'s, or the error page in their language.
+pub fn page<P: Serialize>(state: &AppState, visitor: &Visitor, name: &str, page: P) -> Response {
+    let chrome = visitor.chrome(state);
+    match state.templates.render(name, visitor.locale, &chrome, page) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::from(e).render(visitor.locale, &visitor.kenpo.display_name),
     }
-    Ok(state.config.kenpo_name.clone())
 }
 
-async fn top(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Result<Html<String>, AppError> {
-    let locale = locale(&query, &headers);
-    let name = kenpo_name(&state, &headers).await?;
-    Ok(Html(state.templates.render("top.html", locale, &name, TopPage { services: SERVICES })?))
+async fn top(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let refresh_day = visitor.kenpo.settings.refresh_day;
+    page(&state, &visitor, "top.html", TopPage { refresh_day })
+}
+
+#[derive(Serialize)]
+struct GuidePage {
+    all_services: Vec<&'static str>,
+}
+
+async fn guide(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let all_services = Service::ALL.iter().map(|s| s.key()).collect();
+    page(&state, &visitor, "guide.html", GuidePage { all_services })
+}
+
+#[derive(Serialize)]
+struct FaqPage<'a> {
+    categories: &'a [faq::Category],
+}
+
+async fn faq_page(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let categories = faq::for_locale(visitor.locale);
+    page(&state, &visitor, "faq.html", FaqPage { categories })
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -58,14 +63,12 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-async fn not_found(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let locale = locale(&query, &headers);
-    let name = kenpo_name(&state, &headers).await?;
-    let page = ErrorPage { title_key: "error.not_found.title", body_key: "error.not_found.body" };
-    let html = state.templates.render("error.html", locale, &name, page)?;
-    Ok((StatusCode::NOT_FOUND, Html(html)).into_response())
+async fn not_found(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let body = page(
+        &state,
+        &visitor,
+        "error.html",
+        ErrorPage { title_key: "error.not_found.title", body_key: "error.not_found.body" },
+    );
+    (StatusCode::NOT_FOUND, body).into_response()
 }

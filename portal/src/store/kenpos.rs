@@ -3,6 +3,7 @@
 use super::{Db, StoreError};
 use shared_runtime::db::{to_millis, unique_violation};
 use std::future::Future;
+use crate::tenant::Settings;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,7 @@ pub struct Kenpo {
     pub client_id: String,
     pub host: Option<String>,
     pub display_name: String,
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,13 @@ pub trait KenpoStore {
     fn kenpo_by_host(&self, host: &str) -> impl Future<Output = Result<Option<Kenpo>, StoreError>> + Send;
     fn kenpo_by_issuer(&self, issuer: &str)
     -> impl Future<Output = Result<Option<Kenpo>, StoreError>> + Send;
+    fn kenpo(&self, id: &str) -> impl Future<Output = Result<Option<Kenpo>, StoreError>> + Send;
+    fn set_kenpo_settings(
+        &self,
+        id: &str,
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -42,11 +51,19 @@ struct KenpoRow {
     client_id: String,
     host: Option<String>,
     display_name: String,
+    settings: String,
 }
 
 impl From<KenpoRow> for Kenpo {
     fn from(r: KenpoRow) -> Self {
+        // Settings are checked when written; a document that no longer parses (an older or
+        // newer binary's) falls back to the defaults rather than taking the portal down.
+        let settings = Settings::parse(&r.settings).unwrap_or_else(|e| {
+            tracing::error!(kenpo = %r.id, error = %e, "kenpo settings unreadable; using defaults");
+            Settings::default()
+        });
         Self {
+            settings,
             id: r.id,
             issuer: r.issuer,
             client_id: r.client_id,
@@ -63,7 +80,7 @@ impl KenpoStore for Db {
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
              ON CONFLICT (issuer) DO UPDATE SET client_id = excluded.client_id, host = excluded.host, \
              display_name = excluded.display_name, updated_at = excluded.updated_at \
-             RETURNING id, issuer, client_id, host, display_name",
+             RETURNING id, issuer, client_id, host, display_name, settings",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(&new.issuer)
@@ -82,7 +99,7 @@ impl KenpoStore for Db {
 
     async fn kenpo_by_host(&self, host: &str) -> Result<Option<Kenpo>, StoreError> {
         Ok(sqlx::query_as::<_, KenpoRow>(
-            "SELECT id, issuer, client_id, host, display_name FROM kenpos WHERE host = $1",
+            "SELECT id, issuer, client_id, host, display_name, settings FROM kenpos WHERE host = $1",
         )
         .bind(host)
         .fetch_optional(self.pool())
@@ -92,11 +109,32 @@ impl KenpoStore for Db {
 
     async fn kenpo_by_issuer(&self, issuer: &str) -> Result<Option<Kenpo>, StoreError> {
         Ok(sqlx::query_as::<_, KenpoRow>(
-            "SELECT id, issuer, client_id, host, display_name FROM kenpos WHERE issuer = $1",
+            "SELECT id, issuer, client_id, host, display_name, settings FROM kenpos WHERE issuer = $1",
         )
         .bind(issuer)
         .fetch_optional(self.pool())
         .await?
         .map(Kenpo::from))
+    }
+
+    async fn kenpo(&self, id: &str) -> Result<Option<Kenpo>, StoreError> {
+        Ok(sqlx::query_as::<_, KenpoRow>(
+            "SELECT id, issuer, client_id, host, display_name, settings FROM kenpos WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .map(Kenpo::from))
+    }
+
+    async fn set_kenpo_settings(&self, id: &str, settings: &Settings, now: OffsetDateTime) -> Result<(), StoreError> {
+        let json = serde_json::to_string(settings).map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+        sqlx::query("UPDATE kenpos SET settings = $1, updated_at = $2 WHERE id = $3")
+            .bind(json)
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }

@@ -1,8 +1,12 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
 mod kenpos;
+mod members;
+mod records;
 
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
+pub use members::{Member, MemberStore};
+pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool};
@@ -15,6 +19,8 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/portal/sqlite
 pub enum StoreError {
     #[error("another kenpo already uses this host")]
     HostTaken,
+    #[error("the database holds a value this version cannot read ({0})")]
+    Corrupt(&'static str),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

@@ -1,0 +1,201 @@
+//! The member portal as the IdP's relying party, end to end: a member logs in through the IdP's
+//! hosted page, sees only their household's data, logs out through the manual's confirmation
+//! (2-2), and a logout at the IdP ends the portal session over the back channel.
+
+use crate::helpers::{Browser, Idp, Page, Portal, on_every_backend};
+use reqwest::StatusCode;
+use sqlx::Row;
+
+on_every_backend!(
+    a_member_logs_in_through_the_idp_and_sees_only_their_household,
+    logout_asks_first_then_ends_the_portal_and_idp_sessions,
+    a_logout_at_the_idp_ends_the_portal_session_over_the_back_channel,
+    forged_and_replayed_logout_tokens_are_refused,
+);
+
+/// The member's household (本人 + one dependant) and another household, with claims for each.
+struct Seeded {
+    own_dependant: String,
+    stranger: String,
+}
+
+async fn seed(portal: &Portal, idp: &Idp) -> Seeded {
+    let pool = portal.state.db.pool();
+    let kenpo = portal.state.kenpo_id.clone();
+    let id = || uuid::Uuid::new_v4().to_string();
+    let (home, other) = (id(), id());
+    for (household, number) in [(&home, "1001"), (&other, "2002")] {
+        sqlx::query("INSERT INTO households (id, kenpo_id, symbol, number, created_at) VALUES ($1, $2, '10', $3, 0)")
+            .bind(household)
+            .bind(&kenpo)
+            .bind(number)
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("household: {e}"));
+    }
+    let (taro, hanako, stranger) = (id(), id(), id());
+    let members = [
+        (&taro, &home, "00", "insured", "健保 太郎", Some(idp.member.sub.clone())),
+        (&hanako, &home, "01", "dependant", "健保 花子", None),
+        (&stranger, &other, "00", "insured", "他人 次郎", None),
+    ];
+    for (member, household, branch, relation, name, subject) in members {
+        sqlx::query(
+            "INSERT INTO members (id, kenpo_id, household_id, branch, relation, name, birth_date, sex, subject, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, '1980-01-01', 'male', $7, 0)",
+        )
+        .bind(member)
+        .bind(&kenpo)
+        .bind(household)
+        .bind(branch)
+        .bind(relation)
+        .bind(name)
+        .bind(subject)
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("member: {e}"));
+    }
+    let this_month = kenpo_portal::domain::Month::of(time::OffsetDateTime::now_utc().date());
+    let claims = [
+        (&taro, this_month.minus(3), "outpatient", "さくら内科クリニック", 3000),
+        (&hanako, this_month.minus(4), "dental", "ひまわり歯科", 1500),
+        (&stranger, this_month.minus(3), "outpatient", "他人クリニック", 9990),
+    ];
+    for (n, (member, month, category, institution, patient)) in claims.into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO claims (id, kenpo_id, claim_no, member_id, service_month, category, institution, days, \
+             total_yen, insurer_yen, public_yen, patient_yen, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, 0, $10, 0)",
+        )
+        .bind(id())
+        .bind(&kenpo)
+        .bind(format!("R{n}"))
+        .bind(member)
+        .bind(month.to_string())
+        .bind(category)
+        .bind(institution)
+        .bind(patient * 10 / 3)
+        .bind(patient * 10 / 3 - patient)
+        .bind(patient)
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("claim: {e}"));
+    }
+    Seeded { own_dependant: hanako, stranger }
+}
+
+/// Portal 「ログイン」 → IdP login page → credentials → callback → back on `path`, signed in.
+async fn log_in(idp: &Idp, portal: &Portal, browser: &Browser, path: &str) -> Page {
+    let start = browser.get(&portal.at(&format!("/auth/login?return_to={path}"))).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER, "the portal sends the browser to the IdP");
+    let authorize = start.redirect_target();
+    assert!(authorize.as_str().starts_with(&idp.issuer), "to the IdP: {authorize}");
+    let params: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(params.get("code_challenge_method").map(String::as_str), Some("S256"), "PKCE");
+    assert!(params.get("nonce").is_some_and(|n| n.len() >= 22), "a nonce");
+    let login_page = browser.follow(&start).await;
+    let form = login_page.login_form();
+    let callback = browser.submit_login(&form, &idp.member.username, &idp.member.password).await;
+    let target = callback.redirect_target();
+    assert!(target.as_str().starts_with(&portal.at("/auth/callback")), "back to the portal: {target}");
+    let landed = browser.follow(&callback).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    assert_eq!(landed.redirect_target().path(), path);
+    browser.follow(&landed).await
+}
+
+async fn a_member_logs_in_through_the_idp_and_sees_only_their_household(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    let seeded = seed(&portal, &idp).await;
+    let browser = idp.browser();
+
+    let anonymous = browser.get(&portal.at("/medical-expenses")).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "a health page wants a login first");
+
+    let page = log_in(&idp, &portal, &browser, "/medical-expenses").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("健保 太郎"), "the member's name at the top right");
+    assert!(page.body.contains("さくら内科クリニック") && page.body.contains("ひまわり歯科"), "the household's claims");
+    assert!(!page.body.contains("他人クリニック") && !page.body.contains("他人 次郎"), "never another household's");
+
+    let stranger = browser.get(&portal.at(&format!("/medical-expenses?person={}", seeded.stranger))).await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND, "another household's member id is not found");
+    assert!(!stranger.body.contains("他人クリニック"));
+    let dependant = browser.get(&portal.at(&format!("/medical-expenses?person={}", seeded.own_dependant))).await;
+    assert!(dependant.body.contains("ひまわり歯科") && !dependant.body.contains("さくら内科クリニック"));
+    let garbage = browser.get(&portal.at("/medical-expenses?person=1%27%20OR%201%3D1&year=abc")).await;
+    assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+    let bad_year = browser.get(&portal.at("/medical-expenses?year=abc")).await;
+    assert_eq!(bad_year.status, StatusCode::OK, "a bad filter is reported, never a failure");
+    assert!(bad_year.body.contains("年の指定が正しくありません"));
+
+    let reads: i64 = sqlx::query("SELECT COUNT(*) AS n FROM health_data_reads WHERE what = 'medical_expenses'")
+        .fetch_one(portal.state.db.pool())
+        .await
+        .map(|r| r.get::<i64, _>("n"))
+        .unwrap_or_else(|e| panic!("reads: {e}"));
+    assert!(reads >= 3, "every read of health data is recorded ({reads})");
+}
+
+async fn logout_asks_first_then_ends_the_portal_and_idp_sessions(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    seed(&portal, &idp).await;
+    let browser = idp.browser();
+    log_in(&idp, &portal, &browser, "/").await;
+
+    let confirm = browser.get(&portal.at("/auth/logout")).await;
+    assert!(confirm.body.contains("ログアウトしてもよろしいですか？"), "{}", confirm.body);
+    let form = confirm.form("form[action='/auth/logout']");
+    let forged = browser.submit(&form, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "a form without the session's token is refused");
+
+    let confirm = browser.get(&portal.at("/auth/logout")).await;
+    let out = browser.submit(&confirm.form("form[action='/auth/logout']"), &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let end_session = out.redirect_target();
+    assert!(end_session.as_str().starts_with(&idp.endpoint("/protocol/openid-connect/logout")), "{end_session}");
+    assert!(end_session.query_pairs().any(|(k, _)| k == "id_token_hint"));
+    let back = browser.follow(&out).await;
+    assert!(back.status.is_redirection(), "the IdP signs out and sends the browser back: {}", back.body);
+    assert_eq!(back.redirect_target().as_str(), portal.at("/"), "to the portal's top page");
+    let top = browser.get(&portal.at("/")).await;
+    assert!(top.body.contains(">ログイン</a>"), "the top page shows 「ログイン」 again");
+    let again = browser.get(&portal.at("/medical-expenses")).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "the portal session is gone");
+    let idp_again = browser.follow(&browser.get(&portal.at("/auth/login")).await).await;
+    assert!(idp_again.find_login_form().is_some(), "the IdP session is gone too");
+}
+
+async fn a_logout_at_the_idp_ends_the_portal_session_over_the_back_channel(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    seed(&portal, &idp).await;
+    let browser = idp.browser();
+    log_in(&idp, &portal, &browser, "/medical-expenses").await;
+
+    // The member signs out at the IdP itself (another app, say): the IdP tells the portal.
+    let ended = browser.logout(&[("client_id", "portal")]).await;
+    assert!(ended.status.is_success() || ended.status.is_redirection(), "{}", ended.body);
+    let mut signed_out = false;
+    for _ in 0..50 {
+        let page = browser.get(&portal.at("/medical-expenses")).await;
+        if page.status == StatusCode::SEE_OTHER {
+            signed_out = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(signed_out, "the back-channel logout ended the portal session");
+}
+
+async fn forged_and_replayed_logout_tokens_are_refused(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    let http = reqwest::Client::new();
+    let url = portal.at("/auth/backchannel-logout");
+    for body in [vec![], vec![("logout_token", "not-a-jwt")], vec![("logout_token", "a.b.c")]] {
+        let response = http.post(&url).form(&body).send().await.unwrap_or_else(|e| panic!("post: {e}"));
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+        let json: serde_json::Value = response.json().await.unwrap_or_default();
+        assert_eq!(json["error"], "invalid_request");
+    }
+}

@@ -1,0 +1,5 @@
+//! Decisions, with no HTTP framework types: who may see whose data, what a login produces.
+
+pub mod access;
+pub mod auth;
+pub mod medical;

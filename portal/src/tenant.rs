@@ -1,0 +1,142 @@
+//! A kenpo's settings (spec "Decisions that hold across features"): which edition and services
+//! its members get, how long data is kept, and who in a household sees what. Stored as one JSON
+//! document per kenpo; every field has the default the spec names, so a kenpo that set nothing
+//! still gets a sensible portal.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edition {
+    /// スタンダード版
+    Standard,
+    /// リッチ版: adds year-over-year checkup charts and explanations.
+    Rich,
+}
+
+/// A service with an icon on the top page, in the manual's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    MedicalExpenses,
+    Benefits,
+    Prescriptions,
+    Etax,
+    Checkups,
+}
+
+impl Service {
+    pub const ALL: [Self; 5] = [Self::MedicalExpenses, Self::Benefits, Self::Prescriptions, Self::Etax, Self::Checkups];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::MedicalExpenses => "medical_expenses",
+            Self::Benefits => "benefits",
+            Self::Prescriptions => "prescriptions",
+            Self::Etax => "etax",
+            Self::Checkups => "checkups",
+        }
+    }
+
+    /// The page the icon leads to.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::MedicalExpenses => "/medical-expenses",
+            Self::Benefits => "/benefits",
+            Self::Prescriptions => "/prescriptions",
+            Self::Etax => "/etax",
+            Self::Checkups => "/checkups",
+        }
+    }
+
+    /// Whether the data is health data (要配慮個人情報), whose every read is recorded.
+    pub fn is_health_data(self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub edition: Edition,
+    /// The services the top page and menu offer, in this order.
+    pub services: Vec<Service>,
+    /// Months of data kept and shown; older data is deleted by the retention job (spec §1: 2 years).
+    pub retention_months: u32,
+    /// Whether a member who lost eligibility (資格喪失) still signs in to read their data.
+    pub keep_access_after_loss: bool,
+    /// Whether the insured person sees the household's data (implied consent; each dependant may
+    /// opt out).
+    pub household_visible: bool,
+    /// Whether dependants' checkup results are shown at all (some kenpo show only the insured's).
+    pub dependants_checkups: bool,
+    /// The day of the month new data is published (shown to members).
+    pub refresh_day: u8,
+    /// The organisation name printed on notices (保険者等の名称); the display name when empty.
+    pub insurer_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            edition: Edition::Standard,
+            services: Service::ALL.to_vec(),
+            retention_months: 24,
+            keep_access_after_loss: true,
+            household_visible: true,
+            dependants_checkups: true,
+            refresh_day: 10,
+            insurer_name: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("kenpo settings: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("kenpo settings: retention_months must be between 1 and 120")]
+    Retention,
+    #[error("kenpo settings: refresh_day must be between 1 and 28")]
+    RefreshDay,
+}
+
+impl Settings {
+    /// Parses and checks settings a kenpo supplies.
+    pub fn parse(json: &str) -> Result<Self, SettingsError> {
+        let settings: Self = serde_json::from_str(json)?;
+        if !(1..=120).contains(&settings.retention_months) {
+            return Err(SettingsError::Retention);
+        }
+        if !(1..=28).contains(&settings.refresh_day) {
+            return Err(SettingsError::RefreshDay);
+        }
+        Ok(settings)
+    }
+
+    pub fn offers(&self, service: Service) -> bool {
+        self.services.contains(&service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_document_means_the_spec_defaults() -> Result<(), SettingsError> {
+        let s = Settings::parse("{}")?;
+        assert_eq!(s.retention_months, 24);
+        assert!(s.household_visible);
+        assert_eq!(s.services.len(), 5);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_and_unknown_fields_are_refused() {
+        assert!(matches!(Settings::parse(r#"{"retention_months":0}"#), Err(SettingsError::Retention)));
+        assert!(matches!(Settings::parse(r#"{"refresh_day":31}"#), Err(SettingsError::RefreshDay)));
+        assert!(Settings::parse(r#"{"retention":24}"#).is_err());
+        assert!(Settings::parse(r#"{"edition":"gold"}"#).is_err());
+    }
+}
