@@ -2,6 +2,7 @@
 //! relying party that trusts only kenpo-idp's ID tokens.
 
 pub mod app;
+pub mod checkup;
 pub mod config;
 pub mod error;
 pub mod http;
