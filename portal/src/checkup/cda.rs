@@ -389,8 +389,7 @@ mod tests {
     use super::*;
     use time::macros::date;
 
-    pub(crate) const FIXTURE_2025: &str =
-        include_str!("../../tests/fixtures/checkup/h0000000001202504150001.xml");
+    use crate::checkup::fixtures::FIXTURE_2025;
 
     fn parsed(xml: &str) -> CheckupDocument {
         parse_str(xml).unwrap_or_else(|e| panic!("fixture should parse: {e}"))
