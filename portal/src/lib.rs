@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod clock;
+pub mod checkup;
 pub mod config;
 pub mod domain;
 pub mod error;
