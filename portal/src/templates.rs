@@ -28,7 +28,7 @@ impl Templates {
 }
 
 /// Every page, compiled in.
-const PAGES: [(&str, &str); 8] = [
+const PAGES: [(&str, &str); 11] = [
     ("base.html", include_str!("../templates/base.html")),
     ("top.html", include_str!("../templates/top.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -37,6 +37,9 @@ const PAGES: [(&str, &str); 8] = [
     ("faq.html", include_str!("../templates/faq.html")),
     ("medical.html", include_str!("../templates/medical.html")),
     ("person_filter.html", include_str!("../templates/person_filter.html")),
+    ("checkups.html", include_str!("../templates/checkups.html")),
+    ("prescriptions.html", include_str!("../templates/prescriptions.html")),
+    ("benefits.html", include_str!("../templates/benefits.html")),
 ];
 
 #[derive(Serialize)]

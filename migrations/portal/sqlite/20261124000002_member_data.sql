@@ -115,8 +115,8 @@ CREATE TABLE prescriptions (
 );
 CREATE INDEX prescriptions_member_month ON prescriptions (member_id, dispensed_month);
 
--- One 特定健診 exam (one CDA document). The observations are kept as the document gave them
--- (JSON); judgments are computed at read time from the kenpo's rule set, so a new rule set
+-- One 特定健診 exam: the CDA document (hc08_V08 XML) as the kenpo sent it, parsed again when read;
+-- judgments are computed at read time from the rule set, so a new rule set
 -- applies to old exams too.
 CREATE TABLE checkups (
     id           TEXT PRIMARY KEY,
@@ -125,7 +125,7 @@ CREATE TABLE checkups (
     member_id    TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
     exam_date    TEXT NOT NULL,
     institution  TEXT NOT NULL,
-    observations TEXT NOT NULL,
+    document     TEXT NOT NULL,
     imported_at  BIGINT NOT NULL,
     CONSTRAINT checkups_document_key UNIQUE (kenpo_id, document_id)
 );

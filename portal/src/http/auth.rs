@@ -117,10 +117,12 @@ async fn logout(
     State(state): State<AppState>,
     signed: Option<Signed>,
     jar: CookieJar,
-    Form(form): Form<LogoutForm>,
+    form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Response {
     let Some(signed) = signed else { return Redirect::to("/").into_response() };
-    if !bool::from(form.csrf.as_bytes().ct_eq(signed.who.session.csrf.as_bytes())) {
+    // An unreadable form (a field twice, none at all) is treated like a wrong token.
+    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if token.is_empty() || !bool::from(token.as_bytes().ct_eq(signed.who.session.csrf.as_bytes())) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let https = is_https(&state);

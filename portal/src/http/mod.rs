@@ -2,10 +2,13 @@
 //! carries (`shared_runtime::pages`). Handlers translate; `flows` decide; `store` persists.
 
 mod auth;
+mod benefits;
+mod checkups;
 mod health;
 mod medical;
 pub mod member;
 mod pages;
+mod prescriptions;
 mod records;
 
 use crate::app::AppState;
@@ -20,6 +23,9 @@ pub fn router(state: AppState) -> Router {
             .merge(health::routes())
             .merge(auth::routes())
             .merge(medical::routes())
+            .merge(benefits::routes())
+            .merge(checkups::routes())
+            .merge(prescriptions::routes())
             .merge(pages::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,

@@ -1,9 +1,11 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
+mod checkups;
 mod kenpos;
 mod members;
 mod records;
 
+pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};

@@ -70,7 +70,7 @@ pub struct CheckupRecord {
     pub exam_date: String,
     pub institution: String,
     /// The document's observations as imported (JSON).
-    pub observations: String,
+    pub document: String,
 }
 
 pub trait RecordStore {
@@ -191,7 +191,7 @@ struct CheckupRow {
     member_id: String,
     exam_date: String,
     institution: String,
-    observations: String,
+    document: String,
 }
 
 fn month(s: &str, column: &'static str) -> Result<Month, StoreError> {
@@ -348,7 +348,7 @@ impl RecordStore for Db {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT id, member_id, exam_date, institution, observations FROM checkups \
+            "SELECT id, member_id, exam_date, institution, document FROM checkups \
              WHERE exam_date >= $1 AND member_id IN ({}) ORDER BY exam_date DESC",
             placeholders(2, members.len())
         );
@@ -365,7 +365,7 @@ impl RecordStore for Db {
                 member_id: MemberId::from_db(r.member_id),
                 exam_date: r.exam_date,
                 institution: r.institution,
-                observations: r.observations,
+                document: r.document,
             })
             .collect())
     }
