@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod i18n;
 pub mod store;
