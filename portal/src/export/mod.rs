@@ -254,3 +254,37 @@ pub enum ExportError {
     #[error("writing the PDF failed: {0}")]
     Pdf(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_month_parses_yyyy_mm_only() -> Result<(), ExportError> {
+        let month = YearMonth::parse("2025-03")?;
+        assert_eq!((month.year(), month.month()), (2025, 3));
+        assert_eq!(month.to_string(), "2025-03");
+        for bad in ["2025-3", "2025-13", "2025-00", "25-03", "2025/03", "", "abcd-ef"] {
+            assert!(
+                matches!(YearMonth::parse(bad), Err(ExportError::InvalidMonth(ref s)) if s == bad),
+                "{bad:?} should be refused"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn pharmacy_alone_counts_as_medicine_purchase() {
+        use Category::*;
+        for category in [Inpatient, Outpatient, Dental, VisitingNursing, Judo] {
+            assert_eq!(category.form_kind(), FormKind::Treatment, "{category:?}");
+        }
+        assert_eq!(Pharmacy.form_kind(), FormKind::Medicine);
+    }
+
+    #[test]
+    fn the_font_can_live_in_shared_app_state() {
+        fn shared<T: Send + Sync + Clone + 'static>() {}
+        shared::<PdfFont>();
+    }
+}

@@ -300,6 +300,18 @@ mod tests {
     }
 
     #[test]
+    fn same_notice_renders_to_the_same_bytes() -> Result<(), ExportError> {
+        let Some(font) = fixtures::font() else { return Ok(()) };
+        let notice = fixtures::notice();
+
+        let first = medical_notice_pdf(&notice, font)?;
+        let second = medical_notice_pdf(&notice, font)?;
+
+        assert!(first == second, "a re-download is byte-identical");
+        Ok(())
+    }
+
+    #[test]
     fn empty_year_still_renders_with_a_note() -> Result<(), ExportError> {
         let Some(font) = fixtures::font() else { return Ok(()) };
         let mut notice = fixtures::notice();
