@@ -78,6 +78,9 @@ pub mod notice {
         "※ 医療費控除の申告には、領収書と照合し、異なる場合は正しい金額に修正してお使いください。",
         "※ 補填される金額（高額療養費・付加給付）は、医療費控除の計算で差し引く必要があります。",
     ];
+    /// Printed only when the year has 柔整 claims (spec §3.4: blank institution).
+    pub const JUDO_NOTE: &str =
+        "※ 柔整（柔道整復）は施術所の名称が記載されないため、施術所の領収書により申告してください。";
     /// `{page}` and `{pages}`.
     pub const PAGE: &str = "{page} / {pages} ページ";
 }

@@ -7,7 +7,7 @@ use krilla::surface::Surface;
 use super::{Align, CONTENT_WIDTH, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, PdfFont, Pen, fill_in};
 use crate::export::format::{date_ja, month_ja, yen};
 use crate::export::labels::notice as label;
-use crate::export::{ExportError, MedicalExpenseNotice, NoticeRow};
+use crate::export::{Category, ExportError, MedicalExpenseNotice, NoticeRow};
 
 const ROW_HEIGHT: f32 = 16.0;
 const HEADER_HEIGHT: f32 = 22.0;
@@ -18,8 +18,9 @@ const FIRST_TABLE_TOP: f32 = 176.0;
 const NEXT_TABLE_TOP: f32 = 80.0;
 /// Nothing but the page number goes below this line.
 const BODY_BOTTOM: f32 = PAGE_HEIGHT - 56.0;
-/// The sum row, a gap and the disclaimer.
-const TRAILER_HEIGHT: f32 = ROW_HEIGHT + 14.0 + 4.0 * 12.0;
+const NOTE_LINE: f32 = 12.0;
+/// The sum row, a gap, the disclaimer and the 柔整 note.
+const TRAILER_HEIGHT: f32 = ROW_HEIGHT + 14.0 + (label::DISCLAIMER.len() + 1) as f32 * NOTE_LINE;
 
 /// Column title and width, left to right; widths add up to the content width.
 const COLUMNS: [(&str, f32, Align); 8] = [
@@ -199,9 +200,11 @@ fn draw_trailer(pen: &mut Pen<'_, '_>, top: f32, rows: &[NoticeRow]) {
     pen.cell(x_of(7), widths[7], baseline, BODY_SIZE, &sum(|r| r.reimbursed_yen), Align::Right);
 
     let mut y = top + ROW_HEIGHT + 18.0;
-    for line in label::DISCLAIMER {
+    let judo = rows.iter().any(|r| r.category == Category::Judo);
+    let judo_note = judo.then_some(label::JUDO_NOTE);
+    for line in label::DISCLAIMER.into_iter().chain(judo_note) {
         pen.cell(MARGIN, CONTENT_WIDTH, y, 8.0, line, Align::Left);
-        y += 12.0;
+        y += NOTE_LINE;
     }
 }
 
@@ -246,6 +249,7 @@ mod tests {
             "2025年1月から2025年10月までに診療を受けた",
             "窓口負担額）は推計です",
             "1/1ページ",
+            "柔整（柔道整復）は施術所の名称が記載されない",
         ] {
             assert!(text.contains(value), "missing {value} in {text}");
         }
@@ -320,6 +324,7 @@ mod tests {
         let pages = inspect::text(&medical_notice_pdf(&notice, font)?);
 
         assert!(pages[0].contains("記録はありません"));
+        assert!(!pages[0].contains("柔道整復"), "no 柔整 claims, no 柔整 note");
         Ok(())
     }
 }
