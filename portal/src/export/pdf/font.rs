@@ -5,11 +5,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use krilla::text::Font;
+use krilla::text::{Font, KrillaGlyph};
+use skrifa::charmap::MapVariant;
 use skrifa::instance::{LocationRef, Size};
 use skrifa::raw::FileRef;
 use skrifa::string::StringId;
-use skrifa::{FontRef, MetadataProvider};
+use skrifa::{FontRef, GlyphId, MetadataProvider};
 
 use crate::export::ExportError;
 
@@ -104,19 +105,56 @@ impl PdfFont {
         }
     }
 
-    /// Width of `text` at `size` points: the sum of advance widths, which is what krilla lays out
-    /// for the scripts on our notices.
-    pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
+    /// Lays `text` out as one glyph per character, with the font's advance widths.
+    ///
+    /// No shaping: our notices are Japanese and Latin, which need none, and shaping a CJK
+    /// collection per cell (krilla's `draw_text` builds a rustybuzz face each call) made a
+    /// 1,000-row notice take over a second. Each glyph keeps its character range, which krilla
+    /// turns into the ToUnicode map. A variation selector (異体字 in names, e.g. 葛 + U+E0100)
+    /// picks the variant glyph when the font has it and joins the base character's glyph.
+    pub(crate) fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
         let face = self.face();
         let charmap = face.charmap();
         let metrics = face.glyph_metrics(Size::unscaled(), LocationRef::default());
         let upem = self.font.units_per_em();
-        let units: f32 = text
-            .chars()
-            .map(|c| charmap.map(c).and_then(|gid| metrics.advance_width(gid)).unwrap_or(upem))
-            .sum();
-        units / upem * size
+        let advance = |gid: GlyphId| metrics.advance_width(gid).unwrap_or(upem) / upem;
+        let mut glyphs: Vec<KrillaGlyph> = Vec::with_capacity(text.len());
+        let mut base = None;
+        for (start, c) in text.char_indices() {
+            let range = start..start + c.len_utf8();
+            if is_variation_selector(c)
+                && let (Some(last), Some(base)) = (glyphs.last_mut(), base)
+            {
+                if let Some(MapVariant::Variant(gid)) = charmap.map_variant(base, c) {
+                    last.glyph_id = krilla::text::GlyphId::new(gid.to_u32());
+                    last.x_advance = advance(gid);
+                }
+                last.text_range.end = range.end;
+                continue;
+            }
+            base = Some(c);
+            let gid = charmap.map(c).unwrap_or(GlyphId::NOTDEF);
+            glyphs.push(KrillaGlyph {
+                glyph_id: krilla::text::GlyphId::new(gid.to_u32()),
+                text_range: range,
+                x_advance: advance(gid),
+                x_offset: 0.0,
+                y_offset: 0.0,
+                y_advance: 0.0,
+                location: None,
+            });
+        }
+        glyphs
     }
+
+    /// Width of `text` at `size` points, as [`Self::glyphs`] lays it out.
+    pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
+        self.glyphs(text).iter().map(|g| g.x_advance).sum::<f32>() * size
+    }
+}
+
+fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
 fn pick_face(data: &[u8]) -> Result<u32, String> {
@@ -170,6 +208,17 @@ mod tests {
 
         assert!(matches!(err, Some(ExportError::FontUnusable { .. })), "{err:?}");
         Ok(())
+    }
+
+    #[test]
+    fn each_character_keeps_its_text_range_and_selectors_join_their_base() {
+        let Some(font) = fixtures::font() else { return };
+
+        let glyphs = font.glyphs("A葛\u{E0100}医");
+
+        let ranges: Vec<_> = glyphs.iter().map(|g| g.text_range.clone()).collect();
+        assert_eq!(ranges, [0..1, 1..8, 8..11]);
+        assert!(glyphs.iter().all(|g| g.glyph_id.to_u32() != 0), "all mapped");
     }
 
     #[test]

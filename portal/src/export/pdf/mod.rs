@@ -15,7 +15,6 @@ use krilla::num::NormalizedF32;
 use krilla::page::{Page, PageSettings};
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::TextDirection;
 use time::Date;
 
 pub use self::benefit::benefit_notice_pdf;
@@ -90,14 +89,8 @@ impl<'s, 'p> Pen<'s, 'p> {
             Align::Center => x - self.width(text, size) / 2.0,
             Align::Right => x - self.width(text, size),
         };
-        self.surface.draw_text(
-            Point::from_xy(start, y),
-            self.font.krilla(),
-            size,
-            text,
-            false,
-            TextDirection::Auto,
-        );
+        let glyphs = self.font.glyphs(text);
+        self.surface.draw_glyphs(Point::from_xy(start, y), &glyphs, self.font.krilla(), text, size, false);
     }
 
     /// `text` inside the cell `[x, x + width]`, shrunk until it fits, with 2 pt padding.
