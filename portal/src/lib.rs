@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod faq;
 pub mod flows;
+pub mod export;
 pub mod http;
 pub mod i18n;
 pub mod oidc;

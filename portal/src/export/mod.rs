@@ -1,0 +1,290 @@
+//! Documents a member downloads: the e-Tax 医療費集計フォーム (xlsx), the same rows as CSV, the
+//! 医療費通知 PDF and the 給付金支給決定通知書 PDF (spec §2.2, §2.4, §3, §7).
+//!
+//! Everything here is pure: the integrator maps DB rows onto the input types below and hands the
+//! bytes to an HTTP response. No I/O happens except [`PdfFont::load`] / [`PdfFont::discover`],
+//! which read the font once at start-up.
+//!
+//! Every label printed in a document lives in [`labels`].
+
+mod csv;
+mod format;
+pub mod labels;
+mod pdf;
+mod xlsx;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use time::Date;
+
+pub use self::csv::etax_csv;
+pub use self::pdf::{FONT_CANDIDATES, PdfFont, benefit_notice_pdf, medical_notice_pdf};
+pub use self::xlsx::{MAX_FORM_ROWS, etax_xlsx};
+
+/// A calendar month as the spec writes it, `YYYY-MM`: parsed once when the integrator builds the
+/// input, so a renderer never meets a malformed month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    year: i32,
+    month: u8,
+}
+
+impl YearMonth {
+    pub fn new(year: i32, month: u8) -> Result<Self, ExportError> {
+        if (1..=12).contains(&month) && (1..=9999).contains(&year) {
+            Ok(Self { year, month })
+        } else {
+            Err(ExportError::InvalidMonth(format!("{year:04}-{month:02}")))
+        }
+    }
+
+    /// Parses `YYYY-MM`.
+    pub fn parse(s: &str) -> Result<Self, ExportError> {
+        let invalid = || ExportError::InvalidMonth(s.to_owned());
+        let (y, m) = s.split_once('-').ok_or_else(invalid)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(invalid());
+        }
+        let year = y.parse::<i32>().map_err(|_| invalid())?;
+        let month = m.parse::<u8>().map_err(|_| invalid())?;
+        Self::new(year, month).map_err(|_| invalid())
+    }
+
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    pub fn month(self) -> u8 {
+        self.month
+    }
+}
+
+impl FromStr for YearMonth {
+    type Err = ExportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// `YYYY-MM`, the wire and storage form.
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// 診療区分 of one claim (レセプト).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// 入院
+    Inpatient,
+    /// 外来
+    Outpatient,
+    /// 歯科
+    Dental,
+    /// 調剤
+    Pharmacy,
+    /// 訪問看護
+    VisitingNursing,
+    /// 柔整 (柔道整復): the institution is not on the claim, so it prints blank.
+    Judo,
+}
+
+impl Category {
+    /// The label on notices and in the CSV.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Inpatient => labels::CATEGORY_INPATIENT,
+            Self::Outpatient => labels::CATEGORY_OUTPATIENT,
+            Self::Dental => labels::CATEGORY_DENTAL,
+            Self::Pharmacy => labels::CATEGORY_PHARMACY,
+            Self::VisitingNursing => labels::CATEGORY_VISITING_NURSING,
+            Self::Judo => labels::CATEGORY_JUDO,
+        }
+    }
+
+    /// Which 医療費の区分 column of the NTA form this claim ticks: 調剤 is 医薬品購入, everything
+    /// else a kenpo pays is 診療・治療.
+    pub(crate) fn form_kind(self) -> FormKind {
+        match self {
+            Self::Pharmacy => FormKind::Medicine,
+            Self::Inpatient | Self::Outpatient | Self::Dental | Self::VisitingNursing | Self::Judo => {
+                FormKind::Treatment
+            }
+        }
+    }
+}
+
+/// The 医療費の区分 columns D–G of the 医療費集計フォーム that a kenpo claim can fall in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormKind {
+    /// D: 診療・治療
+    Treatment,
+    /// E: 医薬品購入
+    Medicine,
+}
+
+/// One claim on the yearly 医療費通知 (spec §3.1, §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// 療養を受けた者
+    pub patient_name: String,
+    /// 療養を受けた年月
+    pub service_month: YearMonth,
+    /// 療養を受けた病院・診療所・薬局等の名称; `None` for 柔整, printed blank.
+    pub institution: Option<String>,
+    pub category: Category,
+    /// 日数
+    pub days: u32,
+    /// 医療費の総額
+    pub total_yen: i64,
+    /// 窓口負担額 (推計): 被保険者等が支払った医療費の額, item 5.
+    pub patient_yen: i64,
+    /// 補填される金額: 高額療養費・付加給付 paid against this claim.
+    pub reimbursed_yen: i64,
+}
+
+/// The 医療費通知 for one household and one year, source of the xlsx, CSV and PDF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MedicalExpenseNotice {
+    /// 保険者等の名称
+    pub insurer_name: String,
+    /// 被保険者等の氏名
+    pub insured_name: String,
+    pub year: i32,
+    /// First and last 診療月 the data covers (spec §2.4: it depends on the download month).
+    pub covered_months: (YearMonth, YearMonth),
+    pub issued_on: Date,
+    pub rows: Vec<NoticeRow>,
+}
+
+/// What a benefit was paid for: one 診療月 (高額療養費, 付加給付) or a span of days (手当金).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenefitPeriod {
+    /// 診療年月
+    ServiceMonth(YearMonth),
+    /// 支給期間 (自–至)
+    Days { from: Date, to: Date },
+}
+
+/// 支払先 (spec §7): 高額療養費・付加金 go through the employer, whose date the notice shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payee {
+    /// 事業主経由
+    ViaEmployer,
+    /// ご本人口座
+    MemberAccount,
+}
+
+impl Payee {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ViaEmployer => labels::PAYEE_VIA_EMPLOYER,
+            Self::MemberAccount => labels::PAYEE_MEMBER_ACCOUNT,
+        }
+    }
+}
+
+/// One 給付金支給決定通知 (spec §7). Absent fields are left off the PDF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenefitNotice {
+    /// 通知番号
+    pub notice_no: String,
+    /// 保険者名
+    pub insurer_name: String,
+    /// 発行日
+    pub issued_on: Date,
+    /// 被保険者 the notice is addressed to
+    pub recipient_name: String,
+    /// 対象者 (受診者)
+    pub patient_name: String,
+    /// 給付の種類, e.g. 高額療養費 / 一部負担還元金 / 傷病手当金
+    pub kind_label: String,
+    pub period: Option<BenefitPeriod>,
+    /// 日数・回数
+    pub days: Option<u32>,
+    /// 医療費総額
+    pub total_yen: Option<i64>,
+    /// 公費負担額
+    pub public_yen: Option<i64>,
+    /// 窓口支払額
+    pub patient_yen: Option<i64>,
+    /// 健保組合負担額
+    pub insurer_yen: Option<i64>,
+    /// 支給金額
+    pub amount_yen: i64,
+    /// 支給決定日
+    pub decided_on: Date,
+    /// 支払(振込)日; for [`Payee::ViaEmployer`] the kenpo→employer date.
+    pub paid_on: Option<Date>,
+    pub payee: Payee,
+    /// 所得区分 (高額療養費: ア–オ)
+    pub income_category: Option<String>,
+    /// 多数回該当 (高額療養費)
+    pub many_times: bool,
+    /// 日額 (手当金); printed as 日額 × 日数
+    pub daily_amount_yen: Option<i64>,
+}
+
+/// Everything that can go wrong rendering a document.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the 医療費集計フォーム takes at most {max} rows, this notice has {rows}")]
+    TooManyRows { rows: usize, max: usize },
+    #[error("invalid month {0:?}, expected YYYY-MM")]
+    InvalidMonth(String),
+    #[error("writing the xlsx workbook failed")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("reading the font file {path}")]
+    FontRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} has no usable font face ({reason})")]
+    FontUnusable { path: PathBuf, reason: String },
+    #[error("no Japanese font found; tried {tried:?}")]
+    NoFont { tried: Vec<PathBuf> },
+    #[error("writing the PDF failed: {0}")]
+    Pdf(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_month_parses_yyyy_mm_only() -> Result<(), ExportError> {
+        let month = YearMonth::parse("2025-03")?;
+        assert_eq!((month.year(), month.month()), (2025, 3));
+        assert_eq!(month.to_string(), "2025-03");
+        for bad in ["2025-3", "2025-13", "2025-00", "25-03", "2025/03", "", "abcd-ef"] {
+            assert!(
+                matches!(YearMonth::parse(bad), Err(ExportError::InvalidMonth(ref s)) if s == bad),
+                "{bad:?} should be refused"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn pharmacy_alone_counts_as_medicine_purchase() {
+        use Category::*;
+        for category in [Inpatient, Outpatient, Dental, VisitingNursing, Judo] {
+            assert_eq!(category.form_kind(), FormKind::Treatment, "{category:?}");
+        }
+        assert_eq!(Pharmacy.form_kind(), FormKind::Medicine);
+    }
+
+    #[test]
+    fn the_font_can_live_in_shared_app_state() {
+        fn shared<T: Send + Sync + Clone + 'static>() {}
+        shared::<PdfFont>();
+    }
+}
