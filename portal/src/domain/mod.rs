@@ -1,8 +1,10 @@
 //! The portal's vocabulary, parsed once at the edge (CSV import, URLs, forms) so that flows and
 //! stores never see an unchecked string: months, categories, relations, ids.
 
+mod benefit;
 mod month;
 
+pub use benefit::{BenefitKind, Payee};
 pub use month::{Month, MonthError};
 
 use serde::{Deserialize, Serialize};
