@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::import::{ImportError, LineError, ReasonCode};
-use crate::import::{ImportKind, ImportLimits, ImportOptions, Refusal, import_file};
+use crate::import::{ImportKind, ImportLimits, ImportOptions, Refusal, import_file, token_digest};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 pub const IMPORT: &str = "/api/import/{kind}";
@@ -71,7 +70,7 @@ async fn import(
         .filter(|t| !t.is_empty());
     let Some(token) = token else { return unauthorized() };
     // Looked up by digest: no byte of the secret is compared, so timing tells nothing about it.
-    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let digest = token_digest(token);
     let kenpo = match state.db.kenpo_of_import_token(&digest).await {
         Ok(Some(kenpo)) => kenpo,
         Ok(None) => return unauthorized(),

@@ -15,7 +15,7 @@ pub mod run;
 mod reason;
 
 pub use reason::ReasonCode;
-pub use run::{ImportError, ImportOptions, import_file};
+pub use run::{ImportError, ImportOptions, import_file, new_api_token, token_digest};
 
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};

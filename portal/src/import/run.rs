@@ -144,3 +144,19 @@ async fn write_members(
     }
     Ok(tx.upsert_members(kenpo, &rows).await?)
 }
+
+/// The digest an API token is stored and looked up by (hex SHA-256).
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Mints an API token for the kenpo's systems: 32 random bytes, hex. Only its digest is kept;
+/// the token is shown once.
+pub async fn new_api_token(db: &Db, kenpo: &KenpoId, now: OffsetDateTime) -> Result<String, StoreError> {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = format!("kpi_{}", hex::encode(bytes));
+    db.add_import_token(kenpo, &token_digest(&token), now).await?;
+    Ok(token)
+}
