@@ -65,6 +65,10 @@ fn bind_limit(backend: Backend) -> usize {
     }
 }
 
+/// Rows per statement at most, even where the bind limit allows more: PostgreSQL plans a huge
+/// VALUES list slower than several smaller ones (measured with `kenpo-bench import`).
+const MAX_ROWS: usize = 1000;
+
 /// One table's upsert: `columns` start with `id`, then `kenpo_id`; `stamp` is set on insert and
 /// on a real update; `key` is the conflict target.
 #[derive(Debug)]
@@ -78,7 +82,7 @@ struct Upsert {
 impl Upsert {
     /// Rows per statement under the backend's bind-parameter limit.
     fn chunk(&self, backend: Backend) -> usize {
-        (bind_limit(backend) / self.columns.len()).max(1)
+        (bind_limit(backend) / self.columns.len()).clamp(1, MAX_ROWS)
     }
 
     fn sql(&self, rows: usize) -> String {
