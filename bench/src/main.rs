@@ -7,6 +7,7 @@
 //! ```
 #![expect(clippy::print_stdout, reason = "the benchmark's report is its standard output")]
 
+mod import;
 mod load;
 mod procfs;
 mod seed;
@@ -87,6 +88,17 @@ struct Row {
 }
 
 fn main() -> ExitCode {
+    // `kenpo-bench import …` measures the portal's import; anything else the IdP's throughput.
+    if std::env::args().nth(1).as_deref() == Some("import") {
+        let cli = import::ImportCli::parse_from(std::env::args().skip(1));
+        return match import::run(&cli) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kenpo-bench import: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

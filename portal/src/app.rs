@@ -5,10 +5,10 @@ use crate::config::Config;
 use crate::http;
 use crate::oidc::{Rp, RpError};
 use crate::session::Sessions;
-use shared_runtime::ephemeral::{Ephemeral, EphemeralError};
 use crate::store::{Db, KenpoStore, NewKenpo, StoreError};
 use crate::templates::Templates;
 use secrecy::ExposeSecret;
+use shared_runtime::ephemeral::{Ephemeral, EphemeralError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,7 +86,8 @@ impl AppState {
         let kenpo = db.upsert_kenpo(kenpo, OffsetDateTime::now_utc()).await?;
         let redis_url = config.redis_url.as_ref().map(|u| u.expose_secret().to_owned());
         let sessions = Sessions::new(Ephemeral::connect(redis_url.as_deref(), "kenpo-portal:").await?);
-        let rp = Rp::new(&config.idp_issuer, &config.client_id, config.client_secret.clone(), &config.public_url)?;
+        let rp =
+            Rp::new(&config.idp_issuer, &config.client_id, config.client_secret.clone(), &config.public_url)?;
         Ok(Self {
             config: Arc::new(config),
             db,

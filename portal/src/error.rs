@@ -74,7 +74,10 @@ impl AppError {
         }
         let html = ERROR_TEMPLATES
             .as_ref()
-            .and_then(|t| t.render("error.html", locale, &Chrome::bare(kenpo_name), ErrorPage { title_key, body_key }).ok())
+            .and_then(|t| {
+                t.render("error.html", locale, &Chrome::bare(kenpo_name), ErrorPage { title_key, body_key })
+                    .ok()
+            })
             .unwrap_or_else(|| "ただいま表示できません。".to_owned());
         (status, Html(html)).into_response()
     }

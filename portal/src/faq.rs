@@ -54,9 +54,17 @@ mod tests {
         assert_eq!(JA.len(), EN.len());
         for (ja, en) in JA.iter().zip(EN.iter()) {
             assert_eq!(ja.items.len(), en.items.len(), "{}", ja.title);
-            assert!(ja.items.iter().chain(en.items.iter()).all(|i| !i.question.is_empty() && !i.answer.is_empty()));
+            assert!(
+                ja.items
+                    .iter()
+                    .chain(en.items.iter())
+                    .all(|i| !i.question.is_empty() && !i.answer.is_empty())
+            );
         }
-        let q8 = JA.iter().flat_map(|c| &c.items).any(|i| i.question.contains("無効なユーザIDまたはパスワードです。"));
+        let q8 = JA
+            .iter()
+            .flat_map(|c| &c.items)
+            .any(|i| i.question.contains("無効なユーザIDまたはパスワードです。"));
         assert!(q8, "the manual's Q8 is there word for word");
     }
 }

@@ -2,16 +2,17 @@
 //! relying party that trusts only kenpo-idp's ID tokens.
 
 pub mod app;
-pub mod clock;
 pub mod checkup;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod faq;
 pub mod flows;
-pub mod export;
 pub mod http;
 pub mod i18n;
+pub mod import;
 pub mod oidc;
 pub mod session;
 pub mod store;

@@ -1,12 +1,18 @@
-//! `kenpo-portal`: serve and migrate.
+//! `kenpo-portal`: serve, migrate, and take in the kenpo's data.
 #![expect(clippy::print_stdout, reason = "a command-line tool answers on standard output")]
 
 use clap::{Parser, Subcommand};
 use kenpo_portal::app::{App, AppState};
 use kenpo_portal::config::Config;
+use kenpo_portal::domain::KenpoId;
+use kenpo_portal::import::retention_job::{DEFAULT_RETENTION_MONTHS, retention_cutoff};
+use kenpo_portal::import::{ImportError, ImportKind, ImportLimits, ImportOptions, Lang, Refusal};
+use kenpo_portal::store::{Db, KenpoStore};
+use secrecy::ExposeSecret;
 use shared_runtime::{shutdown, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
 #[command(name = "kenpo-portal", version, about = "Member portal for health insurance societies")]
@@ -24,6 +30,70 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Import one of the kenpo's CSV files, all or nothing.
+    Import {
+        /// The kenpo, by its IdP issuer URL.
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        #[arg(value_parser = parse_kind, value_name = "members|claims|benefits|prescriptions")]
+        kind: ImportKind,
+        file: PathBuf,
+        /// Check and count, then roll back.
+        #[arg(long)]
+        dry_run: bool,
+        /// Language of the errors (ja or en).
+        #[arg(long, value_parser = parse_lang, default_value = "ja")]
+        lang: Lang,
+        /// Print the report or the errors as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Largest file accepted, in bytes.
+        #[arg(long, default_value_t = ImportLimits::default().max_file_bytes)]
+        max_bytes: usize,
+    },
+    /// Print a new API token for the kenpo's systems (POST /api/import/{kind}).
+    ImportToken {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        /// Revoke every token of the kenpo instead.
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// Delete the kenpo's health data older than its retention.
+    Purge {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        /// Months kept (default: the kenpo's `retention_months` setting, else 24).
+        #[arg(long)]
+        months: Option<u32>,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<ImportKind, String> {
+    ImportKind::parse(s).ok_or_else(|| "must be members, claims, benefits or prescriptions".to_owned())
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    match s {
+        "ja" => Ok(Lang::Ja),
+        "en" => Ok(Lang::En),
+        _ => Err("must be ja or en".to_owned()),
+    }
+}
+
+/// A failure with the exit code it maps to: 1 refused or failed, 2 misused.
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    Failed(anyhow::Error),
+    /// Already printed.
+    Refused,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::Failed(e.into())
+    }
 }
 
 #[tokio::main]
@@ -38,15 +108,27 @@ async fn main() -> ExitCode {
     };
     telemetry::init(config.log_format);
     let result = match cli.command {
-        Command::Serve => serve(config).await,
-        Command::Migrate => {
-            AppState::connect(config).await.map(|_| println!("migrations applied")).map_err(Into::into)
+        Command::Serve => serve(config).await.map_err(Failure::Failed),
+        Command::Migrate => AppState::connect(config)
+            .await
+            .map(|_| println!("migrations applied"))
+            .map_err(|e| Failure::Failed(e.into())),
+        Command::Import { kenpo, kind, file, dry_run, lang, json, max_bytes } => {
+            let limits = ImportLimits { max_file_bytes: max_bytes, ..ImportLimits::default() };
+            import(&config, &kenpo, kind, &file, dry_run, lang, json, limits).await
         }
+        Command::ImportToken { kenpo, revoke } => import_token(&config, &kenpo, revoke).await,
+        Command::Purge { kenpo, months } => purge(&config, &kenpo, months).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("kenpo-portal: {e}");
+        Err(Failure::Refused) => ExitCode::FAILURE,
+        Err(Failure::Usage(message)) => {
+            eprintln!("kenpo-portal: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(e)) => {
+            eprintln!("kenpo-portal: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -57,5 +139,132 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), public_url = %app.state().config.public_url, "kenpo-portal listening");
     app.run_until(shutdown::signal()).await?;
     tracing::info!("kenpo-portal stopped");
+    Ok(())
+}
+
+/// The database, migrated, and the kenpo of `issuer`.
+async fn open(config: &Config, issuer: &str) -> Result<(Db, KenpoId), Failure> {
+    let db = Db::connect(config.database_url.expose_secret()).await?;
+    db.migrate().await?;
+    let kenpo = db.kenpo_by_issuer(issuer.trim_end_matches('/')).await?;
+    let id = kenpo.and_then(|k| KenpoId::parse(&k.id));
+    let id = id.ok_or_else(|| Failure::Usage(format!("no kenpo has the issuer {issuer}")))?;
+    Ok((db, id))
+}
+
+#[expect(clippy::too_many_arguments, reason = "the command's options, passed through once")]
+async fn import(
+    config: &Config,
+    issuer: &str,
+    kind: ImportKind,
+    file: &std::path::Path,
+    dry_run: bool,
+    lang: Lang,
+    json: bool,
+    limits: ImportLimits,
+) -> Result<(), Failure> {
+    let size = std::fs::metadata(file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?.len();
+    if usize::try_from(size).map_or(true, |s| s > limits.max_file_bytes) {
+        let error = kenpo_portal::import::LineError::file(kenpo_portal::import::ReasonCode::FileTooLarge {
+            max: limits.max_file_bytes,
+        });
+        print_refusal(&[error], lang, json)?;
+        return Err(Failure::Refused);
+    }
+    let bytes = std::fs::read(file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    let (db, kenpo) = open(config, issuer).await?;
+    let file_name = file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let options = ImportOptions { file_name, dry_run, limits };
+    let outcome =
+        kenpo_portal::import::import_file(&db, &kenpo, kind, &bytes, &options, OffsetDateTime::now_utc())
+            .await;
+    db.close().await;
+    match outcome {
+        Ok(report) if json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Ok(r) => {
+            let (ja, en) = (r.seen_before, r.dry_run);
+            match lang {
+                Lang::Ja => println!(
+                    "{} {}: {}行（追加 {}、更新 {}、変更なし {}）{}{} sha256={}",
+                    r.kind,
+                    r.file_name,
+                    r.rows,
+                    r.inserted,
+                    r.updated,
+                    r.unchanged,
+                    if ja { "・同じファイルを取り込み済み" } else { "" },
+                    if en { "・試行のみ（書き込みなし）" } else { "" },
+                    r.sha256
+                ),
+                Lang::En => println!(
+                    "{} {}: {} rows ({} inserted, {} updated, {} unchanged){}{} sha256={}",
+                    r.kind,
+                    r.file_name,
+                    r.rows,
+                    r.inserted,
+                    r.updated,
+                    r.unchanged,
+                    if ja { "; this file was imported before" } else { "" },
+                    if en { "; dry run, nothing written" } else { "" },
+                    r.sha256
+                ),
+            }
+        }
+        Err(ImportError::Refused(errors)) => {
+            print_refusal(&errors, lang, json)?;
+            return Err(Failure::Refused);
+        }
+        Err(ImportError::Store(e)) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+fn print_refusal(errors: &[kenpo_portal::import::LineError], lang: Lang, json: bool) -> Result<(), Failure> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&Refusal::new(errors))?);
+    } else {
+        for e in errors {
+            eprintln!("{}", e.message(lang));
+        }
+        match lang {
+            Lang::Ja => eprintln!("{}件のエラーのため、ファイル全体を取り込みませんでした", errors.len()),
+            Lang::En => eprintln!("the file was not imported: {} error(s)", errors.len()),
+        }
+    }
+    Ok(())
+}
+
+async fn import_token(config: &Config, issuer: &str, revoke: bool) -> Result<(), Failure> {
+    let (db, kenpo) = open(config, issuer).await?;
+    let now = OffsetDateTime::now_utc();
+    if revoke {
+        let n = db.revoke_import_tokens(&kenpo, now).await?;
+        println!("revoked {n} token(s)");
+    } else {
+        println!("{}", kenpo_portal::import::new_api_token(&db, &kenpo, now).await?);
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn purge(config: &Config, issuer: &str, months: Option<u32>) -> Result<(), Failure> {
+    let (db, kenpo) = open(config, issuer).await?;
+    let months = match months {
+        Some(m) => m,
+        None => db
+            .retention_settings()
+            .await?
+            .into_iter()
+            .find(|(k, _)| *k == kenpo)
+            .and_then(|(_, m)| m)
+            .unwrap_or(DEFAULT_RETENTION_MONTHS),
+    };
+    let cutoff = retention_cutoff(OffsetDateTime::now_utc(), months);
+    let report = db.purge_older_than(&kenpo, cutoff).await?;
+    db.close().await;
+    println!(
+        "deleted before {cutoff}: {} claims, {} prescriptions, {} benefits, {} checkups",
+        report.claims, report.prescriptions, report.benefits, report.checkups
+    );
     Ok(())
 }

@@ -151,7 +151,9 @@ impl Sessions {
         let mark = now.to_string();
         match (sid, sub) {
             (Some(sid), _) => self.0.put(&ended_key(issuer, "sid", sid), mark.as_bytes(), ABSOLUTE).await?,
-            (None, Some(sub)) => self.0.put(&ended_key(issuer, "sub", sub), mark.as_bytes(), ABSOLUTE).await?,
+            (None, Some(sub)) => {
+                self.0.put(&ended_key(issuer, "sub", sub), mark.as_bytes(), ABSOLUTE).await?
+            }
             (None, None) => {}
         }
         Ok(())
@@ -163,7 +165,9 @@ impl Sessions {
         {
             return Ok(true);
         }
-        let Some(at) = self.0.get(&ended_key(issuer, "sub", &session.subject)).await? else { return Ok(false) };
+        let Some(at) = self.0.get(&ended_key(issuer, "sub", &session.subject)).await? else {
+            return Ok(false);
+        };
         let at: i64 = std::str::from_utf8(&at).ok().and_then(|s| s.parse().ok()).unwrap_or(i64::MAX);
         Ok(session.created_at <= at)
     }

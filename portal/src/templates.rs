@@ -77,7 +77,12 @@ impl Chrome {
             csrf: signed_in.map(|(_, s)| s.csrf.clone()),
             account_url: format!("{issuer}/account"),
             signing_in_url: format!("{issuer}/account/signing-in"),
-            services: kenpo.settings.services.iter().map(|s| ServiceLink { key: s.key(), path: s.path() }).collect(),
+            services: kenpo
+                .settings
+                .services
+                .iter()
+                .map(|s| ServiceLink { key: s.key(), path: s.path() })
+                .collect(),
         }
     }
 

@@ -26,7 +26,8 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Self; 5] = [Self::MedicalExpenses, Self::Benefits, Self::Prescriptions, Self::Etax, Self::Checkups];
+    pub const ALL: [Self; 5] =
+        [Self::MedicalExpenses, Self::Benefits, Self::Prescriptions, Self::Etax, Self::Checkups];
 
     pub fn key(self) -> &'static str {
         match self {

@@ -25,13 +25,15 @@ async fn seed(portal: &Portal, idp: &Idp) -> Seeded {
     let id = || uuid::Uuid::new_v4().to_string();
     let (home, other) = (id(), id());
     for (household, number) in [(&home, "1001"), (&other, "2002")] {
-        sqlx::query("INSERT INTO households (id, kenpo_id, symbol, number, created_at) VALUES ($1, $2, '10', $3, 0)")
-            .bind(household)
-            .bind(&kenpo)
-            .bind(number)
-            .execute(pool)
-            .await
-            .unwrap_or_else(|e| panic!("household: {e}"));
+        sqlx::query(
+            "INSERT INTO households (id, kenpo_id, symbol, number, created_at) VALUES ($1, $2, '10', $3, 0)",
+        )
+        .bind(household)
+        .bind(&kenpo)
+        .bind(number)
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("household: {e}"));
     }
     let (taro, hanako, stranger) = (id(), id(), id());
     let members = [
@@ -115,13 +117,20 @@ async fn a_member_logs_in_through_the_idp_and_sees_only_their_household(idp: Idp
     let page = log_in(&idp, &portal, &browser, "/medical-expenses").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("健保 太郎"), "the member's name at the top right");
-    assert!(page.body.contains("さくら内科クリニック") && page.body.contains("ひまわり歯科"), "the household's claims");
-    assert!(!page.body.contains("他人クリニック") && !page.body.contains("他人 次郎"), "never another household's");
+    assert!(
+        page.body.contains("さくら内科クリニック") && page.body.contains("ひまわり歯科"),
+        "the household's claims"
+    );
+    assert!(
+        !page.body.contains("他人クリニック") && !page.body.contains("他人 次郎"),
+        "never another household's"
+    );
 
     let stranger = browser.get(&portal.at(&format!("/medical-expenses?person={}", seeded.stranger))).await;
     assert_eq!(stranger.status, StatusCode::NOT_FOUND, "another household's member id is not found");
     assert!(!stranger.body.contains("他人クリニック"));
-    let dependant = browser.get(&portal.at(&format!("/medical-expenses?person={}", seeded.own_dependant))).await;
+    let dependant =
+        browser.get(&portal.at(&format!("/medical-expenses?person={}", seeded.own_dependant))).await;
     assert!(dependant.body.contains("ひまわり歯科") && !dependant.body.contains("さくら内科クリニック"));
     let garbage = browser.get(&portal.at("/medical-expenses?person=1%27%20OR%201%3D1&year=abc")).await;
     assert_eq!(garbage.status, StatusCode::NOT_FOUND);
@@ -129,11 +138,12 @@ async fn a_member_logs_in_through_the_idp_and_sees_only_their_household(idp: Idp
     assert_eq!(bad_year.status, StatusCode::OK, "a bad filter is reported, never a failure");
     assert!(bad_year.body.contains("年の指定が正しくありません"));
 
-    let reads: i64 = sqlx::query("SELECT COUNT(*) AS n FROM health_data_reads WHERE what = 'medical_expenses'")
-        .fetch_one(portal.state.db.pool())
-        .await
-        .map(|r| r.get::<i64, _>("n"))
-        .unwrap_or_else(|e| panic!("reads: {e}"));
+    let reads: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM health_data_reads WHERE what = 'medical_expenses'")
+            .fetch_one(portal.state.db.pool())
+            .await
+            .map(|r| r.get::<i64, _>("n"))
+            .unwrap_or_else(|e| panic!("reads: {e}"));
     assert!(reads >= 3, "every read of health data is recorded ({reads})");
 }
 
@@ -153,7 +163,10 @@ async fn logout_asks_first_then_ends_the_portal_and_idp_sessions(idp: Idp) {
     let out = browser.submit(&confirm.form("form[action='/auth/logout']"), &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let end_session = out.redirect_target();
-    assert!(end_session.as_str().starts_with(&idp.endpoint("/protocol/openid-connect/logout")), "{end_session}");
+    assert!(
+        end_session.as_str().starts_with(&idp.endpoint("/protocol/openid-connect/logout")),
+        "{end_session}"
+    );
     assert!(end_session.query_pairs().any(|(k, _)| k == "id_token_hint"));
     let back = browser.follow(&out).await;
     assert!(back.status.is_redirection(), "the IdP signs out and sends the browser back: {}", back.body);

@@ -1,8 +1,10 @@
 //! The portal's vocabulary, parsed once at the edge (CSV import, URLs, forms) so that flows and
 //! stores never see an unchecked string: months, categories, relations, ids.
 
+mod benefit;
 mod month;
 
+pub use benefit::{BenefitKind, Payee};
 pub use month::{Month, MonthError};
 
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,7 @@ macro_rules! id {
     };
 }
 
+id!(KenpoId, "a kenpo (tenant)");
 id!(HouseholdId, "an insured person's household");
 id!(MemberId, "a member (被保険者 or 被扶養者)");
 

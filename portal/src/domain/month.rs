@@ -39,7 +39,11 @@ impl Month {
     }
 
     pub fn next(self) -> Self {
-        if self.month == 12 { Self { year: self.year + 1, month: 1 } } else { Self { month: self.month + 1, ..self } }
+        if self.month == 12 {
+            Self { year: self.year + 1, month: 1 }
+        } else {
+            Self { month: self.month + 1, ..self }
+        }
     }
 
     /// Also reads `YYYYMM` and `YYYY/MM`, as the kenpo's systems write them.

@@ -89,14 +89,24 @@ mod tests {
 
     fn family() -> Vec<Member> {
         let h = HouseholdId::new();
-        vec![member(Relation::Insured, &h, "00"), member(Relation::Dependant, &h, "01"), member(Relation::Dependant, &h, "02")]
+        vec![
+            member(Relation::Insured, &h, "00"),
+            member(Relation::Dependant, &h, "01"),
+            member(Relation::Dependant, &h, "02"),
+        ]
     }
 
     #[test]
     fn the_insured_sees_the_household_but_not_a_dependant_who_opted_out() -> Result<(), Refusal> {
         let mut family = family();
         family[2].hidden_from_household = true;
-        let seen = visible_people(&family[0], &family, &Settings::default(), Service::MedicalExpenses, "2026-01-01")?;
+        let seen = visible_people(
+            &family[0],
+            &family,
+            &Settings::default(),
+            Service::MedicalExpenses,
+            "2026-01-01",
+        )?;
         let ids: Vec<_> = seen.iter().map(|m| m.branch.as_str()).collect();
         assert_eq!(ids, ["00", "01"]);
         Ok(())
@@ -105,7 +115,13 @@ mod tests {
     #[test]
     fn a_dependant_sees_only_their_own() -> Result<(), Refusal> {
         let family = family();
-        let seen = visible_people(&family[1], &family, &Settings::default(), Service::MedicalExpenses, "2026-01-01")?;
+        let seen = visible_people(
+            &family[1],
+            &family,
+            &Settings::default(),
+            Service::MedicalExpenses,
+            "2026-01-01",
+        )?;
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].id, family[1].id);
         Ok(())
@@ -115,7 +131,8 @@ mod tests {
     fn another_households_member_in_the_list_is_never_shown() -> Result<(), Refusal> {
         let mut family = family();
         family.push(member(Relation::Dependant, &HouseholdId::new(), "01"));
-        let seen = visible_people(&family[0], &family, &Settings::default(), Service::Benefits, "2026-01-01")?;
+        let seen =
+            visible_people(&family[0], &family, &Settings::default(), Service::Benefits, "2026-01-01")?;
         assert_eq!(seen.len(), 3);
         assert!(narrow(&seen, Some(family[3].id.as_str())).is_none());
         assert!(narrow(&seen, Some("' OR 1=1 --")).is_none());
@@ -131,20 +148,26 @@ mod tests {
         assert_eq!(seen.map(|v| v.len()), Ok(1));
 
         let no_dependant_checkups = Settings { dependants_checkups: false, ..Settings::default() };
-        let insured = visible_people(&family[0], &family, &no_dependant_checkups, Service::Checkups, "2026-01-01");
+        let insured =
+            visible_people(&family[0], &family, &no_dependant_checkups, Service::Checkups, "2026-01-01");
         assert_eq!(insured.map(|v| v.len()), Ok(1));
-        let dependant = visible_people(&family[1], &family, &no_dependant_checkups, Service::Checkups, "2026-01-01");
+        let dependant =
+            visible_people(&family[1], &family, &no_dependant_checkups, Service::Checkups, "2026-01-01");
         assert_eq!(dependant.map(|v| v.len()), Ok(0));
 
         let off = Settings { services: vec![Service::Benefits], ..Settings::default() };
-        assert_eq!(visible_people(&family[0], &family, &off, Service::Checkups, "2026-01-01"), Err(Refusal::ServiceOff));
+        assert_eq!(
+            visible_people(&family[0], &family, &off, Service::Checkups, "2026-01-01"),
+            Err(Refusal::ServiceOff)
+        );
     }
 
     #[test]
     fn lost_eligibility_ends_access_only_where_the_kenpo_says_so() {
         let mut family = family();
         family[0].lost_on = Some("2025-12-31".into());
-        let keep = visible_people(&family[0], &family, &Settings::default(), Service::MedicalExpenses, "2026-01-01");
+        let keep =
+            visible_people(&family[0], &family, &Settings::default(), Service::MedicalExpenses, "2026-01-01");
         assert!(keep.is_ok());
         let strict = Settings { keep_access_after_loss: false, ..Settings::default() };
         let refused = visible_people(&family[0], &family, &strict, Service::MedicalExpenses, "2026-01-01");

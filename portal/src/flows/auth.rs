@@ -99,7 +99,8 @@ pub async fn complete(
     let code = callback.code.ok_or(AuthError::UnknownLogin)?;
     let max_age = login.max_age.map(Duration::from_secs);
     let signed = rp.finish(code, &login.nonce, login.pkce_verifier.expose(), max_age, now).await?;
-    let member = db.member_by_subject(&login.kenpo_id, &signed.subject).await?.ok_or(AuthError::NotAMember)?;
+    let member =
+        db.member_by_subject(&login.kenpo_id, &signed.subject).await?.ok_or(AuthError::NotAMember)?;
     let session = PortalSession {
         kenpo_id: login.kenpo_id,
         member_id: member.id.to_string(),
@@ -169,7 +170,12 @@ pub async fn logout(
 }
 
 /// The IdP says a session ended: every portal session it backs ends.
-pub async fn back_channel_logout(rp: &Rp, sessions: &Sessions, token: &str, now: i64) -> Result<(), AuthError> {
+pub async fn back_channel_logout(
+    rp: &Rp,
+    sessions: &Sessions,
+    token: &str,
+    now: i64,
+) -> Result<(), AuthError> {
     let claims = rp.verify_logout_token(token, now).await?;
     if !sessions.first_use_of_logout_token(rp.issuer(), &claims.jti).await? {
         return Err(RpError::LogoutToken("replayed").into());

@@ -2,8 +2,8 @@
 //! view of an exam: each item with its value, 基準値 and 判定 by the rule set, the 保健指導
 //! level by 階層化, and for the rich edition a chart per item across years.
 
+use crate::checkup::cda::{self, CheckupDocument, ObservationValue};
 use crate::checkup::chart::{self, BAND_LABELS_EN, BAND_LABELS_JA, ChartPoint};
-use crate::checkup::cda::{self, CheckupDocument, ObservationValue, Sex};
 use crate::checkup::rules::{self, RuleSet};
 use crate::checkup::stratify::{self, Measurements};
 use crate::checkup::{keys, zip};
@@ -48,7 +48,11 @@ pub async fn import(
     let files: Vec<(String, Vec<u8>)> = if bytes.starts_with(b"PK") {
         zip::read_data_files(bytes, &zip::Limits::default())
             .map_err(|e| {
-                ImportError::Refused(vec![DocumentError { file: file_name.to_owned(), path: String::new(), reason: e.to_string() }])
+                ImportError::Refused(vec![DocumentError {
+                    file: file_name.to_owned(),
+                    path: String::new(),
+                    reason: e.to_string(),
+                }])
             })?
             .into_iter()
             .map(|f| (f.name, f.bytes))
@@ -79,7 +83,11 @@ pub async fn import(
                     }),
                 }
             }
-            Err(e) => errors.push(DocumentError { file: name.clone(), path: e.path().to_owned(), reason: e.to_string() }),
+            Err(e) => errors.push(DocumentError {
+                file: name.clone(),
+                path: e.path().to_owned(),
+                reason: e.to_string(),
+            }),
         }
     }
     if !errors.is_empty() {
@@ -92,7 +100,13 @@ pub async fn import(
                 Some(ext) => format!("{}^{ext}", doc.document_id.root),
                 None => doc.document_id.root.clone(),
             };
-            (id, member.clone(), doc.exam_date.to_string(), doc.institution_name.clone(), String::from_utf8_lossy(bytes).into_owned())
+            (
+                id,
+                member.clone(),
+                doc.exam_date.to_string(),
+                doc.institution_name.clone(),
+                String::from_utf8_lossy(bytes).into_owned(),
+            )
         })
         .collect();
     let rows: Vec<NewCheckup<'_>> = texts
@@ -159,7 +173,11 @@ fn level_name(j: rules::Judgement) -> &'static str {
 
 /// The exam as the page shows it: the rule set's items in its order, then nothing else (free
 /// text and questionnaire answers are not results).
-pub fn view(record: &CheckupRecord, rule_set: &RuleSet, locale: Locale) -> Result<(ExamView, CheckupDocument), cda::CdaError> {
+pub fn view(
+    record: &CheckupRecord,
+    rule_set: &RuleSet,
+    locale: Locale,
+) -> Result<(ExamView, CheckupDocument), cda::CdaError> {
     let doc = cda::parse_str(&record.document)?;
     let judgements = rules::judge_all(rule_set, &doc);
     let mut items = Vec::new();
@@ -168,7 +186,9 @@ pub fn view(record: &CheckupRecord, rule_set: &RuleSet, locale: Locale) -> Resul
         let Some(obs) = doc.find(&codes) else { continue };
         let (value, unit) = match &obs.value {
             ObservationValue::Quantity { text, unit, .. } => (text.clone(), unit.clone().unwrap_or_default()),
-            ObservationValue::Coded { code, display } => (display.clone().unwrap_or_else(|| code.clone()), String::new()),
+            ObservationValue::Coded { code, display } => {
+                (display.clone().unwrap_or_else(|| code.clone()), String::new())
+            }
             ObservationValue::Text(t) => (t.clone(), String::new()),
             ObservationValue::Absent { .. } => continue,
         };
@@ -224,7 +244,11 @@ pub fn charts(docs: &[&CheckupDocument], rule_set: &RuleSet, locale: Locale) -> 
             let codes: Vec<&str> = rule.codes.iter().map(String::as_str).collect();
             let points: Vec<ChartPoint> = docs
                 .iter()
-                .filter_map(|d| d.find(&codes).and_then(|o| o.quantity()).map(|value| ChartPoint { exam_date: d.exam_date, value }))
+                .filter_map(|d| {
+                    d.find(&codes)
+                        .and_then(|o| o.quantity())
+                        .map(|value| ChartPoint { exam_date: d.exam_date, value })
+                })
                 .collect();
             if points.is_empty() {
                 return None;

@@ -125,7 +125,12 @@ mod tests {
     #[test]
     fn totals_are_per_person_and_year() {
         let (a, b) = (MemberId::new(), MemberId::new());
-        let claims = [claim(&a, month(2025, 3), 3000), claim(&a, month(2025, 4), 1500), claim(&b, month(2025, 4), 900), claim(&a, month(2026, 1), 600)];
+        let claims = [
+            claim(&a, month(2025, 3), 3000),
+            claim(&a, month(2025, 4), 1500),
+            claim(&b, month(2025, 4), 900),
+            claim(&a, month(2026, 1), 600),
+        ];
         let t = totals(&claims);
         assert_eq!(t.len(), 3);
         assert_eq!(t[0].0, 2026);

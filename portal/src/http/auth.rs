@@ -5,8 +5,8 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::flows::auth::{self, AuthError, Callback};
 use crate::oidc::RpError;
-use axum::extract::{Query, State};
 use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -44,9 +44,15 @@ async fn login(
 ) -> Response {
     let https = is_https(&state);
     let fresh = q.fresh.as_deref() == Some("1");
-    let started =
-        auth::begin(&state.rp, &state.sessions, &visitor.kenpo, q.return_to.as_deref(), fresh, visitor.locale.code())
-            .await;
+    let started = auth::begin(
+        &state.rp,
+        &state.sessions,
+        &visitor.kenpo,
+        q.return_to.as_deref(),
+        fresh,
+        visitor.locale.code(),
+    )
+    .await;
     match started {
         Ok((url, login_state)) => {
             let jar = jar.add(member::cookie(login_cookie_name(https), login_state, https));
@@ -84,9 +90,11 @@ async fn callback(
             if let Some(old) = jar.get(session_cookie_name(https)) {
                 state.sessions.delete(old.value()).await.ok();
             }
-            let jar = jar
-                .remove(removal(login_cookie_name(https), https))
-                .add(member::cookie(session_cookie_name(https), session_id, https));
+            let jar = jar.remove(removal(login_cookie_name(https), https)).add(member::cookie(
+                session_cookie_name(https),
+                session_id,
+                https,
+            ));
             (jar, Redirect::to(&return_to)).into_response()
         }
         Err(e) => {
@@ -127,8 +135,14 @@ async fn logout(
     }
     let https = is_https(&state);
     let jar = jar.remove(removal(session_cookie_name(https), https));
-    let result = auth::logout(&state.rp, &state.sessions, &signed.who.session_id, &signed.who.session, signed.locale.code())
-        .await;
+    let result = auth::logout(
+        &state.rp,
+        &state.sessions,
+        &signed.who.session_id,
+        &signed.who.session,
+        signed.locale.code(),
+    )
+    .await;
     match result {
         Ok(Some(url)) => (jar, Redirect::to(url.as_str())).into_response(),
         Ok(None) => (jar, Redirect::to("/")).into_response(),
@@ -153,7 +167,8 @@ async fn backchannel_logout(
 ) -> Response {
     let no_store = [(header::CACHE_CONTROL, "no-store")];
     let Some(token) = form.ok().and_then(|Form(f)| f.logout_token) else {
-        return (StatusCode::BAD_REQUEST, no_store, Json(oauth_error("logout_token is required"))).into_response();
+        return (StatusCode::BAD_REQUEST, no_store, Json(oauth_error("logout_token is required")))
+            .into_response();
     };
     match auth::back_channel_logout(&state.rp, &state.sessions, &token, state.clock.unix()).await {
         Ok(()) => (StatusCode::OK, no_store).into_response(),

@@ -80,7 +80,11 @@ pub struct SignedIn {
 
 impl Visitor {
     pub fn chrome(&self, state: &AppState) -> Chrome {
-        Chrome::new(&self.kenpo, &state.config.idp_issuer, self.member.as_ref().map(|m| (&m.member, &m.session)))
+        Chrome::new(
+            &self.kenpo,
+            &state.config.idp_issuer,
+            self.member.as_ref().map(|m| (&m.member, &m.session)),
+        )
     }
 }
 
@@ -136,9 +140,8 @@ pub struct LoginFirst(String);
 
 impl IntoResponse for LoginFirst {
     fn into_response(self) -> Response {
-        let target: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("return_to", &self.0)
-            .finish();
+        let target: String =
+            url::form_urlencoded::Serializer::new(String::new()).append_pair("return_to", &self.0).finish();
         Redirect::to(&format!("/auth/login?{target}")).into_response()
     }
 }

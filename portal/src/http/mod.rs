@@ -5,6 +5,7 @@ mod auth;
 mod benefits;
 mod checkups;
 mod health;
+mod import_api;
 mod medical;
 pub mod member;
 mod pages;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
             .merge(benefits::routes())
             .merge(checkups::routes())
             .merge(prescriptions::routes())
+            .merge(import_api::routes())
             .merge(pages::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,

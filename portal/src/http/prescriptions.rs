@@ -82,7 +82,10 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
     let drug: String = f.drug.as_deref().unwrap_or_default().trim().chars().take(DRUG_QUERY_MAX).collect();
     let lines = match window.clamp(from, to) {
         Some((from, to)) => {
-            state.db.prescriptions(&scope.ids(), from, to, Some(drug.as_str()).filter(|d| !d.is_empty())).await?
+            state
+                .db
+                .prescriptions(&scope.ids(), from, to, Some(drug.as_str()).filter(|d| !d.is_empty()))
+                .await?
         }
         None => Vec::new(),
     };

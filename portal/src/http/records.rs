@@ -24,10 +24,21 @@ pub struct Scope<'a> {
     pub selected: Vec<&'a Member>,
 }
 
-pub fn scope<'a>(signed: &'a Signed, state: &AppState, service: Service, person: Option<&str>) -> Result<Scope<'a>, AppError> {
+pub fn scope<'a>(
+    signed: &'a Signed,
+    state: &AppState,
+    service: Service,
+    person: Option<&str>,
+) -> Result<Scope<'a>, AppError> {
     let today = state.clock.today_in_japan().to_string();
-    let visible = access::visible_people(&signed.who.member, &signed.who.household, &signed.kenpo.settings, service, &today)
-        .map_err(AppError::from)?;
+    let visible = access::visible_people(
+        &signed.who.member,
+        &signed.who.household,
+        &signed.kenpo.settings,
+        service,
+        &today,
+    )
+    .map_err(AppError::from)?;
     let selected = access::narrow(&visible, person).ok_or(AppError::NotFound)?;
     Ok(Scope { visible, selected })
 }
@@ -47,7 +58,13 @@ impl Scope<'_> {
 }
 
 /// Records the read (要配慮個人情報) before the data is shown: no record, no data.
-pub async fn record(state: &AppState, signed: &Signed, subjects: &[MemberId], what: &str, detail: &str) -> Result<(), AppError> {
+pub async fn record(
+    state: &AppState,
+    signed: &Signed,
+    subjects: &[MemberId],
+    what: &str,
+    detail: &str,
+) -> Result<(), AppError> {
     if subjects.is_empty() {
         return Ok(());
     }

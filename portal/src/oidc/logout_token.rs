@@ -48,7 +48,8 @@ pub(super) fn verify(
 ) -> Result<LogoutClaims, RpError> {
     let refuse = RpError::LogoutToken;
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(refuse("not a signed JWT"));
     };

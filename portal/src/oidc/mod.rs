@@ -9,8 +9,8 @@ pub use logout_token::LogoutClaims;
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, IssuerUrl, LanguageTag, LogoutRequest,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, IssuerUrl, LanguageTag,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
     ProviderMetadataWithLogout, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -141,14 +141,20 @@ impl Rp {
         Ok(metadata)
     }
 
-    fn client(&self, metadata: ProviderMetadataWithLogout) -> Result<openidconnect::core::CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >, RpError> {
+    fn client(
+        &self,
+        metadata: ProviderMetadataWithLogout,
+    ) -> Result<
+        openidconnect::core::CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        RpError,
+    > {
         let secret = self.client_secret.as_ref().ok_or(RpError::NoClientSecret)?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
@@ -160,11 +166,19 @@ impl Rp {
 
     /// The authorization request: code flow, PKCE S256, a fresh state and nonce. `max_age`
     /// asks the IdP to authenticate again when the member's last authentication is older.
-    pub async fn start(&self, max_age: Option<Duration>, locale: &str) -> Result<AuthorizationStart, RpError> {
+    pub async fn start(
+        &self,
+        max_age: Option<Duration>,
+        locale: &str,
+    ) -> Result<AuthorizationStart, RpError> {
         let client = self.client(self.metadata(false).await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .add_scope(Scope::new("profile".to_owned()))
             .set_pkce_challenge(challenge)
             .add_ui_locale(LanguageTag::new(locale.to_owned()));

@@ -69,7 +69,11 @@ impl CheckupStore for Db {
         Ok(if rows.len() == 1 { rows.into_iter().next().map(|r| r.0) } else { None })
     }
 
-    async fn store_checkups(&self, checkups: &[NewCheckup<'_>], now: OffsetDateTime) -> Result<Vec<Stored>, StoreError> {
+    async fn store_checkups(
+        &self,
+        checkups: &[NewCheckup<'_>],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Stored>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let mut stored = Vec::with_capacity(checkups.len());
         for c in checkups {

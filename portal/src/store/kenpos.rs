@@ -1,9 +1,9 @@
 //! Kenpo tenants: which IdP realm signs a kenpo's members in, and at which host.
 
 use super::{Db, StoreError};
+use crate::tenant::Settings;
 use shared_runtime::db::{to_millis, unique_violation};
 use std::future::Future;
-use crate::tenant::Settings;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,8 +127,14 @@ impl KenpoStore for Db {
         .map(Kenpo::from))
     }
 
-    async fn set_kenpo_settings(&self, id: &str, settings: &Settings, now: OffsetDateTime) -> Result<(), StoreError> {
-        let json = serde_json::to_string(settings).map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+    async fn set_kenpo_settings(
+        &self,
+        id: &str,
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(settings)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
         sqlx::query("UPDATE kenpos SET settings = $1, updated_at = $2 WHERE id = $3")
             .bind(json)
             .bind(to_millis(now))

@@ -33,7 +33,10 @@ pub trait MemberStore {
         subject: &str,
     ) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
     /// Everyone in the household, the insured first, then by 枝番.
-    fn household(&self, household_id: &HouseholdId) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
+    fn household(
+        &self,
+        household_id: &HouseholdId,
+    ) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,14 +1,18 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
 mod checkups;
+mod import;
 mod kenpos;
 mod members;
 mod records;
+mod retention;
 
 pub use checkups::{CheckupStore, NewCheckup, Stored};
+pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
+pub use retention::PurgeReport;
 
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool};

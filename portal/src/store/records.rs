@@ -104,10 +104,7 @@ pub trait RecordStore {
         from: &str,
     ) -> impl Future<Output = Result<Vec<CheckupRecord>, StoreError>> + Send;
     /// Records who read whose health data (要配慮個人情報), what and when: one row per person read.
-    fn record_reads(
-        &self,
-        read: HealthDataRead<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn record_reads(&self, read: HealthDataRead<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// One read of health data, for the kenpo's audit.
@@ -245,7 +242,12 @@ impl RecordStore for Db {
             .collect()
     }
 
-    async fn benefits(&self, members: &[MemberId], from: Month, to: Month) -> Result<Vec<Benefit>, StoreError> {
+    async fn benefits(
+        &self,
+        members: &[MemberId],
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<Benefit>, StoreError> {
         if members.is_empty() {
             return Ok(Vec::new());
         }
@@ -272,7 +274,11 @@ impl RecordStore for Db {
                     member_id: MemberId::from_db(r.member_id),
                     kind: r.kind,
                     paid_month: month(&r.paid_month, "benefits.paid_month")?,
-                    service_month: r.service_month.as_deref().map(|m| month(m, "benefits.service_month")).transpose()?,
+                    service_month: r
+                        .service_month
+                        .as_deref()
+                        .map(|m| month(m, "benefits.service_month"))
+                        .transpose()?,
                     period_from: r.period_from,
                     period_to: r.period_to,
                     days: r.days,

@@ -1,4 +1,5 @@
 //! The portal's integration tests: one binary, a real server per test, every backend.
 
 mod helpers;
+mod import;
 mod pages;
