@@ -8,7 +8,7 @@ use crate::flows::clients::{self, ClientSpec};
 use crate::flows::import_members::{self, ImportError};
 use crate::flows::realms::{self, RealmSpec};
 use crate::import::members;
-use crate::store::{ClientStore, GrantType, TermsStore};
+use crate::store::{ClientStore, GrantType, TermsStore, UserStore};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use shared_crypto::MasterKey;
@@ -45,6 +45,8 @@ pub struct DemoInfo {
 
 #[derive(Debug, Clone)]
 pub struct DemoMember {
+    /// The IdP user's id: the `sub` the portal's demo data is tied to.
+    pub id: String,
     pub username: String,
     pub temporary_password: String,
     pub display_name: String,
@@ -97,15 +99,19 @@ pub async fn ensure(state: &AppState) -> Result<DemoInfo, DemoError> {
     if report.created > 0 {
         tracing::info!(created = report.created, "created the demo kenpo's members");
     }
-    let members = members::parse(MEMBERS_CSV.as_bytes())
-        .map_err(|e| FlowError::invalid("demo members", format!("{e:?}")))?
-        .into_iter()
-        .map(|m| DemoMember {
+    let lines = members::parse(MEMBERS_CSV.as_bytes())
+        .map_err(|e| FlowError::invalid("demo members", format!("{e:?}")))?;
+    let mut members = Vec::with_capacity(lines.len());
+    for m in lines {
+        // Found by the ID the kenpo issued: a member who chose their own since keeps the same id.
+        let user = state.db.user_by_issued_username(&realm.id, &m.username).await.map_err(FlowError::from)?;
+        members.push(DemoMember {
+            id: user.map(|u| u.id).unwrap_or_default(),
             username: m.username.to_string(),
             temporary_password: m.temporary_password.expose_secret().to_owned(),
             display_name: m.display_name,
-        })
-        .collect();
+        });
+    }
     Ok(DemoInfo {
         issuer: state.config.issuer(REALM),
         client_id: CLIENT_ID.to_owned(),

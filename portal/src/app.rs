@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::export::PdfFont;
 use crate::http;
 use crate::oidc::{Rp, RpError};
 use crate::session::Sessions;
@@ -11,7 +12,7 @@ use secrecy::ExposeSecret;
 use shared_runtime::ephemeral::{Ephemeral, EphemeralError};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     /// The configured kenpo's id (the tenant of requests whose host names no other).
     pub kenpo_id: String,
     pub clock: Clock,
+    /// The Japanese font PDFs embed, loaded at the first PDF (about 20 MB, shared).
+    font: Arc<OnceLock<Option<PdfFont>>>,
 }
 
 /// The Redis connection (portal sessions). `Debug` shows nothing of the URL it holds.
@@ -97,7 +100,23 @@ impl AppState {
             rp: Arc::new(rp),
             kenpo_id: kenpo.id,
             clock: Clock::default(),
+            font: Arc::new(OnceLock::new()),
         })
+    }
+}
+
+impl AppState {
+    /// The PDF font: the configured file, else the first Japanese font found on the system.
+    pub fn font(&self) -> Option<&PdfFont> {
+        self.font
+            .get_or_init(|| {
+                let loaded = match &self.config.pdf_font {
+                    Some(path) => PdfFont::load(path),
+                    None => PdfFont::discover(),
+                };
+                loaded.map_err(|e| tracing::error!(error = %e, "no font for PDFs")).ok()
+            })
+            .as_ref()
     }
 }
 
@@ -134,7 +153,10 @@ impl App {
     /// Serves until `shutdown` completes, then lets requests in flight finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
+        // Data past the kenpo's retention is deleted daily (spec §1), starting now.
+        let retention = crate::import::retention_job::spawn_retention_job(self.state.clone());
         let result = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        retention.abort();
         self.state.db.close().await;
         result
     }

@@ -11,7 +11,7 @@ pub use shared_runtime::config::LogFormat;
 pub const ENV_PREFIX: &str = "KENPO_PORTAL_";
 
 /// The settings, each with its documentation (the README's table says the same).
-pub const SETTINGS: [(&str, &str); 10] = [
+pub const SETTINGS: [(&str, &str); 11] = [
     ("listen", "address to listen on (default 127.0.0.1:3000)"),
     ("public_url", "URL members reach the portal at (default http://<listen>)"),
     ("database_url", "postgres://… or sqlite:… (default: SQLite file <data_dir>/portal.db)"),
@@ -22,6 +22,7 @@ pub const SETTINGS: [(&str, &str); 10] = [
     ("client_id", "the portal's client ID at the IdP (default portal)"),
     ("client_secret", "the portal's client secret at the IdP (required outside the launcher)"),
     ("kenpo_name", "the kenpo's display name (default デモ健康保険組合加入者ページ)"),
+    ("pdf_font", "a Japanese font for PDFs (default: Noto Sans CJK or IPAex from the system's fonts)"),
 ];
 
 #[derive(Debug, Clone)]
@@ -38,6 +39,7 @@ pub struct Config {
     pub client_id: String,
     pub client_secret: Option<SecretString>,
     pub kenpo_name: String,
+    pub pdf_font: Option<PathBuf>,
 }
 
 impl Config {
@@ -67,6 +69,7 @@ impl Config {
             client_id: layers.take("client_id").map_or_else(|| "portal".to_owned(), |r| r.value),
             client_secret: layers.take("client_secret").map(|r| SecretString::from(r.value)),
             kenpo_name,
+            pdf_font: layers.take("pdf_font").map(|r| PathBuf::from(r.value)),
             data_dir,
         })
     }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod checkup;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod export;

@@ -28,7 +28,7 @@ impl Templates {
 }
 
 /// Every page, compiled in.
-const PAGES: [(&str, &str); 11] = [
+const PAGES: [(&str, &str); 12] = [
     ("base.html", include_str!("../templates/base.html")),
     ("top.html", include_str!("../templates/top.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -40,6 +40,7 @@ const PAGES: [(&str, &str); 11] = [
     ("checkups.html", include_str!("../templates/checkups.html")),
     ("prescriptions.html", include_str!("../templates/prescriptions.html")),
     ("benefits.html", include_str!("../templates/benefits.html")),
+    ("etax.html", include_str!("../templates/etax.html")),
 ];
 
 #[derive(Serialize)]

@@ -43,6 +43,14 @@ async fn run() -> anyhow::Result<()> {
         portal_config.kenpo_name = demo::DISPLAY_NAME.to_owned();
     }
     let portal = kenpo_portal::App::build(portal_config).await?;
+    if let Some(demo) = idp.demo() {
+        let logins: Vec<_> = demo
+            .members
+            .iter()
+            .map(|m| kenpo_portal::demo::DemoLogin { username: m.username.clone(), subject: m.id.clone() })
+            .collect();
+        kenpo_portal::demo::seed(portal.state(), &logins, time::OffsetDateTime::now_utc()).await?;
+    }
 
     banner(&idp, &portal, idp.demo());
 

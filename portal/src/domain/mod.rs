@@ -149,29 +149,3 @@ impl Category {
         self == Self::Pharmacy
     }
 }
-
-/// The label of a benefit kind code (the import's `kind` column); an unknown code shows as is.
-pub fn benefit_label(code: &str, english: bool) -> String {
-    const KINDS: [(&str, &str, &str); 16] = [
-        ("kogaku", "高額療養費", "High-cost medical expense benefit"),
-        ("gassan_kogaku", "合算高額療養費", "Combined high-cost benefit"),
-        ("ryoyohi", "療養費", "Medical expense reimbursement"),
-        ("homon_kango", "訪問看護療養費", "Home nursing benefit"),
-        ("iso", "移送費", "Transport benefit"),
-        ("shobyo", "傷病手当金", "Sickness allowance"),
-        ("shussan_teate", "出産手当金", "Maternity allowance"),
-        ("shussan_ikuji", "出産育児一時金", "Childbirth lump-sum"),
-        ("maiso", "埋葬料", "Funeral benefit"),
-        ("kazoku_ryoyohi", "家族療養費", "Family medical benefit"),
-        ("ichibu_kangen", "一部負担還元金", "Co-payment refund (insured)"),
-        ("kazoku_fukakin", "家族療養費付加金", "Family additional benefit"),
-        ("gassan_fukakin", "合算高額療養費付加金", "Combined additional benefit"),
-        ("homon_kango_fukakin", "訪問看護療養費付加金", "Home nursing additional benefit"),
-        ("shussan_fukakin", "出産育児一時金付加金", "Childbirth additional benefit"),
-        ("maiso_fukakin", "埋葬料付加金", "Funeral additional benefit"),
-    ];
-    KINDS
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .map_or_else(|| code.to_owned(), |(_, ja, en)| (if english { *en } else { *ja }).to_owned())
-}

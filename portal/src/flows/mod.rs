@@ -3,4 +3,5 @@
 pub mod access;
 pub mod auth;
 pub mod checkups;
+pub mod etax;
 pub mod medical;

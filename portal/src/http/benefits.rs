@@ -3,7 +3,7 @@
 use super::member::Signed;
 use super::records::{self, Person, yen};
 use crate::app::AppState;
-use crate::domain::Month;
+use crate::domain::{BenefitKind, Month};
 use crate::error::AppError;
 use crate::flows::medical::Window;
 use crate::store::RecordStore;
@@ -81,7 +81,7 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         .into_iter()
         .map(|b| Row {
             person: scope.name_of(&b.member_id),
-            kind: crate::domain::benefit_label(&b.kind, en),
+            kind: kind_label(&b.kind, en),
             paid_month: b.paid_month.to_string(),
             service: match (&b.service_month, &b.period_from, &b.period_to) {
                 (Some(m), _, _) => m.to_string(),
@@ -107,4 +107,10 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
     };
     let html = state.templates.render("benefits.html", signed.locale, &signed.chrome(state), page)?;
     Ok(Html(html).into_response())
+}
+
+/// The label of a stored benefit kind; a code this version does not know shows as is.
+pub fn kind_label(code: &str, english: bool) -> String {
+    BenefitKind::parse(code)
+        .map_or_else(|| code.to_owned(), |k| (if english { k.label_en() } else { k.label_ja() }).to_owned())
 }

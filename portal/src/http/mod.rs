@@ -4,6 +4,7 @@
 mod auth;
 mod benefits;
 mod checkups;
+mod etax;
 mod health;
 mod import_api;
 mod medical;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
             .merge(medical::routes())
             .merge(benefits::routes())
             .merge(checkups::routes())
+            .merge(etax::routes())
             .merge(prescriptions::routes())
             .merge(import_api::routes())
             .merge(pages::routes())

@@ -103,6 +103,11 @@ pub trait RecordStore {
         members: &[MemberId],
         from: &str,
     ) -> impl Future<Output = Result<Vec<CheckupRecord>, StoreError>> + Send;
+    /// The latest 診療年月 the kenpo has published claims for.
+    fn latest_service_month(
+        &self,
+        kenpo_id: &str,
+    ) -> impl Future<Output = Result<Option<Month>, StoreError>> + Send;
     /// Records who read whose health data (要配慮個人情報), what and when: one row per person read.
     fn record_reads(&self, read: HealthDataRead<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -374,6 +379,15 @@ impl RecordStore for Db {
                 document: r.document,
             })
             .collect())
+    }
+
+    async fn latest_service_month(&self, kenpo_id: &str) -> Result<Option<Month>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT MAX(service_month) FROM claims WHERE kenpo_id = $1")
+                .bind(kenpo_id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.and_then(|r| r.0).map(|m| month(&m, "claims.service_month")).transpose()
     }
 
     async fn record_reads(&self, read: HealthDataRead<'_>) -> Result<(), StoreError> {
