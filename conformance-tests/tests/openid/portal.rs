@@ -11,6 +11,8 @@ on_every_backend!(
     logout_asks_first_then_ends_the_portal_and_idp_sessions,
     a_logout_at_the_idp_ends_the_portal_session_over_the_back_channel,
     forged_and_replayed_logout_tokens_are_refused,
+    the_e_tax_data_equals_the_imported_claims_and_wants_a_fresh_login,
+    checkups_show_judgements_and_the_guidance_level,
 );
 
 /// The member's household (本人 + one dependant) and another household, with claims for each.
@@ -211,4 +213,81 @@ async fn forged_and_replayed_logout_tokens_are_refused(idp: Idp) {
         let json: serde_json::Value = response.json().await.unwrap_or_default();
         assert_eq!(json["error"], "invalid_request");
     }
+}
+
+/// The launcher's demo household, imported through the kenpo-file path, tied to the suite's member.
+async fn seed_demo(portal: &Portal, idp: &Idp) {
+    let logins =
+        [kenpo_portal::demo::DemoLogin { username: "k00000001".to_owned(), subject: idp.member.sub.clone() }];
+    kenpo_portal::demo::seed(&portal.state, &logins, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap_or_else(|e| panic!("demo data: {e}"));
+}
+
+async fn the_e_tax_data_equals_the_imported_claims_and_wants_a_fresh_login(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    seed_demo(&portal, &idp).await;
+    let browser = idp.browser();
+    let page = log_in(&idp, &portal, &browser, "/etax").await;
+    assert!(page.body.contains("このデータに含まれる診療月"), "the page says which months are covered");
+    let year = page.attr("select#year option[selected]", "value");
+
+    let csv = browser.get(&portal.at(&format!("/etax/iryohi_{year}.csv"))).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    let text = csv.body.trim_start_matches('\u{feff}');
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let paid = header
+        .iter()
+        .position(|h| h.contains("支払った医療費の金額"))
+        .unwrap_or_else(|| panic!("{header:?}"));
+    let sum: i64 = lines
+        .filter_map(|l| l.split(',').nth(paid))
+        .map(|v| v.trim_matches('"').replace(',', "").parse::<i64>().unwrap_or(0))
+        .sum();
+    let expected: i64 = sqlx::query(
+        "SELECT COALESCE(SUM(patient_yen), 0) AS s FROM claims WHERE service_month >= $1 AND service_month <= $2",
+    )
+    .bind(format!("{year}-01"))
+    .bind(format!("{year}-12"))
+    .fetch_one(portal.state.db.pool())
+    .await
+    .map(|r| r.get::<i64, _>("s"))
+    .unwrap_or_else(|e| panic!("sum: {e}"));
+    assert!(expected > 0, "the demo year has claims");
+    assert_eq!(sum, expected, "the download's amounts are the imported claims'");
+
+    let xlsx = browser.get(&portal.at(&format!("/etax/iryohi_{year}.xlsx"))).await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+
+    // Ten minutes later the same download asks the IdP for a fresh authentication.
+    portal.state.clock.advance(11 * 60);
+    let stale = browser.get(&portal.at(&format!("/etax/iryohi_{year}.csv"))).await;
+    assert_eq!(stale.status, StatusCode::SEE_OTHER);
+    let target = stale.redirect_target();
+    assert!(target.as_str().contains("fresh=1"), "{target}");
+    let authorize = browser.follow(&stale).await;
+    let max_age =
+        authorize.redirect_target().query_pairs().find(|(k, _)| k == "max_age").map(|(_, v)| v.into_owned());
+    assert_eq!(max_age.as_deref(), Some("600"), "the IdP is asked for max_age");
+}
+
+async fn checkups_show_judgements_and_the_guidance_level(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    seed_demo(&portal, &idp).await;
+    let browser = idp.browser();
+    let page = log_in(&idp, &portal, &browser, "/checkups").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("積極的支援"), "the fixture's level by 階層化");
+    assert!(
+        page.body.contains("収縮期血圧") && page.body.contains("保健指導判定値"),
+        "items judged by the rule set"
+    );
+    let prescriptions = browser.get(&portal.at("/prescriptions?drug=%E3%82%A2%E3%83%A0%E3%83%AD")).await;
+    assert!(
+        prescriptions.body.contains("アムロジピン") && !prescriptions.body.contains("ネキシウム"),
+        "search by name"
+    );
+    let benefits = browser.get(&portal.at("/benefits")).await;
+    assert!(benefits.body.contains("高額療養費"), "{}", benefits.body);
 }
