@@ -198,7 +198,14 @@ async fn make_benefit_pdf(state: &AppState, signed: &Signed, file: &str) -> Resu
     // Found only among the decisions the member may see: another household's id is not found.
     let benefits = state.db.benefits(&scope.ids(), window.first, window.last).await?;
     let benefit = benefits.iter().find(|b| b.id == id).ok_or(AppError::NotFound)?;
-    records::record(state, signed, &[benefit.member_id.clone()], "benefit_pdf", &benefit.notice_no).await?;
+    records::record(
+        state,
+        signed,
+        std::slice::from_ref(&benefit.member_id),
+        "benefit_pdf",
+        &benefit.notice_no,
+    )
+    .await?;
     let recipient = signed.who.household.iter().find(|m| m.relation == crate::domain::Relation::Insured);
     let recipient = recipient.map_or_else(|| signed.who.member.name.clone(), |m| m.name.clone());
     let notice = etax::benefit_notice(
