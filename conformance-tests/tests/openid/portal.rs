@@ -13,6 +13,7 @@ on_every_backend!(
     forged_and_replayed_logout_tokens_are_refused,
     the_e_tax_data_equals_the_imported_claims_and_wants_a_fresh_login,
     checkups_show_judgements_and_the_guidance_level,
+    every_portal_page_passes_axe_on_a_phone,
 );
 
 /// The member's household (本人 + one dependant) and another household, with claims for each.
@@ -246,7 +247,7 @@ async fn the_e_tax_data_equals_the_imported_claims_and_wants_a_fresh_login(idp: 
         .map(|v| v.trim_matches('"').replace(',', "").parse::<i64>().unwrap_or(0))
         .sum();
     let expected: i64 = sqlx::query(
-        "SELECT COALESCE(SUM(patient_yen), 0) AS s FROM claims WHERE service_month >= $1 AND service_month <= $2",
+        "SELECT CAST(COALESCE(SUM(patient_yen), 0) AS BIGINT) AS s FROM claims WHERE service_month >= $1 AND service_month <= $2",
     )
     .bind(format!("{year}-01"))
     .bind(format!("{year}-12"))
@@ -290,4 +291,46 @@ async fn checkups_show_judgements_and_the_guidance_level(idp: Idp) {
     );
     let benefits = browser.get(&portal.at("/benefits")).await;
     assert!(benefits.body.contains("高額療養費"), "{}", benefits.body);
+}
+
+/// Every portal page, signed in through the IdP in real Chromium at 375 px: axe-core finds no
+/// serious or critical violation and nothing scrolls sideways.
+async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
+    let Some(chromium) = crate::helpers::chromium::Chromium::launch().await else { return };
+    let portal = idp.spawn_portal().await;
+    seed_demo(&portal, &idp).await;
+    let tab = chromium.tab().await;
+    tab.goto(&portal.at("/")).await;
+    tab.check_page("portal top, signed out").await;
+    tab.goto(&portal.at("/auth/login?return_to=/")).await;
+    tab.fill("form#kc-form-login [name=\"username\"]", &idp.member.username).await;
+    tab.fill("form#kc-form-login [name=\"password\"]", &idp.member.password).await;
+    tab.click("form#kc-form-login [type=submit]").await;
+    let mut landed = String::new();
+    for _ in 0..50 {
+        landed = tab.url().await;
+        if landed.starts_with(&portal.url) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(landed.starts_with(&portal.url), "signed in and back at the portal: {landed}");
+    for (name, path) in [
+        ("portal top", "/"),
+        ("medical expenses", "/medical-expenses"),
+        ("medical expenses, bad filter", "/medical-expenses?year=abc"),
+        ("benefits", "/benefits"),
+        ("prescriptions", "/prescriptions"),
+        ("e-Tax", "/etax"),
+        ("checkups", "/checkups"),
+        ("guide", "/guide"),
+        ("FAQ", "/faq"),
+        ("logout confirmation", "/auth/logout"),
+        ("English medical expenses", "/medical-expenses?lang=en"),
+        ("not found", "/no-such-page"),
+    ] {
+        tab.goto(&portal.at(path)).await;
+        tab.check_page(name).await;
+    }
+    chromium.close().await;
 }

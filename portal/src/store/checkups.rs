@@ -75,6 +75,7 @@ impl CheckupStore for Db {
         now: OffsetDateTime,
     ) -> Result<Vec<Stored>, StoreError> {
         let mut tx = self.pool().begin().await?;
+        super::lock_for_writing(&mut tx, self.backend()).await?;
         let mut stored = Vec::with_capacity(checkups.len());
         for c in checkups {
             let existing: Option<(String, String)> =

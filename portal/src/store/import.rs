@@ -42,7 +42,9 @@ pub struct ImportTx {
 
 impl Db {
     pub async fn begin_import(&self, now: OffsetDateTime) -> Result<ImportTx, StoreError> {
-        Ok(ImportTx { tx: self.pool().begin().await?, backend: self.backend(), now: to_millis(now) })
+        let mut tx = self.pool().begin().await?;
+        super::lock_for_writing(&mut tx, self.backend()).await?;
+        Ok(ImportTx { tx, backend: self.backend(), now: to_millis(now) })
     }
 }
 

@@ -57,3 +57,17 @@ impl std::ops::Deref for Db {
         &self.0
     }
 }
+
+/// Takes SQLite's write lock at the start of a transaction that reads before it writes. A
+/// deferred transaction that reads first cannot wait for the lock when another connection holds
+/// it (SQLite answers "database is locked" at once to avoid a deadlock); taking it first lets the
+/// busy timeout wait instead. A no-op on PostgreSQL, whose row locks need no such care.
+pub(crate) async fn lock_for_writing(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+) -> Result<(), StoreError> {
+    if backend == Backend::Sqlite {
+        sqlx::query("DELETE FROM imports WHERE 0 = 1").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
