@@ -153,10 +153,7 @@ impl App {
     /// Serves until `shutdown` completes, then lets requests in flight finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
-        // Data past the kenpo's retention is deleted daily (spec §1), starting now.
-        let retention = crate::import::retention_job::spawn_retention_job(self.state.clone());
         let result = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
-        retention.abort();
         self.state.db.close().await;
         result
     }

@@ -1,6 +1,5 @@
 //! よくある質問: categories → questions → answers, seeded from the manual's FAQ (section 5) in
-//! both languages. A kenpo's own questions replace these when it supplies a file of the same
-//! shape (`faq_file` setting).
+//! both languages, compiled in. (A kenpo's own file of the same shape is not supported yet.)
 
 use crate::i18n::Locale;
 use serde::{Deserialize, Serialize};

@@ -137,7 +137,10 @@ async fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     tracing::info!(port = app.port(), public_url = %app.state().config.public_url, "kenpo-portal listening");
+    // Data past each kenpo's retention is deleted daily (spec §1), starting now.
+    let retention = kenpo_portal::import::retention_job::spawn_retention_job(app.state().clone());
     app.run_until(shutdown::signal()).await?;
+    retention.abort();
     tracing::info!("kenpo-portal stopped");
     Ok(())
 }

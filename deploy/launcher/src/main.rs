@@ -53,6 +53,8 @@ async fn run() -> anyhow::Result<()> {
     }
 
     banner(&idp, &portal, idp.demo());
+    // Data past the kenpo's retention is deleted daily (spec §1), after the demo data is in.
+    let retention = kenpo_portal::import::retention_job::spawn_retention_job(portal.state().clone());
 
     // One signal stops both: each server finishes its requests in flight, then returns.
     let (stop, stopped) = watch::channel(false);
@@ -68,6 +70,7 @@ async fn run() -> anyhow::Result<()> {
         portal.run_until(until_stopped(stopped)),
     );
     signal.abort();
+    retention.abort();
     idp_done?;
     portal_done?;
     tracing::info!("kenpo stopped");

@@ -235,8 +235,8 @@ async fn purge_deletes_only_rows_older_than_the_cutoff(app: TestApp) {
     let kenpo = kenpo(&app).await;
     for (id, date) in [("c-old", "2023-12-31"), ("c-new", "2024-01-01")] {
         sqlx::query(
-            "INSERT INTO checkups (id, kenpo_id, document_id, member_id, exam_date, institution, observations, imported_at) \
-             SELECT $1, kenpo_id, $1, id, $2, 'X', '[]', 0 FROM members WHERE branch = '01'",
+            "INSERT INTO checkups (id, kenpo_id, document_id, member_id, exam_date, institution, document, imported_at) \
+             SELECT $1, kenpo_id, $1, id, $2, 'X', '<x/>', 0 FROM members WHERE branch = '01'",
         )
         .bind(id)
         .bind(date)
