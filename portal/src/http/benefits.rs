@@ -72,10 +72,14 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         Some((from, to)) => state.db.benefits(&scope.ids(), from, to).await?,
         None => Vec::new(),
     };
-    let mut read: Vec<_> = benefits.iter().map(|b| b.member_id.clone()).collect();
-    read.sort();
-    read.dedup();
-    records::record(state, signed, &read, "benefits", &format!("{from}..{to}")).await?;
+    records::record(
+        state,
+        signed,
+        benefits.iter().map(|b| &b.member_id),
+        "benefits",
+        &format!("{from}..{to}"),
+    )
+    .await?;
     let en = signed.locale == crate::i18n::Locale::En;
     let rows = benefits
         .into_iter()

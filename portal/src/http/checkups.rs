@@ -58,10 +58,14 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
     let months = signed.kenpo.settings.retention_months;
     let from = crate::domain::Month::of(state.clock.today_in_japan()).minus(months.saturating_sub(1));
     let records_ = state.db.checkups(&scope.ids(), &format!("{from}-01")).await?;
-    let mut read: Vec<_> = records_.iter().map(|r| r.member_id.clone()).collect();
-    read.sort();
-    read.dedup();
-    records::record(state, signed, &read, "checkups", f.person.as_deref().unwrap_or_default()).await?;
+    records::record(
+        state,
+        signed,
+        records_.iter().map(|r| &r.member_id),
+        "checkups",
+        f.person.as_deref().unwrap_or_default(),
+    )
+    .await?;
     let rich = signed.kenpo.settings.edition == Edition::Rich;
     let mut groups = Vec::new();
     for member in &scope.selected {

@@ -72,10 +72,7 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         Some((from, to)) => state.db.claims(&scope.ids(), from, to).await?,
         None => Vec::new(),
     };
-    let mut read: Vec<_> = claims.iter().map(|c| c.member_id.clone()).collect();
-    read.sort();
-    read.dedup();
-    records::record(state, signed, &read, "etax", &year.to_string()).await?;
+    records::record(state, signed, claims.iter().map(|c| &c.member_id), "etax", &year.to_string()).await?;
     let totals = medical::totals(&claims)
         .into_iter()
         .map(|(_, id, t)| TotalRow {
@@ -147,12 +144,15 @@ async fn make_download(state: &AppState, signed: &Signed, file: &str) -> Result<
     let (from, to) = window.clamp(covered.0, covered.1).ok_or(AppError::NotFound)?;
     let mut claims = state.db.claims(&scope.ids(), from, to).await?;
     claims.reverse();
-    let mut read: Vec<_> = claims.iter().map(|c| c.member_id.clone()).collect();
-    read.sort();
-    read.dedup();
-    records::record(state, signed, &read, &format!("etax_{ext}"), &year.to_string()).await?;
-    let insured = signed.who.household.iter().find(|m| m.relation == crate::domain::Relation::Insured);
-    let insured_name = insured.map_or_else(|| signed.who.member.name.clone(), |m| m.name.clone());
+    records::record(
+        state,
+        signed,
+        claims.iter().map(|c| &c.member_id),
+        &format!("etax_{ext}"),
+        &year.to_string(),
+    )
+    .await?;
+    let insured_name = insured_name(signed);
     let insurer = insurer_name(signed);
     let notice =
         etax::notice(&insurer, &insured_name, year, covered, state.clock.today_in_japan(), &claims, |id| {
@@ -174,6 +174,12 @@ async fn make_download(state: &AppState, signed: &Signed, file: &str) -> Result<
         )),
         _ => Err(AppError::NotFound),
     }
+}
+
+/// The 被保険者 of the household, whose name notices are addressed to.
+fn insured_name(signed: &Signed) -> String {
+    let insured = signed.who.household.iter().find(|m| m.relation == crate::domain::Relation::Insured);
+    insured.map_or_else(|| signed.who.member.name.clone(), |m| m.name.clone())
 }
 
 fn insurer_name(signed: &Signed) -> String {
@@ -198,16 +204,8 @@ async fn make_benefit_pdf(state: &AppState, signed: &Signed, file: &str) -> Resu
     // Found only among the decisions the member may see: another household's id is not found.
     let benefits = state.db.benefits(&scope.ids(), window.first, window.last).await?;
     let benefit = benefits.iter().find(|b| b.id == id).ok_or(AppError::NotFound)?;
-    records::record(
-        state,
-        signed,
-        std::slice::from_ref(&benefit.member_id),
-        "benefit_pdf",
-        &benefit.notice_no,
-    )
-    .await?;
-    let recipient = signed.who.household.iter().find(|m| m.relation == crate::domain::Relation::Insured);
-    let recipient = recipient.map_or_else(|| signed.who.member.name.clone(), |m| m.name.clone());
+    records::record(state, signed, [&benefit.member_id], "benefit_pdf", &benefit.notice_no).await?;
+    let recipient = insured_name(signed);
     let notice = etax::benefit_notice(
         &insurer_name(signed),
         &recipient,

@@ -114,13 +114,14 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         None => Vec::new(),
     };
     let claims: Vec<_> = claims.into_iter().filter(|c| query.keeps(c)).collect();
-    let read: Vec<_> = {
-        let mut ids: Vec<_> = claims.iter().map(|c| c.member_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    records::record(state, signed, &read, "medical_expenses", &format!("{query:?}")).await?;
+    records::record(
+        state,
+        signed,
+        claims.iter().map(|c| &c.member_id),
+        "medical_expenses",
+        &format!("{query:?}"),
+    )
+    .await?;
     let opt = |n: i64| (n != 0).then(|| yen(n));
     let rows = claims
         .iter()

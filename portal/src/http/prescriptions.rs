@@ -89,10 +89,14 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         }
         None => Vec::new(),
     };
-    let mut read: Vec<_> = lines.iter().map(|l| l.member_id.clone()).collect();
-    read.sort();
-    read.dedup();
-    records::record(state, signed, &read, "prescriptions", &format!("{from}..{to} {drug}")).await?;
+    records::record(
+        state,
+        signed,
+        lines.iter().map(|l| &l.member_id),
+        "prescriptions",
+        &format!("{from}..{to} {drug}"),
+    )
+    .await?;
     let generic_count = lines.iter().filter(|l| l.is_generic).count();
     let rows = lines
         .into_iter()

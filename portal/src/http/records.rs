@@ -57,21 +57,25 @@ impl Scope<'_> {
     }
 }
 
-/// Records the read (要配慮個人情報) before the data is shown: no record, no data.
-pub async fn record(
+/// Records the read (要配慮個人情報) before the data is shown: no record, no data. `subjects` are
+/// the people whose rows are about to be shown, once each however many rows they have.
+pub async fn record<'a>(
     state: &AppState,
     signed: &Signed,
-    subjects: &[MemberId],
+    subjects: impl IntoIterator<Item = &'a MemberId>,
     what: &str,
     detail: &str,
 ) -> Result<(), AppError> {
+    let mut subjects: Vec<MemberId> = subjects.into_iter().cloned().collect();
+    subjects.sort();
+    subjects.dedup();
     if subjects.is_empty() {
         return Ok(());
     }
     let read = HealthDataRead {
         kenpo_id: &signed.kenpo.id,
         reader: &signed.who.member.id,
-        subjects,
+        subjects: &subjects,
         what,
         detail,
         at_millis: state.clock.now().unix_timestamp() * 1000,

@@ -141,20 +141,7 @@ impl Rp {
         Ok(metadata)
     }
 
-    fn client(
-        &self,
-        metadata: ProviderMetadataWithLogout,
-    ) -> Result<
-        openidconnect::core::CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        RpError,
-    > {
+    fn client(&self, metadata: ProviderMetadataWithLogout) -> Result<Client, RpError> {
         let secret = self.client_secret.as_ref().ok_or(RpError::NoClientSecret)?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
@@ -245,14 +232,7 @@ impl Rp {
 
     fn verify_id_token(
         &self,
-        client: &CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
+        client: &Client,
         id_token: &CoreIdToken,
         nonce: &Nonce,
     ) -> Result<(String, Option<i64>), RpError> {
@@ -312,6 +292,17 @@ impl Rp {
         }
     }
 }
+
+/// The client built from discovery: authorization endpoint set, token and userinfo endpoints as
+/// the IdP published them.
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 const NO_MATCHING_KEY: &str = "no key of the IdP matches the token";
 
