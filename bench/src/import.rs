@@ -54,6 +54,7 @@ async fn bench(cli: &ImportCli) -> anyhow::Result<()> {
                 client_id: "portal".to_owned(),
                 host: None,
                 display_name: "ベンチ健康保険組合".to_owned(),
+                client_secret_sealed: None,
             },
             OffsetDateTime::now_utc(),
         )

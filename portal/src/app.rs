@@ -1,12 +1,12 @@
 //! Building and running the portal: configuration in, a bound listener out.
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, MasterKeyError};
 use crate::export::PdfFont;
 use crate::http;
-use crate::oidc::{Rp, RpError};
+use crate::oidc::{Registry, Rp, RpError};
 use crate::session::Sessions;
-use crate::store::{Db, KenpoStore, NewKenpo, StoreError};
+use crate::store::{Db, Kenpo, KenpoStore, NewKenpo, StoreError};
 use crate::templates::Templates;
 use secrecy::ExposeSecret;
 use shared_runtime::ephemeral::{Ephemeral, EphemeralError};
@@ -23,8 +23,8 @@ pub struct AppState {
     pub redis: Option<Redis>,
     pub templates: Arc<Templates>,
     pub sessions: Sessions,
-    /// The configured kenpo's registration at the IdP.
-    pub rp: Arc<Rp>,
+    /// Each kenpo's registration at the IdP.
+    pub rps: Arc<Registry>,
     /// The configured kenpo's id (the tenant of requests whose host names no other).
     pub kenpo_id: String,
     pub clock: Clock,
@@ -52,6 +52,8 @@ pub enum StartError {
     Sessions(#[from] EphemeralError),
     #[error("relying party: {0}")]
     Rp(#[from] RpError),
+    #[error("master key: {0}")]
+    MasterKey(#[from] MasterKeyError),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -85,19 +87,28 @@ impl AppState {
             client_id: config.client_id.clone(),
             host: host.map(str::to_ascii_lowercase),
             display_name: config.kenpo_name.clone(),
+            client_secret_sealed: None,
         };
         let kenpo = db.upsert_kenpo(kenpo, OffsetDateTime::now_utc()).await?;
         let redis_url = config.redis_url.as_ref().map(|u| u.expose_secret().to_owned());
         let sessions = Sessions::new(Ephemeral::connect(redis_url.as_deref(), "kenpo-portal:").await?);
         let rp =
             Rp::new(&config.idp_issuer, &config.client_id, config.client_secret.clone(), &config.public_url)?;
+        // Needed only to open other kenpos' client secrets: without one, they cannot sign in
+        // (and say why), while the configured kenpo runs as before.
+        let master_key = match config.load_master_key() {
+            Ok(key) => Some(Arc::new(key)),
+            Err(MasterKeyError::Missing { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let rps = Registry::new(kenpo.id.clone(), rp, &config.public_url, master_key);
         Ok(Self {
             config: Arc::new(config),
             db,
             redis,
             templates: Arc::new(Templates::new()?),
             sessions,
-            rp: Arc::new(rp),
+            rps: Arc::new(rps),
             kenpo_id: kenpo.id,
             clock: Clock::default(),
             font: Arc::new(OnceLock::new()),
@@ -106,6 +117,11 @@ impl AppState {
 }
 
 impl AppState {
+    /// The relying party of the kenpo's members.
+    pub async fn rp(&self, kenpo: &Kenpo) -> Result<Arc<Rp>, RpError> {
+        self.rps.for_kenpo(kenpo).await
+    }
+
     /// The PDF font: the configured file, else the first Japanese font found on the system.
     pub fn font(&self) -> Option<&PdfFont> {
         self.font

@@ -3,6 +3,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use shared_runtime::config::{ConfigError, Layers};
+pub use shared_runtime::master_key::MasterKeyError;
+use shared_runtime::master_key::{self, KeySource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +13,7 @@ pub use shared_runtime::config::LogFormat;
 pub const ENV_PREFIX: &str = "KENPO_PORTAL_";
 
 /// The settings, each with its documentation (the README's table says the same).
-pub const SETTINGS: [(&str, &str); 11] = [
+pub const SETTINGS: [(&str, &str); 12] = [
     ("listen", "address to listen on (default 127.0.0.1:3000)"),
     ("public_url", "URL members reach the portal at (default http://<listen>)"),
     ("database_url", "postgres://… or sqlite:… (default: SQLite file <data_dir>/portal.db)"),
@@ -23,6 +25,10 @@ pub const SETTINGS: [(&str, &str); 11] = [
     ("client_secret", "the portal's client secret at the IdP (required outside the launcher)"),
     ("kenpo_name", "the kenpo's display name (default デモ健康保険組合加入者ページ)"),
     ("pdf_font", "a Japanese font for PDFs (default: Noto Sans CJK or IPAex from the system's fonts)"),
+    (
+        "master_key",
+        "base64 32-byte key sealing other kenpos' client secrets (embedded: generated into <data_dir>/portal-master.key)",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -40,6 +46,8 @@ pub struct Config {
     pub client_secret: Option<SecretString>,
     pub kenpo_name: String,
     pub pdf_font: Option<PathBuf>,
+    /// Seals the client secrets of kenpos registered with `kenpo-portal kenpo add`.
+    pub master_key: Option<SecretString>,
 }
 
 impl Config {
@@ -70,12 +78,23 @@ impl Config {
             client_secret: layers.take("client_secret").map(|r| SecretString::from(r.value)),
             kenpo_name,
             pdf_font: layers.take("pdf_font").map(|r| PathBuf::from(r.value)),
+            master_key: layers.take("master_key").map(|r| SecretString::from(r.value)),
             data_dir,
         })
     }
 
     pub fn is_embedded(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
+    }
+
+    /// The master key: configured, or in the embedded mode `<data_dir>/portal-master.key`.
+    pub fn load_master_key(&self) -> Result<shared_crypto::MasterKey, MasterKeyError> {
+        let file = self.data_dir.join("portal-master.key");
+        master_key::load(KeySource {
+            configured: self.master_key.as_ref(),
+            setting: "KENPO_PORTAL_MASTER_KEY",
+            embedded_file: self.is_embedded().then_some(file.as_path()),
+        })
     }
 }
 

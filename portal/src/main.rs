@@ -5,10 +5,12 @@ use clap::{Parser, Subcommand};
 use kenpo_portal::app::{App, AppState};
 use kenpo_portal::config::Config;
 use kenpo_portal::domain::KenpoId;
+use kenpo_portal::flows::admin;
+use kenpo_portal::i18n::Locale;
 use kenpo_portal::import::retention_job::{DEFAULT_RETENTION_MONTHS, retention_cutoff};
 use kenpo_portal::import::{ImportError, ImportKind, ImportLimits, ImportOptions, Lang, Refusal};
 use kenpo_portal::store::{Db, KenpoStore};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use shared_runtime::{shutdown, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +61,32 @@ enum Command {
         #[arg(long)]
         revoke: bool,
     },
+    /// The kenpos this portal serves, each signing its members in at its own IdP realm.
+    Kenpo {
+        #[command(subcommand)]
+        action: KenpoAction,
+    },
+    /// Print a kenpo's settings as JSON, or change some of them.
+    Settings {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        /// The settings to change, as a JSON object (`@FILE` reads it from a file).
+        #[arg(long, value_name = "JSON|@FILE")]
+        set: Option<String>,
+    },
+    /// Print a kenpo's よくある質問 (TOML), or replace it.
+    Faq {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        #[arg(long, value_parser = parse_lang, default_value = "ja")]
+        lang: Lang,
+        /// A TOML file of the same shape as the printed one.
+        #[arg(long, value_name = "FILE", conflicts_with = "reset")]
+        set: Option<PathBuf>,
+        /// Go back to the portal's own FAQ (the manual's).
+        #[arg(long)]
+        reset: bool,
+    },
     /// Delete the kenpo's health data older than its retention.
     Purge {
         #[arg(long, value_name = "ISSUER")]
@@ -67,6 +95,28 @@ enum Command {
         #[arg(long)]
         months: Option<u32>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KenpoAction {
+    /// Add a kenpo, or update the one of the same issuer. The client secret is read from
+    /// standard input and stored sealed with the master key.
+    Add {
+        /// Its realm at the IdP (the ID tokens' `iss`).
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The portal's client at that realm.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// The host its members reach the portal at (the callback is https://HOST/auth/callback).
+        #[arg(long)]
+        host: String,
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the kenpos.
+    List,
 }
 
 fn parse_kind(s: &str) -> Result<ImportKind, String> {
@@ -119,6 +169,9 @@ async fn main() -> ExitCode {
         }
         Command::ImportToken { kenpo, revoke } => import_token(&config, &kenpo, revoke).await,
         Command::Purge { kenpo, months } => purge(&config, &kenpo, months).await,
+        Command::Kenpo { action } => kenpo_command(&config, action).await,
+        Command::Settings { kenpo, set } => settings(&config, &kenpo, set.as_deref()).await,
+        Command::Faq { kenpo, lang, set, reset } => faq(&config, &kenpo, lang, set.as_deref(), reset).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -269,5 +322,96 @@ async fn purge(config: &Config, issuer: &str, months: Option<u32>) -> Result<(),
         "deleted before {cutoff}: {} claims, {} prescriptions, {} benefits, {} checkups",
         report.claims, report.prescriptions, report.benefits, report.checkups
     );
+    Ok(())
+}
+
+async fn kenpo_command(config: &Config, action: KenpoAction) -> Result<(), Failure> {
+    let db = Db::connect(config.database_url.expose_secret()).await?;
+    db.migrate().await?;
+    match action {
+        KenpoAction::Add { issuer, client_id, host, name } => {
+            let key = config.load_master_key()?;
+            let mut secret = String::new();
+            std::io::stdin().read_line(&mut secret)?;
+            let registration = admin::Registration {
+                issuer,
+                client_id,
+                client_secret: SecretString::from(secret),
+                host,
+                display_name: name,
+            };
+            let kenpo = admin::register_kenpo(&db, &key, registration, OffsetDateTime::now_utc())
+                .await
+                .map_err(usage)?;
+            println!("{} {} https://{}/", kenpo.issuer, kenpo.display_name, kenpo.host.unwrap_or_default());
+        }
+        KenpoAction::List => {
+            for k in db.kenpos().await? {
+                let host = k.host.as_deref().unwrap_or("-");
+                println!("{}\t{}\t{}\t{}", k.issuer, k.client_id, host, k.display_name);
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// An operator's input the flow refused: said plainly, exit code 2.
+fn usage(e: admin::AdminError) -> Failure {
+    match e {
+        admin::AdminError::Store(e) => Failure::Failed(e.into()),
+        e => Failure::Usage(e.to_string()),
+    }
+}
+
+/// `--set '{…}'`, or `--set @file.json`.
+fn argument_or_file(value: &str) -> Result<String, Failure> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("{path}: {e}"))),
+        None => Ok(value.to_owned()),
+    }
+}
+
+async fn settings(config: &Config, issuer: &str, set: Option<&str>) -> Result<(), Failure> {
+    let (db, _) = open(config, issuer).await?;
+    let kenpo = admin::kenpo_by_issuer(&db, issuer).await.map_err(usage)?;
+    let settings = match set {
+        Some(changes) => {
+            let changes = argument_or_file(changes)?;
+            admin::change_settings(&db, &kenpo, &changes, OffsetDateTime::now_utc()).await.map_err(usage)?
+        }
+        None => kenpo.settings,
+    };
+    db.close().await;
+    println!("{}", serde_json::to_string_pretty(&settings)?);
+    Ok(())
+}
+
+async fn faq(
+    config: &Config,
+    issuer: &str,
+    lang: Lang,
+    set: Option<&std::path::Path>,
+    reset: bool,
+) -> Result<(), Failure> {
+    let locale = match lang {
+        Lang::Ja => Locale::Ja,
+        Lang::En => Locale::En,
+    };
+    let (db, _) = open(config, issuer).await?;
+    let kenpo = admin::kenpo_by_issuer(&db, issuer).await.map_err(usage)?;
+    let now = OffsetDateTime::now_utc();
+    if let Some(path) = set {
+        let document =
+            std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        admin::set_faq(&db, &kenpo, locale, Some(&document), now).await.map_err(usage)?;
+        println!("FAQ ({}) replaced for {}", locale.code(), kenpo.display_name);
+    } else if reset {
+        admin::set_faq(&db, &kenpo, locale, None, now).await.map_err(usage)?;
+        println!("FAQ ({}) of {} is the portal's own again", locale.code(), kenpo.display_name);
+    } else {
+        print!("{}", admin::faq_document(&db, &kenpo, locale).await.map_err(usage)?);
+    }
+    db.close().await;
     Ok(())
 }

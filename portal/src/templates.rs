@@ -71,7 +71,9 @@ pub struct ServiceLink {
 }
 
 impl Chrome {
-    pub fn new(kenpo: &Kenpo, issuer: &str, signed_in: Option<(&Member, &PortalSession)>) -> Self {
+    /// The account pages are the kenpo's realm's at the IdP.
+    pub fn new(kenpo: &Kenpo, signed_in: Option<(&Member, &PortalSession)>) -> Self {
+        let issuer = &kenpo.issuer;
         Self {
             kenpo_name: kenpo.display_name.clone(),
             member_name: signed_in.map(|(m, _)| m.name.clone()),
@@ -132,5 +134,32 @@ mod tests {
         let page = ErrorPage { title_key: "no.such.key", body_key: "error.server.body" };
         assert!(templates.render("error.html", Locale::Ja, &chrome, page).is_err());
         Ok(())
+    }
+
+    /// Every literal key a page asks for (`t["…"]`, `t['…']`) is in both catalogues: a page whose
+    /// key is missing would otherwise fail only when someone opens it.
+    #[test]
+    fn every_key_the_pages_name_is_in_both_catalogues() {
+        let mut missing = Vec::new();
+        for (name, source) in PAGES {
+            for quote in ['"', '\''] {
+                let open = format!("t[{quote}");
+                for (at, _) in source.match_indices(&open) {
+                    let rest = &source[at + open.len()..];
+                    let Some(end) = rest.find(quote) else { continue };
+                    // `t["service." ~ s.key]` builds its key: checked where the keys are listed.
+                    if !rest[end + 1..].starts_with(']') {
+                        continue;
+                    }
+                    let key = &rest[..end];
+                    for locale in [Locale::Ja, Locale::En] {
+                        if !i18n::catalogue(locale).contains_key(key) {
+                            missing.push(format!("{name}: {key} ({})", locale.code()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys missing from the catalogues: {missing:#?}");
     }
 }

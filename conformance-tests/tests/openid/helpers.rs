@@ -21,7 +21,7 @@ pub use checks::{
     jwt_claims, s256, str_array, unsecured_jwt,
 };
 pub use journey::{Journey, link_in};
-pub use portal::Portal;
+pub use portal::{Portal, log_in_at};
 
 use kenpo_idp::app::{App, AppState};
 use kenpo_idp::clock::{Clock, FixedClock};
@@ -264,7 +264,7 @@ async fn spawn(backend: Backend, by_name: bool) -> Option<Idp> {
     Some(idp)
 }
 
-async fn create_member(state: &AppState, realm: &Realm, now: OffsetDateTime) -> Member {
+pub(crate) async fn create_member(state: &AppState, realm: &Realm, now: OffsetDateTime) -> Member {
     let username = Username::parse_chosen("taro1234").unwrap_or_else(|e| panic!("username: {e}"));
     let email = Email::parse("taro@example.jp").unwrap_or_else(|e| panic!("email: {e}"));
     let birthdate = BirthDate::parse_iso("1979-08-22").unwrap_or_else(|e| panic!("birthdate: {e}"));

@@ -2,7 +2,7 @@
 //! hosted page, sees only their household's data, logs out through the manual's confirmation
 //! (2-2), and a logout at the IdP ends the portal session over the back channel.
 
-use crate::helpers::{Browser, Idp, Page, Portal, on_every_backend};
+use crate::helpers::{Browser, Idp, Page, Portal, log_in_at, on_every_backend};
 use reqwest::StatusCode;
 use sqlx::Row;
 
@@ -91,22 +91,7 @@ async fn seed(portal: &Portal, idp: &Idp) -> Seeded {
 
 /// Portal 「ログイン」 → IdP login page → credentials → callback → back on `path`, signed in.
 async fn log_in(idp: &Idp, portal: &Portal, browser: &Browser, path: &str) -> Page {
-    let start = browser.get(&portal.at(&format!("/auth/login?return_to={path}"))).await;
-    assert_eq!(start.status, StatusCode::SEE_OTHER, "the portal sends the browser to the IdP");
-    let authorize = start.redirect_target();
-    assert!(authorize.as_str().starts_with(&idp.issuer), "to the IdP: {authorize}");
-    let params: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
-    assert_eq!(params.get("code_challenge_method").map(String::as_str), Some("S256"), "PKCE");
-    assert!(params.get("nonce").is_some_and(|n| n.len() >= 22), "a nonce");
-    let login_page = browser.follow(&start).await;
-    let form = login_page.login_form();
-    let callback = browser.submit_login(&form, &idp.member.username, &idp.member.password).await;
-    let target = callback.redirect_target();
-    assert!(target.as_str().starts_with(&portal.at("/auth/callback")), "back to the portal: {target}");
-    let landed = browser.follow(&callback).await;
-    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
-    assert_eq!(landed.redirect_target().path(), path);
-    browser.follow(&landed).await
+    log_in_at(browser, &portal.url, &idp.issuer, &idp.member, path).await
 }
 
 async fn a_member_logs_in_through_the_idp_and_sees_only_their_household(idp: Idp) {
@@ -331,6 +316,12 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;
+        // The page itself, not the error page in its place.
+        let heading = tab.heading().await;
+        let failed = ["ただいま表示できません", "cannot be shown", "ページが見つかりません"]
+            .iter()
+            .any(|e| heading.contains(e));
+        assert_eq!(failed, name == "not found", "{name}: the heading is {heading:?}");
     }
     chromium.close().await;
 }

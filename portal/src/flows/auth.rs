@@ -29,6 +29,9 @@ pub enum AuthError {
     /// The IdP user is not tied to any member of this kenpo.
     #[error("no member of this kenpo signs in as this user")]
     NotAMember,
+    /// The request's kenpo could not be found.
+    #[error("no kenpo for this request: {0}")]
+    Tenant(String),
 }
 
 /// A path of this portal to return to after login, or the top page: never another site
@@ -86,6 +89,7 @@ pub async fn complete(
     rp: &Rp,
     sessions: &Sessions,
     db: &impl MemberStore,
+    kenpo: &Kenpo,
     callback: Callback<'_>,
     now: i64,
 ) -> Result<(String, String), AuthError> {
@@ -93,6 +97,10 @@ pub async fn complete(
         return Err(AuthError::UnknownLogin);
     }
     let login = sessions.take_login(callback.state).await?.ok_or(AuthError::UnknownLogin)?;
+    // A login started at one kenpo's host finishes there, with that kenpo's client.
+    if login.kenpo_id != kenpo.id {
+        return Err(AuthError::UnknownLogin);
+    }
     if let Some(error) = callback.error {
         return Err(AuthError::Refused(error.chars().take(64).collect()));
     }

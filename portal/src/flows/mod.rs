@@ -1,6 +1,7 @@
 //! Decisions, with no HTTP framework types: who may see whose data, what a login produces.
 
 pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod checkups;
 pub mod etax;

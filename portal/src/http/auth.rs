@@ -7,7 +7,7 @@ use crate::flows::auth::{self, AuthError, Callback};
 use crate::oidc::RpError;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -44,8 +44,14 @@ async fn login(
 ) -> Response {
     let https = is_https(&state);
     let fresh = q.fresh.as_deref() == Some("1");
+    let rp = match state.rp(&visitor.kenpo).await {
+        Ok(rp) => rp,
+        Err(e) => {
+            return AppError::from(AuthError::from(e)).render(visitor.locale, &visitor.kenpo.display_name);
+        }
+    };
     let started = auth::begin(
-        &state.rp,
+        &rp,
         &state.sessions,
         &visitor.kenpo,
         q.return_to.as_deref(),
@@ -84,7 +90,11 @@ async fn callback(
         error: q.error.as_deref(),
     };
     let now = state.clock.unix();
-    match auth::complete(&state.rp, &state.sessions, &state.db, callback, now).await {
+    let completed = match state.rp(&visitor.kenpo).await {
+        Ok(rp) => auth::complete(&rp, &state.sessions, &state.db, &visitor.kenpo, callback, now).await,
+        Err(e) => Err(e.into()),
+    };
+    match completed {
         Ok((session_id, return_to)) => {
             // The old session (if any) is replaced, never reused: a fresh id at each login.
             if let Some(old) = jar.get(session_cookie_name(https)) {
@@ -107,7 +117,7 @@ async fn callback(
 /// 「ログアウトしてもよろしいですか？」 (manual 2-2).
 async fn confirm_logout(State(state): State<AppState>, signed: Option<Signed>) -> Response {
     let Some(signed) = signed else { return Redirect::to("/").into_response() };
-    let chrome = signed.chrome(&state);
+    let chrome = signed.chrome();
     match state.templates.render("logout.html", signed.locale, &chrome, ()) {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::from(e).render(signed.locale, &signed.kenpo.display_name),
@@ -135,14 +145,13 @@ async fn logout(
     }
     let https = is_https(&state);
     let jar = jar.remove(removal(session_cookie_name(https), https));
-    let result = auth::logout(
-        &state.rp,
-        &state.sessions,
-        &signed.who.session_id,
-        &signed.who.session,
-        signed.locale.code(),
-    )
-    .await;
+    let result = match state.rp(&signed.kenpo).await {
+        Ok(rp) => {
+            let session = &signed.who.session;
+            auth::logout(&rp, &state.sessions, &signed.who.session_id, session, signed.locale.code()).await
+        }
+        Err(e) => Err(e.into()),
+    };
     match result {
         Ok(Some(url)) => (jar, Redirect::to(url.as_str())).into_response(),
         Ok(None) => (jar, Redirect::to("/")).into_response(),
@@ -163,6 +172,7 @@ struct BackchannelForm {
 /// otherwise; never cached.
 async fn backchannel_logout(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: Result<Form<BackchannelForm>, FormRejection>,
 ) -> Response {
     let no_store = [(header::CACHE_CONTROL, "no-store")];
@@ -170,7 +180,15 @@ async fn backchannel_logout(
         return (StatusCode::BAD_REQUEST, no_store, Json(oauth_error("logout_token is required")))
             .into_response();
     };
-    match auth::back_channel_logout(&state.rp, &state.sessions, &token, state.clock.unix()).await {
+    // The host names the kenpo, and so the IdP realm whose keys must have signed the token.
+    let done = match member::tenant(&state, &headers).await {
+        Ok(kenpo) => match state.rp(&kenpo).await {
+            Ok(rp) => auth::back_channel_logout(&rp, &state.sessions, &token, state.clock.unix()).await,
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(AuthError::Tenant(e.to_string())),
+    };
+    match done {
         Ok(()) => (StatusCode::OK, no_store).into_response(),
         Err(AuthError::Rp(RpError::LogoutToken(reason))) => {
             tracing::info!(reason, "back-channel logout token refused");

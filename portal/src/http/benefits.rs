@@ -109,7 +109,7 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         first_month: window.first.to_string(),
         last_month: window.last.to_string(),
     };
-    let html = state.templates.render("benefits.html", signed.locale, &signed.chrome(state), page)?;
+    let html = state.templates.render("benefits.html", signed.locale, &signed.chrome(), page)?;
     Ok(Html(html).into_response())
 }
 

@@ -101,6 +101,6 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         rich,
         rule_set: rules.id.clone(),
     };
-    let html = state.templates.render("checkups.html", signed.locale, &signed.chrome(state), page)?;
+    let html = state.templates.render("checkups.html", signed.locale, &signed.chrome(), page)?;
     Ok(Html(html).into_response())
 }

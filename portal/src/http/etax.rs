@@ -89,7 +89,7 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         totals,
         people: scope.people(),
     };
-    let html = state.templates.render("etax.html", signed.locale, &signed.chrome(state), page)?;
+    let html = state.templates.render("etax.html", signed.locale, &signed.chrome(), page)?;
     Ok(Html(html).into_response())
 }
 

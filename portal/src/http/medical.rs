@@ -167,6 +167,6 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
         first_month: window.first.to_string(),
         last_month: window.last.to_string(),
     };
-    let html = state.templates.render("medical.html", signed.locale, &signed.chrome(state), page)?;
+    let html = state.templates.render("medical.html", signed.locale, &signed.chrome(), page)?;
     Ok(Html(html).into_response())
 }

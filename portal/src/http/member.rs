@@ -79,12 +79,8 @@ pub struct SignedIn {
 }
 
 impl Visitor {
-    pub fn chrome(&self, state: &AppState) -> Chrome {
-        Chrome::new(
-            &self.kenpo,
-            &state.config.idp_issuer,
-            self.member.as_ref().map(|m| (&m.member, &m.session)),
-        )
+    pub fn chrome(&self) -> Chrome {
+        Chrome::new(&self.kenpo, self.member.as_ref().map(|m| (&m.member, &m.session)))
     }
 }
 
@@ -100,14 +96,15 @@ impl FromRequestParts<AppState> for Visitor {
             return Ok(Self { kenpo, locale, member: None });
         };
         let now = state.clock.unix();
-        let Some(mut session) = state.sessions.get(&id, state.rp.issuer(), now).await? else {
+        let Some(mut session) = state.sessions.get(&id, &kenpo.issuer, now).await? else {
             return Ok(Self { kenpo, locale, member: None });
         };
         if session.kenpo_id != kenpo.id {
             // A session of another kenpo's host is no session here.
             return Ok(Self { kenpo, locale, member: None });
         }
-        if !auth::keep_fresh(&state.rp, &state.sessions, &id, &mut session, now).await? {
+        let rp = state.rp(&kenpo).await.map_err(auth::AuthError::from)?;
+        if !auth::keep_fresh(&rp, &state.sessions, &id, &mut session, now).await? {
             return Ok(Self { kenpo, locale, member: None });
         }
         let member = state.db.member_by_subject(&kenpo.id, &session.subject).await?;
@@ -129,8 +126,8 @@ pub struct Signed {
 }
 
 impl Signed {
-    pub fn chrome(&self, state: &AppState) -> Chrome {
-        Chrome::new(&self.kenpo, &state.config.idp_issuer, Some((&self.who.member, &self.who.session)))
+    pub fn chrome(&self) -> Chrome {
+        Chrome::new(&self.kenpo, Some((&self.who.member, &self.who.session)))
     }
 }
 

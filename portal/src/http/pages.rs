@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Renders a page of `visitor`'s, or the error page in their language.
 pub fn page<P: Serialize>(state: &AppState, visitor: &Visitor, name: &str, page: P) -> Response {
-    let chrome = visitor.chrome(state);
+    let chrome = visitor.chrome();
     match state.templates.render(name, visitor.locale, &chrome, page) {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::from(e).render(visitor.locale, &visitor.kenpo.display_name),
@@ -52,8 +52,10 @@ struct FaqPage<'a> {
 }
 
 async fn faq_page(State(state): State<AppState>, visitor: Visitor) -> Response {
-    let categories = faq::for_locale(visitor.locale);
-    page(&state, &visitor, "faq.html", FaqPage { categories })
+    match faq::for_kenpo(&state.db, &visitor.kenpo.id, visitor.locale).await {
+        Ok(categories) => page(&state, &visitor, "faq.html", FaqPage { categories: &categories }),
+        Err(e) => AppError::from(e).render(visitor.locale, &visitor.kenpo.display_name),
+    }
 }
 
 async fn stylesheet() -> impl IntoResponse {

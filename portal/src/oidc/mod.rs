@@ -4,8 +4,10 @@
 //! logout and back-channel logout tokens. No HTTP framework types here: handlers call in.
 
 mod logout_token;
+mod registry;
 
 pub use logout_token::LogoutClaims;
+pub use registry::{Registry, secret_aad};
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
@@ -42,6 +44,12 @@ pub enum RpError {
     LogoutToken(&'static str),
     #[error("the portal has no client secret for the IdP")]
     NoClientSecret,
+    #[error("the kenpo has no host of its own to sign in at")]
+    NoHost,
+    #[error("the kenpo's client secret is sealed but no master key is configured (KENPO_PORTAL_MASTER_KEY)")]
+    NoMasterKey,
+    #[error("the kenpo's client secret does not open with this master key")]
+    SecretUnreadable,
 }
 
 /// One kenpo's registration at the IdP.
@@ -123,6 +131,11 @@ impl Rp {
 
     pub fn client_id(&self) -> &str {
         self.client_id.as_str()
+    }
+
+    /// Where the IdP sends the browser back with the code.
+    pub fn redirect_uri(&self) -> &str {
+        self.redirect_uri.as_str()
     }
 
     /// The IdP's metadata and keys, from the cache unless `refresh` asks (and the last fetch is

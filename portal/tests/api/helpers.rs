@@ -5,6 +5,9 @@ use kenpo_portal::config::Config;
 pub use shared_runtime::testing::Backend;
 use shared_runtime::testing::TestDatabase;
 
+/// The master key of every test portal (32 bytes, base64): other kenpos' secrets open with it.
+pub const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLWtlbnBvLXBvcnRhbCE=";
+
 pub struct TestApp {
     pub address: String,
     pub state: AppState,
@@ -30,6 +33,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         ("KENPO_PORTAL_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
         ("KENPO_PORTAL_CLIENT_SECRET".to_owned(), "test-secret".to_owned()),
         ("KENPO_PORTAL_KENPO_NAME".to_owned(), "テスト健康保険組合加入者ページ".to_owned()),
+        ("KENPO_PORTAL_MASTER_KEY".to_owned(), TEST_MASTER_KEY.to_owned()),
     ];
     if let Some(db) = &database {
         env.push(("KENPO_PORTAL_DATABASE_URL".to_owned(), db.url.clone()));

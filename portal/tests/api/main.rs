@@ -1,5 +1,6 @@
 //! The portal's integration tests: one binary, a real server per test, every backend.
 
+mod admin;
 mod helpers;
 mod import;
 mod pages;

@@ -78,6 +78,7 @@ async fn the_kenpo_is_chosen_by_host(app: TestApp) {
         client_id: "portal".to_owned(),
         host: Some("www.other.portal.example.jp".to_owned()),
         display_name: "その他健康保険組合加入者ページ".to_owned(),
+        client_secret_sealed: None,
     };
     assert!(app.state.db.upsert_kenpo(other, time::OffsetDateTime::now_utc()).await.is_ok());
     let (_, _, body) = get(&app, "/", &[("host", "WWW.other.portal.example.jp")]).await;
