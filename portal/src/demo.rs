@@ -52,8 +52,9 @@ pub async fn seed(state: &AppState, logins: &[DemoLogin], now: OffsetDateTime) -
     for (template, months_ago, id) in [(CHECKUP_RECENT, 7, "DEMO-1"), (CHECKUP_EARLIER, 19, "DEMO-2")] {
         let exam = today.checked_sub(time::Duration::days(30 * months_ago)).unwrap_or(today);
         let xml = checkup(template, exam, id);
-        checkups::import(&state.db, &state.kenpo_id, &format!("demo-checkup-{id}.xml"), xml.as_bytes(), now)
-            .await?;
+        let options =
+            ImportOptions { file_name: format!("demo-checkup-{id}.xml"), ..ImportOptions::default() };
+        checkups::import(&state.db, &kenpo, xml.as_bytes(), &options, now).await?;
     }
     Ok(())
 }

@@ -5,10 +5,12 @@ use clap::{Parser, Subcommand};
 use kenpo_portal::app::{App, AppState};
 use kenpo_portal::config::Config;
 use kenpo_portal::domain::KenpoId;
-use kenpo_portal::flows::admin;
+use kenpo_portal::flows::{admin, checkups};
 use kenpo_portal::i18n::Locale;
 use kenpo_portal::import::retention_job::{DEFAULT_RETENTION_MONTHS, retention_cutoff};
-use kenpo_portal::import::{ImportError, ImportKind, ImportLimits, ImportOptions, Lang, Refusal};
+use kenpo_portal::import::{
+    ImportError, ImportKind, ImportLimits, ImportOptions, Lang, LineError, ReasonCode, Refusal,
+};
 use kenpo_portal::store::{Db, KenpoStore};
 use secrecy::{ExposeSecret, SecretString};
 use shared_runtime::{shutdown, telemetry};
@@ -32,13 +34,13 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Import one of the kenpo's CSV files, all or nothing.
+    /// Import one of the kenpo's CSV files, or a 特定健診 XML or ZIP, all or nothing.
     Import {
         /// The kenpo, by its IdP issuer URL.
         #[arg(long, value_name = "ISSUER")]
         kenpo: String,
-        #[arg(value_parser = parse_kind, value_name = "members|claims|benefits|prescriptions")]
-        kind: ImportKind,
+        #[arg(value_parser = parse_kind, value_name = "members|claims|benefits|prescriptions|checkups")]
+        kind: Kind,
         file: PathBuf,
         /// Check and count, then roll back.
         #[arg(long)]
@@ -53,7 +55,7 @@ enum Command {
         #[arg(long, default_value_t = ImportLimits::default().max_file_bytes)]
         max_bytes: usize,
     },
-    /// Print a new API token for the kenpo's systems (POST /api/import/{kind}).
+    /// Print a new API token for the kenpo's systems (POST /api/import/{kind}, also checkups).
     ImportToken {
         #[arg(long, value_name = "ISSUER")]
         kenpo: String,
@@ -119,8 +121,21 @@ enum KenpoAction {
     List,
 }
 
-fn parse_kind(s: &str) -> Result<ImportKind, String> {
-    ImportKind::parse(s).ok_or_else(|| "must be members, claims, benefits or prescriptions".to_owned())
+/// What `import` takes: one of the CSV files, or checkups (CDA XML or ZIP), which have their own
+/// flow and report rather than a place among the CSV kinds.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Csv(ImportKind),
+    Checkups,
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    match s {
+        checkups::KIND => Ok(Kind::Checkups),
+        _ => ImportKind::parse(s)
+            .map(Kind::Csv)
+            .ok_or_else(|| "must be members, claims, benefits, prescriptions or checkups".to_owned()),
+    }
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -212,82 +227,143 @@ async fn open(config: &Config, issuer: &str) -> Result<(Db, KenpoId), Failure> {
 async fn import(
     config: &Config,
     issuer: &str,
-    kind: ImportKind,
+    kind: Kind,
     file: &std::path::Path,
     dry_run: bool,
     lang: Lang,
     json: bool,
     limits: ImportLimits,
 ) -> Result<(), Failure> {
+    let file_name = file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let size = std::fs::metadata(file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?.len();
     if usize::try_from(size).map_or(true, |s| s > limits.max_file_bytes) {
-        let error = kenpo_portal::import::LineError::file(kenpo_portal::import::ReasonCode::FileTooLarge {
-            max: limits.max_file_bytes,
+        let max = limits.max_file_bytes;
+        return Err(match kind {
+            Kind::Csv(_) => refused(&[LineError::file(ReasonCode::FileTooLarge { max })], lang, json),
+            Kind::Checkups => {
+                refused_documents(&[checkups::DocumentError::file_too_large(&file_name, max)], lang, json)
+            }
         });
-        print_refusal(&[error], lang, json)?;
-        return Err(Failure::Refused);
     }
     let bytes = std::fs::read(file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
     let (db, kenpo) = open(config, issuer).await?;
-    let file_name = file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let options = ImportOptions { file_name, dry_run, limits };
-    let outcome =
-        kenpo_portal::import::import_file(&db, &kenpo, kind, &bytes, &options, OffsetDateTime::now_utc())
-            .await;
-    db.close().await;
-    match outcome {
-        Ok(report) if json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Ok(r) => {
-            let (ja, en) = (r.seen_before, r.dry_run);
-            match lang {
-                Lang::Ja => println!(
-                    "{} {}: {}行（追加 {}、更新 {}、変更なし {}）{}{} sha256={}",
-                    r.kind,
-                    r.file_name,
-                    r.rows,
-                    r.inserted,
-                    r.updated,
-                    r.unchanged,
-                    if ja { "・同じファイルを取り込み済み" } else { "" },
-                    if en { "・試行のみ（書き込みなし）" } else { "" },
-                    r.sha256
-                ),
-                Lang::En => println!(
-                    "{} {}: {} rows ({} inserted, {} updated, {} unchanged){}{} sha256={}",
-                    r.kind,
-                    r.file_name,
-                    r.rows,
-                    r.inserted,
-                    r.updated,
-                    r.unchanged,
-                    if ja { "; this file was imported before" } else { "" },
-                    if en { "; dry run, nothing written" } else { "" },
-                    r.sha256
-                ),
+    let now = OffsetDateTime::now_utc();
+    let summary = match kind {
+        Kind::Csv(kind) => {
+            let outcome = kenpo_portal::import::import_file(&db, &kenpo, kind, &bytes, &options, now).await;
+            db.close().await;
+            match outcome {
+                Ok(report) if json => return print_json(&report),
+                Ok(r) => Summary {
+                    kind: r.kind.as_str(),
+                    file_name: r.file_name,
+                    count: r.rows,
+                    unit: ("行", "rows"),
+                    counts: (r.inserted, r.updated, r.unchanged),
+                    seen_before: r.seen_before,
+                    dry_run: r.dry_run,
+                    sha256: r.sha256,
+                },
+                Err(ImportError::Refused(errors)) => return Err(refused(&errors, lang, json)),
+                Err(ImportError::Store(e)) => return Err(e.into()),
             }
         }
-        Err(ImportError::Refused(errors)) => {
-            print_refusal(&errors, lang, json)?;
-            return Err(Failure::Refused);
+        Kind::Checkups => {
+            let outcome = checkups::import(&db, &kenpo, &bytes, &options, now).await;
+            db.close().await;
+            match outcome {
+                Ok(report) if json => return print_json(&report),
+                Ok(r) => Summary {
+                    kind: r.kind,
+                    file_name: r.file_name,
+                    count: r.documents,
+                    unit: ("件", "documents"),
+                    counts: (r.inserted, r.updated, r.unchanged),
+                    seen_before: r.seen_before,
+                    dry_run: r.dry_run,
+                    sha256: r.sha256,
+                },
+                Err(checkups::ImportError::Refused(errors)) => {
+                    return Err(refused_documents(&errors, lang, json));
+                }
+                Err(checkups::ImportError::Store(e)) => return Err(e.into()),
+            }
         }
-        Err(ImportError::Store(e)) => return Err(e.into()),
-    }
+    };
+    println!("{}", summary.line(lang));
     Ok(())
 }
 
-fn print_refusal(errors: &[kenpo_portal::import::LineError], lang: Lang, json: bool) -> Result<(), Failure> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(&Refusal::new(errors))?);
-    } else {
-        for e in errors {
-            eprintln!("{}", e.message(lang));
-        }
+/// An accepted file's report as one line for a person.
+#[derive(Debug)]
+struct Summary {
+    kind: &'static str,
+    file_name: String,
+    count: u64,
+    /// The counted unit, in Japanese and English.
+    unit: (&'static str, &'static str),
+    /// Inserted, updated, unchanged.
+    counts: (u64, u64, u64),
+    seen_before: bool,
+    dry_run: bool,
+    sha256: String,
+}
+
+impl Summary {
+    fn line(&self, lang: Lang) -> String {
+        let Self { kind, file_name, count, unit, counts: (inserted, updated, unchanged), .. } = self;
+        let (seen, dry) = (self.seen_before, self.dry_run);
         match lang {
-            Lang::Ja => eprintln!("{}件のエラーのため、ファイル全体を取り込みませんでした", errors.len()),
-            Lang::En => eprintln!("the file was not imported: {} error(s)", errors.len()),
+            Lang::Ja => format!(
+                "{kind} {file_name}: {count}{}（追加 {inserted}、更新 {updated}、変更なし {unchanged}）{}{} sha256={}",
+                unit.0,
+                if seen { "・同じファイルを取り込み済み" } else { "" },
+                if dry { "・試行のみ（書き込みなし）" } else { "" },
+                self.sha256
+            ),
+            Lang::En => format!(
+                "{kind} {file_name}: {count} {} ({inserted} inserted, {updated} updated, {unchanged} unchanged){}{} sha256={}",
+                unit.1,
+                if seen { "; this file was imported before" } else { "" },
+                if dry { "; dry run, nothing written" } else { "" },
+                self.sha256
+            ),
         }
     }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Prints a CSV file's line errors; the failure to end with.
+fn refused(errors: &[LineError], lang: Lang, json: bool) -> Failure {
+    if json {
+        return print_json(&Refusal::new(errors)).err().unwrap_or(Failure::Refused);
+    }
+    print_errors(errors.iter().map(|e| e.message(lang)), errors.len(), lang);
+    Failure::Refused
+}
+
+/// Prints a checkup file's document errors; the failure to end with.
+fn refused_documents(errors: &[checkups::DocumentError], lang: Lang, json: bool) -> Failure {
+    if json {
+        return print_json(&checkups::Refusal { errors }).err().unwrap_or(Failure::Refused);
+    }
+    print_errors(errors.iter().map(|e| e.message(lang).to_owned()), errors.len(), lang);
+    Failure::Refused
+}
+
+fn print_errors(messages: impl Iterator<Item = String>, count: usize, lang: Lang) {
+    for message in messages {
+        eprintln!("{message}");
+    }
+    match lang {
+        Lang::Ja => eprintln!("{count}件のエラーのため、ファイル全体を取り込みませんでした"),
+        Lang::En => eprintln!("the file was not imported: {count} error(s)"),
+    }
 }
 
 async fn import_token(config: &Config, issuer: &str, revoke: bool) -> Result<(), Failure> {

@@ -7,25 +7,147 @@ use crate::checkup::chart::{self, BAND_LABELS_EN, BAND_LABELS_JA, ChartPoint};
 use crate::checkup::rules::{self, RuleSet};
 use crate::checkup::stratify::{self, Measurements};
 use crate::checkup::{keys, zip};
+use crate::domain::KenpoId;
 use crate::i18n::Locale;
-use crate::store::{CheckupRecord, CheckupStore, NewCheckup, StoreError, Stored};
+use crate::import::{ImportOptions, Lang};
+use crate::store::{CheckupRecord, CheckupStore, Db, NewCheckup, StoreError, Stored};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-/// Why one document of a file was refused: the file (inside a ZIP), the XML path, the reason.
+/// Why one document of a file (or, with an empty path, the whole file) was refused: the file
+/// (inside a ZIP, the data file's name), the XML path, a reason code for machines and the texts
+/// for the kenpo's staff, with the file and path in front, like the CSV imports' `ErrorMessage`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DocumentError {
     pub file: String,
     pub path: String,
-    pub reason: String,
+    /// `not_xml`, `wrong_root`, `missing`, `invalid`, `unknown_member`, `file_too_large`,
+    /// `zip_corrupt`, `zip_too_many_entries`, `zip_file_too_large`, `zip_total_too_large`,
+    /// `zip_unreadable` or `zip_no_data_files`.
+    pub reason: &'static str,
+    pub message_ja: String,
+    pub message_en: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+impl DocumentError {
+    fn new(file: &str, path: &str, reason: &'static str, ja: &str, en: &str) -> Self {
+        let place = if path.is_empty() { file.to_owned() } else { format!("{file} {path}") };
+        Self {
+            file: file.to_owned(),
+            path: path.to_owned(),
+            reason,
+            message_ja: format!("{place}: {ja}"),
+            message_en: format!("{place}: {en}"),
+        }
+    }
+
+    /// The file is over the import's size limit.
+    pub fn file_too_large(file: &str, max: usize) -> Self {
+        let ja = format!("ファイルが大きすぎます（上限 {max} バイト）");
+        let en = format!("the file is too large (limit {max} bytes)");
+        Self::new(file, "", "file_too_large", &ja, &en)
+    }
+
+    fn unknown_member(file: &str) -> Self {
+        Self::new(
+            file,
+            "/ClinicalDocument/recordTarget/patientRole",
+            "unknown_member",
+            "記号・番号（枝番）と生年月日が一致する加入者が登録されていません",
+            "no member of this kenpo has this card number and birth date",
+        )
+    }
+
+    fn cda(file: &str, e: &cda::CdaError) -> Self {
+        use cda::CdaError as E;
+        let (reason, ja, en) = match e {
+            E::NotXml { reason } => (
+                "not_xml",
+                format!("XML 文書として読めません（{reason}）"),
+                format!("not a well-formed XML document: {reason}"),
+            ),
+            E::WrongRoot { found, .. } => (
+                "wrong_root",
+                format!("ルート要素が {} の ClinicalDocument ではありません（{found}）", cda::NS_HL7),
+                format!("expected ClinicalDocument in namespace {}, found {found}", cda::NS_HL7),
+            ),
+            E::Missing { .. } => (
+                "missing",
+                "必須の要素または属性がありません".to_owned(),
+                "required element or attribute is missing".to_owned(),
+            ),
+            // The detailed reasons stay in English after the Japanese lead-in.
+            E::Invalid { reason, .. } => {
+                ("invalid", format!("値が正しくありません: {reason}"), reason.clone())
+            }
+        };
+        Self::new(file, e.path(), reason, &ja, &en)
+    }
+
+    /// A problem with the archive: about one of its entries when the error names one.
+    fn zip(file: &str, e: &zip::ZipError) -> Self {
+        use zip::ZipError as E;
+        let en = e.to_string();
+        let (file, reason, ja) = match e {
+            E::NotZip(_) => (file, "zip_corrupt", "ZIP ファイルとして読めません".to_owned()),
+            E::TooManyEntries { found, limit } => (
+                file,
+                "zip_too_many_entries",
+                format!("ZIP のエントリーが {found} 個あります（上限 {limit} 個）"),
+            ),
+            E::FileTooLarge { name, limit } => (
+                name.as_str(),
+                "zip_file_too_large",
+                format!("展開後のサイズが1ファイルの上限 {limit} バイトを超えています"),
+            ),
+            E::TotalTooLarge { name, limit } => (
+                name.as_str(),
+                "zip_total_too_large",
+                format!("展開後のデータファイルの合計が上限 {limit} バイトを超えています"),
+            ),
+            E::Unreadable { name, reason } => {
+                (name.as_str(), "zip_unreadable", format!("ZIP から読み出せません（{reason}）"))
+            }
+            E::NoDataFiles => {
+                (file, "zip_no_data_files", "ZIP に DATA/*.xml のファイルがありません".to_owned())
+            }
+        };
+        Self::new(file, "", reason, &ja, &en)
+    }
+
+    /// The text in the reader's language.
+    pub fn message(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.message_ja,
+            Lang::En => &self.message_en,
+        }
+    }
+}
+
+/// The body of a refusal: `{ "errors": [...] }`, as for the CSV files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal<'a> {
+    pub errors: &'a [DocumentError],
+}
+
+/// What an accepted file did; the CSV imports' report with documents for rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
-    pub documents: usize,
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
+    /// Always `checkups`.
+    pub kind: &'static str,
+    pub file_name: String,
+    /// CDA documents in the file.
+    pub documents: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// A file with the same digest was imported before.
+    pub seen_before: bool,
+    /// Nothing was written: the counts are what the import would have done.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,98 +158,121 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-/// Imports one file: a `.zip` submission or a single XML document. Nothing is written unless
-/// every document parses and names a member of this kenpo.
+/// The kind checkups are recorded as in `imports`.
+pub const KIND: &str = "checkups";
+
+/// Imports one file: a `.zip` submission or a single XML document, for the CLI, the API and the
+/// demo. Nothing is written unless every document parses and names a member of this kenpo; the
+/// exams and the `imports` record share one transaction, which a dry run rolls back.
 pub async fn import(
-    db: &impl CheckupStore,
-    kenpo_id: &str,
-    file_name: &str,
+    db: &Db,
+    kenpo: &KenpoId,
     bytes: &[u8],
+    options: &ImportOptions,
     now: OffsetDateTime,
 ) -> Result<ImportReport, ImportError> {
+    let file_name = options.file_name.as_str();
+    let max = options.limits.max_file_bytes;
+    if bytes.len() > max {
+        return Err(ImportError::Refused(vec![DocumentError::file_too_large(file_name, max)]));
+    }
+    let sha256 = hex::encode(Sha256::digest(bytes));
     let files: Vec<(String, Vec<u8>)> = if bytes.starts_with(b"PK") {
         zip::read_data_files(bytes, &zip::Limits::default())
-            .map_err(|e| {
-                ImportError::Refused(vec![DocumentError {
-                    file: file_name.to_owned(),
-                    path: String::new(),
-                    reason: e.to_string(),
-                }])
-            })?
+            .map_err(|e| ImportError::Refused(vec![DocumentError::zip(file_name, &e)]))?
             .into_iter()
             .map(|f| (f.name, f.bytes))
             .collect()
     } else {
         vec![(file_name.to_owned(), bytes.to_vec())]
     };
+    // Parsed and matched before the transaction opens: a bad file never takes the write lock.
     let mut errors = Vec::new();
-    let mut parsed = Vec::new();
+    let mut rows = Vec::with_capacity(files.len());
     for (name, bytes) in &files {
-        match cda::parse(bytes) {
-            Ok(doc) => {
-                let member = db
-                    .member_for_card(
-                        kenpo_id,
-                        doc.card_symbol.as_deref(),
-                        &doc.card_number,
-                        doc.branch.as_deref(),
-                        &doc.birth_date.to_string(),
-                    )
-                    .await?;
-                match member {
-                    Some(member) => parsed.push((name, doc, member, bytes)),
-                    None => errors.push(DocumentError {
-                        file: name.clone(),
-                        path: "/ClinicalDocument/recordTarget/patientRole".to_owned(),
-                        reason: "no member of this kenpo has this card number and birth date".to_owned(),
-                    }),
-                }
+        let doc = match cda::parse(bytes) {
+            Ok(doc) => doc,
+            Err(e) => {
+                errors.push(DocumentError::cda(name, &e));
+                continue;
             }
-            Err(e) => errors.push(DocumentError {
-                file: name.clone(),
-                path: e.path().to_owned(),
-                reason: e.to_string(),
-            }),
+        };
+        let member = db
+            .member_for_card(
+                kenpo.as_str(),
+                doc.card_symbol.as_deref(),
+                &doc.card_number,
+                doc.branch.as_deref(),
+                &doc.birth_date.to_string(),
+            )
+            .await?;
+        match member {
+            Some(member) => rows.push(Row::new(&doc, member, bytes)),
+            None => errors.push(DocumentError::unknown_member(name)),
         }
     }
     if !errors.is_empty() {
         return Err(ImportError::Refused(errors));
     }
-    let texts: Vec<(String, String, String, String, String)> = parsed
-        .iter()
-        .map(|(_, doc, member, bytes)| {
-            let id = match &doc.document_id.extension {
-                Some(ext) => format!("{}^{ext}", doc.document_id.root),
-                None => doc.document_id.root.clone(),
-            };
-            (
-                id,
-                member.clone(),
-                doc.exam_date.to_string(),
-                doc.institution_name.clone(),
-                String::from_utf8_lossy(bytes).into_owned(),
-            )
-        })
-        .collect();
-    let rows: Vec<NewCheckup<'_>> = texts
-        .iter()
-        .map(|(id, member, date, institution, document)| NewCheckup {
-            kenpo_id,
-            document_id: id,
-            member_id: member,
-            exam_date: date,
-            institution,
-            document,
-        })
-        .collect();
-    let stored = db.store_checkups(&rows, now).await?;
-    let count = |s: Stored| stored.iter().filter(|x| **x == s).count();
+    let new: Vec<NewCheckup<'_>> = rows.iter().map(|r| r.as_new(kenpo)).collect();
+    let documents = u64::try_from(new.len()).unwrap_or(u64::MAX);
+    let mut tx = db.begin_import(now).await?;
+    let stored = tx.store_checkups(&new).await?;
+    let seen_before = tx.record_import(kenpo, KIND, file_name, &sha256, documents).await?;
+    if options.dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    let count = |s: Stored| u64::try_from(stored.iter().filter(|x| **x == s).count()).unwrap_or(u64::MAX);
     Ok(ImportReport {
-        documents: stored.len(),
+        kind: KIND,
+        file_name: file_name.to_owned(),
+        documents,
         inserted: count(Stored::Inserted),
         updated: count(Stored::Updated),
         unchanged: count(Stored::Unchanged),
+        sha256,
+        seen_before,
+        dry_run: options.dry_run,
     })
+}
+
+/// One accepted document, owning the texts a [`NewCheckup`] borrows.
+#[derive(Debug)]
+struct Row {
+    document_id: String,
+    member_id: String,
+    exam_date: String,
+    institution: String,
+    document: String,
+}
+
+impl Row {
+    fn new(doc: &CheckupDocument, member_id: String, bytes: &[u8]) -> Self {
+        let document_id = match &doc.document_id.extension {
+            Some(ext) => format!("{}^{ext}", doc.document_id.root),
+            None => doc.document_id.root.clone(),
+        };
+        Self {
+            document_id,
+            member_id,
+            exam_date: doc.exam_date.to_string(),
+            institution: doc.institution_name.clone(),
+            document: String::from_utf8_lossy(bytes).into_owned(),
+        }
+    }
+
+    fn as_new<'a>(&'a self, kenpo: &'a KenpoId) -> NewCheckup<'a> {
+        NewCheckup {
+            kenpo_id: kenpo.as_str(),
+            document_id: &self.document_id,
+            member_id: &self.member_id,
+            exam_date: &self.exam_date,
+            institution: &self.institution,
+            document: &self.document,
+        }
+    }
 }
 
 /// One item of an exam, ready to show.

@@ -1,10 +1,9 @@
 //! Writing 特定健診 exams: one row per CDA document, keyed by the document's id so a file sent
-//! twice is one exam.
+//! twice is one exam. The writes run in the import's transaction ([`ImportTx`]), like the CSV
+//! files'.
 
-use super::{Db, StoreError};
-use shared_runtime::db::to_millis;
+use super::{Db, ImportTx, StoreError};
 use std::future::Future;
-use time::OffsetDateTime;
 
 /// An exam to store, already matched to a member.
 #[derive(Debug, Clone)]
@@ -36,12 +35,6 @@ pub trait CheckupStore {
         branch: Option<&str>,
         birth_date: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-    /// Stores every exam of one file in one transaction: all or nothing.
-    fn store_checkups(
-        &self,
-        checkups: &[NewCheckup<'_>],
-        now: OffsetDateTime,
-    ) -> impl Future<Output = Result<Vec<Stored>, StoreError>> + Send;
 }
 
 impl CheckupStore for Db {
@@ -68,14 +61,13 @@ impl CheckupStore for Db {
         // Twins on one card without a 枝番 cannot be told apart: better no match than a wrong one.
         Ok(if rows.len() == 1 { rows.into_iter().next().map(|r| r.0) } else { None })
     }
+}
 
-    async fn store_checkups(
-        &self,
-        checkups: &[NewCheckup<'_>],
-        now: OffsetDateTime,
-    ) -> Result<Vec<Stored>, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        super::lock_for_writing(&mut tx, self.backend()).await?;
+impl ImportTx {
+    /// Stores every exam of one file in the import's transaction, so the file is written (and
+    /// recorded in `imports`) all or nothing, and a dry run rolls it back with the rest.
+    pub async fn store_checkups(&mut self, checkups: &[NewCheckup<'_>]) -> Result<Vec<Stored>, StoreError> {
+        let (tx, now) = self.parts();
         let mut stored = Vec::with_capacity(checkups.len());
         for c in checkups {
             let existing: Option<(String, String)> =
@@ -95,7 +87,7 @@ impl CheckupStore for Db {
                     .bind(c.exam_date)
                     .bind(c.institution)
                     .bind(c.document)
-                    .bind(to_millis(now))
+                    .bind(now)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -113,7 +105,7 @@ impl CheckupStore for Db {
                     .bind(c.exam_date)
                     .bind(c.institution)
                     .bind(c.document)
-                    .bind(to_millis(now))
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
                     Stored::Inserted
@@ -121,7 +113,6 @@ impl CheckupStore for Db {
             };
             stored.push(outcome);
         }
-        tx.commit().await?;
         Ok(stored)
     }
 }

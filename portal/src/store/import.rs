@@ -522,3 +522,10 @@ impl Db {
         })
     }
 }
+
+/// For the other stores' writes that belong to an import (checkups), in the same transaction.
+impl ImportTx {
+    pub(super) fn parts(&mut self) -> (&mut sqlx::AnyConnection, i64) {
+        (&mut self.tx, self.now)
+    }
+}

@@ -1,11 +1,13 @@
-//! Importing the kenpo's files: all or nothing, idempotent, every error by line; the API.
+//! Importing the kenpo's files: all or nothing, idempotent, every error by line (or, for
+//! checkups, by file and XML path); the API and the CLI.
 
 use crate::helpers::{TestApp, on_every_backend};
-use kenpo_portal::domain::{KenpoId, Month};
+use kenpo_portal::domain::{KenpoId, MemberId, Month};
+use kenpo_portal::flows::checkups;
 use kenpo_portal::import::{
     ImportError, ImportKind, ImportOptions, ImportReport, import_file, new_api_token,
 };
-use kenpo_portal::store::KenpoStore;
+use kenpo_portal::store::{KenpoStore, RecordStore};
 use sqlx::Row;
 
 on_every_backend!(
@@ -18,6 +20,11 @@ on_every_backend!(
     the_api_refuses_a_missing_or_wrong_token_with_401,
     the_api_imports_with_the_token_and_answers_422_with_every_error,
     purge_deletes_only_rows_older_than_the_cutoff,
+    a_checkup_posted_to_the_api_is_stored_and_the_same_file_again_changes_nothing,
+    a_zip_with_one_broken_document_is_refused_naming_it_in_japanese_and_stores_nothing,
+    the_checkup_api_refuses_other_content_types_with_415_and_no_token_with_401,
+    a_checkup_dry_run_counts_but_stores_and_records_nothing,
+    the_cli_imports_a_checkup_and_refuses_a_broken_one_with_exit_code_1,
 );
 
 const MEMBERS: &str = "\u{feff}symbol,number,branch,relation,name,name_kana,birth_date,sex,acquired_on,lost_on,idp_subject\r\n\
@@ -261,4 +268,203 @@ async fn purge_deletes_only_rows_older_than_the_cutoff(app: TestApp) {
     let later = Month::new(2025, 4).unwrap_or_else(|| panic!("month"));
     let report = app.state.db.purge_older_than(&kenpo, later).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((report.claims, report.prescriptions), (1, 1));
+}
+
+/// The hand-written 2025 exam, for 健保 太郎 of `MEMBERS` (card 1001-2345, born 1979-08-22).
+fn checkup_xml() -> String {
+    include_str!("../fixtures/checkup/h0000000001202504150001.xml")
+        .replace("extension=\"ケンポ１\"", "extension=\"1001\"")
+        .replace("extension=\"4321\"", "extension=\"2345\"")
+        .replace("19721020", "19790822")
+}
+
+/// The 2024 exam for the same member with a birth date that is no date.
+fn broken_checkup_xml() -> String {
+    include_str!("../fixtures/checkup/h0000000001202404160001.xml")
+        .replace("extension=\"ケンポ１\"", "extension=\"1001\"")
+        .replace("extension=\"4321\"", "extension=\"2345\"")
+        .replace("19721020", "19791399")
+}
+
+fn submission_zip(entries: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, text) in entries {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap_or_else(|e| panic!("zip {name}: {e}"));
+        writer.write_all(text.as_bytes()).unwrap_or_else(|e| panic!("zip {name}: {e}"));
+    }
+    writer.finish().unwrap_or_else(|e| panic!("zip: {e}")).into_inner()
+}
+
+async fn post_checkup(
+    app: &TestApp,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let mut request = app
+        .http
+        .post(app.url("/api/import/checkups?file_name=h0001.xml"))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap_or_else(|e| panic!("POST: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+async fn token(app: &TestApp) -> String {
+    new_api_token(&app.state.db, &kenpo(app).await, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn a_checkup_posted_to_the_api_is_stored_and_the_same_file_again_changes_nothing(app: TestApp) {
+    imported(&app, ImportKind::Members, MEMBERS).await;
+    let token = token(&app).await;
+
+    let (status, body) =
+        post_checkup(&app, Some(&token), "application/xml; charset=utf-8", checkup_xml().into_bytes()).await;
+
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["kind"].as_str(), body["documents"].as_u64(), body["inserted"].as_u64()),
+        (Some("checkups"), Some(1), Some(1))
+    );
+    assert_eq!((body["file_name"].as_str(), body["seen_before"].as_bool()), (Some("h0001.xml"), Some(false)));
+    let row = sqlx::query("SELECT member_id FROM checkups")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let member: String = row.try_get(0).unwrap_or_else(|e| panic!("{e}"));
+    let member = MemberId::parse(&member).unwrap_or_else(|| panic!("a member id: {member}"));
+    let exams = app.state.db.checkups(&[member], "2000-01-01").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exams.iter().map(|e| e.exam_date.as_str()).collect::<Vec<_>>(), ["2025-04-15"]);
+    let rules = kenpo_portal::checkup::RuleSet::mhlw_4th().unwrap_or_else(|e| panic!("{e}"));
+    let (view, _) = kenpo_portal::flows::checkups::view(&exams[0], &rules, kenpo_portal::i18n::Locale::Ja)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!view.items.is_empty(), "the stored document reads back as an exam");
+
+    let (status, again) = post_checkup(&app, Some(&token), "text/xml", checkup_xml().into_bytes()).await;
+
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        (again["inserted"].as_u64(), again["updated"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(0), Some(1))
+    );
+    assert_eq!((again["seen_before"].as_bool(), &again["sha256"]), (Some(true), &body["sha256"]));
+    assert_eq!(count(&app, "checkups").await, 1);
+    assert_eq!(count(&app, "imports").await, 3, "the members file and the checkup file twice");
+}
+
+async fn a_zip_with_one_broken_document_is_refused_naming_it_in_japanese_and_stores_nothing(app: TestApp) {
+    imported(&app, ImportKind::Members, MEMBERS).await;
+    let token = token(&app).await;
+    let zip = submission_zip(&[
+        ("ix08_V08.xml", "<exchange/>"),
+        ("DATA/h0000000001202504150001.xml", &checkup_xml()),
+        ("DATA/h0000000001202404160001.xml", &broken_checkup_xml()),
+    ]);
+
+    let (status, body) = post_checkup(&app, Some(&token), "application/zip", zip).await;
+
+    assert_eq!(status, 422, "{body}");
+    let errors = body["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{body}");
+    let error = &errors[0];
+    assert_eq!(
+        (error["file"].as_str(), error["reason"].as_str()),
+        (Some("h0000000001202404160001.xml"), Some("invalid"))
+    );
+    let path = error["path"].as_str().unwrap_or_default();
+    assert!(path.starts_with("/ClinicalDocument/recordTarget/patientRole/patient/birthTime"), "{path}");
+    let message = error["message_ja"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!("h0000000001202404160001.xml {path}: 値が正しくありません")),
+        "{message}"
+    );
+    assert!(error["message_en"].as_str().is_some_and(|m| m.starts_with("h0000000001202404160001.xml /")));
+    assert_eq!(count(&app, "checkups").await, 0, "all or nothing");
+    assert_eq!(count(&app, "imports").await, 1, "only the members file is recorded");
+}
+
+async fn the_checkup_api_refuses_other_content_types_with_415_and_no_token_with_401(app: TestApp) {
+    imported(&app, ImportKind::Members, MEMBERS).await;
+    let token = token(&app).await;
+
+    let (status, body) = post_checkup(&app, Some(&token), "text/csv", checkup_xml().into_bytes()).await;
+
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["error"], "unsupported_media_type");
+    for media in ["application/xml", "text/xml", "application/zip"] {
+        assert!(body["message_en"].as_str().is_some_and(|m| m.contains(media)), "{body}");
+        assert!(body["message_ja"].as_str().is_some_and(|m| m.contains(media)), "{body}");
+    }
+    let (status, body) = post_checkup(&app, None, "application/xml", checkup_xml().into_bytes()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(count(&app, "checkups").await, 0);
+}
+
+async fn a_checkup_dry_run_counts_but_stores_and_records_nothing(app: TestApp) {
+    imported(&app, ImportKind::Members, MEMBERS).await;
+    let options =
+        ImportOptions { file_name: "h0001.xml".to_owned(), dry_run: true, ..ImportOptions::default() };
+
+    let report = checkups::import(
+        &app.state.db,
+        &kenpo(&app).await,
+        checkup_xml().as_bytes(),
+        &options,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+
+    assert_eq!((report.documents, report.inserted, report.dry_run), (1, 1, true));
+    assert_eq!(report.sha256.len(), 64);
+    assert_eq!(count(&app, "checkups").await, 0);
+    assert_eq!(count(&app, "imports").await, 1, "a dry run is not recorded");
+}
+
+/// Runs `kenpo-portal import --kenpo … checkups FILE` against the test's database.
+async fn run_cli(app: &TestApp, file: &std::path::Path) -> std::process::Output {
+    use secrecy::ExposeSecret;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kenpo-portal"));
+    command
+        .env("KENPO_PORTAL_DATABASE_URL", app.state.config.database_url.expose_secret())
+        .env("KENPO_PORTAL_DATA_DIR", &app.state.config.data_dir)
+        .args(["import", "--kenpo", &app.state.config.idp_issuer, "checkups"])
+        .arg(file);
+    tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("kenpo-portal: {e}"))
+}
+
+async fn the_cli_imports_a_checkup_and_refuses_a_broken_one_with_exit_code_1(app: TestApp) {
+    imported(&app, ImportKind::Members, MEMBERS).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (good, bad) = (dir.path().join("good.xml"), dir.path().join("bad.xml"));
+    std::fs::write(&good, checkup_xml()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&bad, broken_checkup_xml()).unwrap_or_else(|e| panic!("{e}"));
+
+    let ok = run_cli(&app, &good).await;
+    let refused = run_cli(&app, &bad).await;
+
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{stdout} {}", String::from_utf8_lossy(&ok.stderr));
+    assert!(stdout.starts_with("checkups good.xml: 1件（追加 1、更新 0、変更なし 0）"), "{stdout}");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("bad.xml /ClinicalDocument/recordTarget/patientRole/patient/birthTime"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("値が正しくありません"), "{stderr}");
+    assert!(stderr.contains("1件のエラーのため、ファイル全体を取り込みませんでした"), "{stderr}");
+    assert_eq!(count(&app, "checkups").await, 1);
 }
