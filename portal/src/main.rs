@@ -89,6 +89,20 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// List who read whose health data, what and when (the kenpo's audit), as CSV.
+    Reads {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        /// First day, in Japan time (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        from: time::Date,
+        /// Last day, included (default: the first day).
+        #[arg(long, value_parser = parse_date)]
+        to: Option<time::Date>,
+        /// JSON instead of CSV.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete the kenpo's health data older than its retention.
     Purge {
         #[arg(long, value_name = "ISSUER")]
@@ -136,6 +150,11 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
             .map(Kind::Csv)
             .ok_or_else(|| "must be members, claims, benefits, prescriptions or checkups".to_owned()),
     }
+}
+
+fn parse_date(s: &str) -> Result<time::Date, String> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| "must be a date as YYYY-MM-DD".to_owned())
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -187,6 +206,9 @@ async fn main() -> ExitCode {
         Command::Kenpo { action } => kenpo_command(&config, action).await,
         Command::Settings { kenpo, set } => settings(&config, &kenpo, set.as_deref()).await,
         Command::Faq { kenpo, lang, set, reset } => faq(&config, &kenpo, lang, set.as_deref(), reset).await,
+        Command::Reads { kenpo, from, to, json } => {
+            reads(&config, &kenpo, from, to.unwrap_or(from), json).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -489,5 +511,30 @@ async fn faq(
         print!("{}", admin::faq_document(&db, &kenpo, locale).await.map_err(usage)?);
     }
     db.close().await;
+    Ok(())
+}
+
+async fn reads(
+    config: &Config,
+    issuer: &str,
+    from: time::Date,
+    to: time::Date,
+    json: bool,
+) -> Result<(), Failure> {
+    if to < from {
+        return Err(Failure::Usage("--to must not be before --from".to_owned()));
+    }
+    let (db, kenpo) = open(config, issuer).await?;
+    let records = kenpo_portal::flows::audit::reads(&db, kenpo.as_str(), from, to).await?;
+    db.close().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        use std::io::Write;
+        std::io::stdout().write_all(&kenpo_portal::flows::audit::to_csv(&records)?)?;
+    }
+    if i64::try_from(records.len()).is_ok_and(|n| n >= kenpo_portal::flows::audit::MAX_ROWS) {
+        eprintln!("kenpo-portal: the listing stopped at {} reads; ask for a shorter period", records.len());
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
+mod audit;
 mod checkups;
 mod import;
 mod kenpos;
@@ -7,6 +8,7 @@ mod members;
 mod records;
 mod retention;
 
+pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};

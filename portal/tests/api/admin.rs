@@ -18,6 +18,7 @@ on_every_backend!(
     settings_change_only_what_is_named_and_bad_values_change_nothing,
     a_kenpo_faq_replaces_the_manuals_and_english_readers_get_the_kenpos_japanese,
     the_binary_changes_settings_and_refuses_bad_input_with_exit_code_2,
+    the_audit_lists_the_kenpos_reads_with_cards_and_names_in_japan_time,
 );
 
 const HOST_B: &str = "kenpo-b.portal.example.jp";
@@ -207,4 +208,60 @@ async fn the_binary_changes_settings_and_refuses_bad_input_with_exit_code_2(app:
     assert!(out.contains(HOST_B), "{out}");
     let (_, list, _) = portal_command(&app, &["kenpo", "list"], "");
     assert!(list.contains(ISSUER_B) && list.contains(&issuer) && !list.contains("s3cret"), "{list}");
+}
+
+async fn the_audit_lists_the_kenpos_reads_with_cards_and_names_in_japan_time(app: TestApp) {
+    use kenpo_portal::domain::KenpoId;
+    use kenpo_portal::import::{ImportKind, ImportOptions, import_file};
+    use kenpo_portal::store::{HealthDataRead, MemberStore, RecordStore};
+    let kenpo = configured(&app).await;
+    let id = KenpoId::parse(&kenpo.id).unwrap_or_else(|| panic!("kenpo id"));
+    let csv = "symbol,number,branch,relation,name,name_kana,birth_date,sex,acquired_on,lost_on,idp_subject\n\
+               1001,2345,00,本人,健保 太郎,,19790822,1,,,7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a\n1001,2345,01,家族,健保 花子,,19810315,2,,,\n";
+    let options = ImportOptions { file_name: "members.csv".to_owned(), ..ImportOptions::default() };
+    import_file(&app.state.db, &id, ImportKind::Members, csv.as_bytes(), &options, OffsetDateTime::now_utc())
+        .await
+        .unwrap_or_else(|e| panic!("members: {e} {e:?}"));
+    let taro = app
+        .state
+        .db
+        .member_by_subject(&kenpo.id, "7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a")
+        .await
+        .ok()
+        .flatten();
+    let taro = taro.unwrap_or_else(|| panic!("taro"));
+    let household =
+        app.state.db.household(&taro.household_id).await.unwrap_or_else(|e| panic!("household: {e}"));
+    let subjects: Vec<_> = household.iter().map(|m| m.id.clone()).collect();
+    // 2026-11-24T09:30+09:00, then the next day (outside a one-day listing).
+    for (at, detail) in [(1_795_480_200_000, "year=2026"), (1_795_480_200_000 + 86_400_000, "next-day")] {
+        let read = HealthDataRead {
+            kenpo_id: &kenpo.id,
+            reader: &taro.id,
+            subjects: &subjects,
+            what: "medical_expenses",
+            detail,
+            at_millis: at,
+        };
+        app.state.db.record_reads(read).await.unwrap_or_else(|e| panic!("record: {e}"));
+    }
+    let issuer = kenpo.issuer.clone();
+    let (code, out, err) = portal_command(&app, &["reads", "--kenpo", &issuer, "--from", "2026-11-24"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("\u{feff}日時,閲覧者の記号番号"), "{out}");
+    assert!(
+        out.contains("2026-11-24T09:30:00+09:00,1001-2345-00,健保 太郎,1001-2345-01,健保 花子,medical_expenses,year=2026"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 3, "a header and one line per person read that day: {out}");
+    let (code, out, _) = portal_command(
+        &app,
+        &["reads", "--kenpo", &issuer, "--from", "2026-11-24", "--to", "2026-11-25", "--json"],
+        "",
+    );
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(json.as_array().map(Vec::len), Some(4), "{out}");
+    let (code, _, err) = portal_command(&app, &["reads", "--kenpo", &issuer, "--from", "24/11/2026"], "");
+    assert_eq!(code, 2, "{err}");
 }
