@@ -121,7 +121,7 @@ pub enum Category {
     Pharmacy,
     /// 訪問看護
     VisitingNursing,
-    /// 柔整 (接骨院): no institution name is given.
+    /// 柔整 (接骨院): no institution name is given, so notices print it blank.
     Judo,
 }
 
@@ -144,7 +144,8 @@ impl Category {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    /// Medicine bought (医薬品購入) rather than care received, in the NTA's form.
+    /// Medicine bought (医薬品購入) rather than care received (診療・治療), in the NTA's
+    /// 医療費集計フォーム: 調剤 alone.
     pub fn is_medicine(self) -> bool {
         self == Self::Pharmacy
     }

@@ -102,6 +102,15 @@ mod tests {
     }
 
     #[test]
+    fn prints_as_yyyy_mm_and_refuses_years_before_1900() {
+        let printed = Month::new(2025, 3).map(|m| m.to_string());
+        assert_eq!(printed.as_deref(), Some("2025-03"));
+        assert_eq!(Month::new(1899, 12), None);
+        assert_eq!(Month::new(10_000, 1), None);
+        assert!(Month::parse("0999-01").is_err());
+    }
+
+    #[test]
     fn counts_back_across_years() {
         let m = Month::new(2026, 2).unwrap_or_else(|| panic!("month"));
         assert_eq!(m.minus(2).to_string(), "2025-12");

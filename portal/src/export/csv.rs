@@ -6,7 +6,7 @@
 use ::csv::{QuoteStyle, Terminator, WriterBuilder};
 
 use super::labels::{self, form};
-use super::{FormKind, MedicalExpenseNotice, NoticeRow};
+use super::{FormKind, MedicalExpenseNotice, NoticeRow, form_kind};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -39,7 +39,7 @@ fn write(notice: &MedicalExpenseNotice) -> Result<Vec<u8>, ::csv::Error> {
 
 fn record(row: &NoticeRow) -> [String; 13] {
     let tick = |kind: FormKind| {
-        if row.category.form_kind() == kind { form::TICK.to_owned() } else { String::new() }
+        if form_kind(row.category) == kind { form::TICK.to_owned() } else { String::new() }
     };
     [
         guard(&row.patient_name),
@@ -52,7 +52,7 @@ fn record(row: &NoticeRow) -> [String; 13] {
         row.reimbursed_yen.to_string(),
         String::new(),
         row.service_month.to_string(),
-        row.category.label().to_owned(),
+        labels::category(row.category).to_owned(),
         row.days.to_string(),
         row.total_yen.to_string(),
     ]

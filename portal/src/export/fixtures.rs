@@ -4,12 +4,11 @@ use std::sync::OnceLock;
 
 use time::macros::date;
 
-use super::{
-    BenefitNotice, BenefitPeriod, Category, MedicalExpenseNotice, NoticeRow, Payee, PdfFont, YearMonth,
-};
+use super::{BenefitNotice, BenefitPeriod, MedicalExpenseNotice, NoticeRow, PdfFont};
+use crate::domain::{Category, Month, Payee};
 
-fn month(s: &str) -> YearMonth {
-    YearMonth::parse(s).unwrap_or_else(|e| panic!("fixture month {s}: {e}"))
+fn month(s: &str) -> Month {
+    Month::parse(s).unwrap_or_else(|e| panic!("fixture month {s}: {e}"))
 }
 
 fn claim(
@@ -95,7 +94,7 @@ pub(crate) fn high_cost_benefit() -> BenefitNotice {
         amount_yen: 165_000,
         decided_on: date!(2025 - 05 - 28),
         paid_on: Some(date!(2025 - 06 - 20)),
-        payee: Payee::ViaEmployer,
+        payee: Payee::Employer,
         income_category: Some("ウ".to_owned()),
         many_times: false,
         daily_amount_yen: None,
@@ -120,7 +119,7 @@ pub(crate) fn sickness_benefit() -> BenefitNotice {
         amount_yen: 113_339,
         decided_on: date!(2025 - 07 - 30),
         paid_on: None,
-        payee: Payee::MemberAccount,
+        payee: Payee::Member,
         income_category: None,
         many_times: false,
         daily_amount_yen: Some(6_667),

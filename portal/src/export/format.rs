@@ -2,7 +2,7 @@
 
 use time::Date;
 
-use super::YearMonth;
+use crate::domain::Month;
 
 /// `1234567` → `1,234,567` (negative amounts keep their sign).
 pub(crate) fn yen(amount: i64) -> String {
@@ -21,7 +21,7 @@ pub(crate) fn yen(amount: i64) -> String {
 }
 
 /// `2025-01` → `2025年1月`.
-pub(crate) fn month_ja(month: YearMonth) -> String {
+pub(crate) fn month_ja(month: Month) -> String {
     format!("{}年{}月", month.year(), month.month())
 }
 
@@ -46,8 +46,8 @@ mod tests {
     }
 
     #[test]
-    fn months_and_dates_read_in_japanese() -> Result<(), super::super::ExportError> {
-        assert_eq!(month_ja(YearMonth::parse("2025-01")?), "2025年1月");
+    fn months_and_dates_read_in_japanese() -> Result<(), crate::domain::MonthError> {
+        assert_eq!(month_ja(Month::parse("2025-01")?), "2025年1月");
         assert_eq!(date_ja(date!(2026 - 01 - 15)), "2026年1月15日");
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! labels are Japanese and not translated; the names of the six items NTA requires (spec §3.1)
 //! and the NTA form's headings must stay exactly as written here.
 
+use crate::domain::{Category, Payee};
+
 // 診療区分
 pub const CATEGORY_INPATIENT: &str = "入院";
 pub const CATEGORY_OUTPATIENT: &str = "外来";
@@ -13,6 +15,27 @@ pub const CATEGORY_JUDO: &str = "柔整";
 // 支払先
 pub const PAYEE_VIA_EMPLOYER: &str = "事業主経由";
 pub const PAYEE_MEMBER_ACCOUNT: &str = "ご本人口座";
+
+/// The 診療区分 as notices and the CSV print it. These are the documents' own short words (柔整,
+/// not the pages' 柔道整復), so they do not come from the i18n catalogues.
+pub fn category(category: Category) -> &'static str {
+    match category {
+        Category::Inpatient => CATEGORY_INPATIENT,
+        Category::Outpatient => CATEGORY_OUTPATIENT,
+        Category::Dental => CATEGORY_DENTAL,
+        Category::Pharmacy => CATEGORY_PHARMACY,
+        Category::VisitingNursing => CATEGORY_VISITING_NURSING,
+        Category::Judo => CATEGORY_JUDO,
+    }
+}
+
+/// The 支払先 as the 給付金支給決定通知書 prints it.
+pub fn payee(payee: Payee) -> &'static str {
+    match payee {
+        Payee::Employer => PAYEE_VIA_EMPLOYER,
+        Payee::Member => PAYEE_MEMBER_ACCOUNT,
+    }
+}
 
 /// NTA 医療費集計フォーム (spec §3.3).
 pub mod form {
@@ -119,3 +142,16 @@ pub mod benefit {
 
 /// Shared units.
 pub const YEN: &str = "円";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_print_the_short_category_and_payee_words() {
+        let printed: Vec<&str> = Category::ALL.into_iter().map(category).collect();
+        assert_eq!(printed, ["入院", "外来", "歯科", "調剤", "訪問看護", "柔整"]);
+        assert_eq!(payee(Payee::Employer), "事業主経由");
+        assert_eq!(payee(Payee::Member), "ご本人口座");
+    }
+}

@@ -1,9 +1,10 @@
 //! Documents a member downloads: the e-Tax 医療費集計フォーム (xlsx), the same rows as CSV, the
 //! 医療費通知 PDF and the 給付金支給決定通知書 PDF (spec §2.2, §2.4, §3, §7).
 //!
-//! Everything here is pure: the integrator maps DB rows onto the input types below and hands the
-//! bytes to an HTTP response. No I/O happens except [`PdfFont::load`] / [`PdfFont::discover`],
-//! which read the font once at start-up.
+//! Everything here is pure: the integrator maps DB rows onto the input types below, which speak
+//! the portal's own vocabulary ([`Month`], [`Category`], [`Payee`] from `crate::domain`), and
+//! hands the bytes to an HTTP response. No I/O happens except [`PdfFont::load`] /
+//! [`PdfFont::discover`], which read the font once at start-up.
 //!
 //! Every label printed in a document lives in [`labels`].
 
@@ -16,109 +17,20 @@ mod xlsx;
 #[cfg(test)]
 mod fixtures;
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use time::Date;
+
+use crate::domain::{Category, Month, Payee};
 
 pub use self::csv::etax_csv;
 pub use self::pdf::{FONT_CANDIDATES, PdfFont, benefit_notice_pdf, medical_notice_pdf};
 pub use self::xlsx::{MAX_FORM_ROWS, etax_xlsx};
 
-/// A calendar month as the spec writes it, `YYYY-MM`: parsed once when the integrator builds the
-/// input, so a renderer never meets a malformed month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct YearMonth {
-    year: i32,
-    month: u8,
-}
-
-impl YearMonth {
-    pub fn new(year: i32, month: u8) -> Result<Self, ExportError> {
-        if (1..=12).contains(&month) && (1..=9999).contains(&year) {
-            Ok(Self { year, month })
-        } else {
-            Err(ExportError::InvalidMonth(format!("{year:04}-{month:02}")))
-        }
-    }
-
-    /// Parses `YYYY-MM`.
-    pub fn parse(s: &str) -> Result<Self, ExportError> {
-        let invalid = || ExportError::InvalidMonth(s.to_owned());
-        let (y, m) = s.split_once('-').ok_or_else(invalid)?;
-        if y.len() != 4 || m.len() != 2 {
-            return Err(invalid());
-        }
-        let year = y.parse::<i32>().map_err(|_| invalid())?;
-        let month = m.parse::<u8>().map_err(|_| invalid())?;
-        Self::new(year, month).map_err(|_| invalid())
-    }
-
-    pub fn year(self) -> i32 {
-        self.year
-    }
-
-    pub fn month(self) -> u8 {
-        self.month
-    }
-}
-
-impl FromStr for YearMonth {
-    type Err = ExportError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-/// `YYYY-MM`, the wire and storage form.
-impl fmt::Display for YearMonth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
-}
-
-/// 診療区分 of one claim (レセプト).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Category {
-    /// 入院
-    Inpatient,
-    /// 外来
-    Outpatient,
-    /// 歯科
-    Dental,
-    /// 調剤
-    Pharmacy,
-    /// 訪問看護
-    VisitingNursing,
-    /// 柔整 (柔道整復): the institution is not on the claim, so it prints blank.
-    Judo,
-}
-
-impl Category {
-    /// The label on notices and in the CSV.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Inpatient => labels::CATEGORY_INPATIENT,
-            Self::Outpatient => labels::CATEGORY_OUTPATIENT,
-            Self::Dental => labels::CATEGORY_DENTAL,
-            Self::Pharmacy => labels::CATEGORY_PHARMACY,
-            Self::VisitingNursing => labels::CATEGORY_VISITING_NURSING,
-            Self::Judo => labels::CATEGORY_JUDO,
-        }
-    }
-
-    /// Which 医療費の区分 column of the NTA form this claim ticks: 調剤 is 医薬品購入, everything
-    /// else a kenpo pays is 診療・治療.
-    pub(crate) fn form_kind(self) -> FormKind {
-        match self {
-            Self::Pharmacy => FormKind::Medicine,
-            Self::Inpatient | Self::Outpatient | Self::Dental | Self::VisitingNursing | Self::Judo => {
-                FormKind::Treatment
-            }
-        }
-    }
+/// Which 医療費の区分 column of the NTA form a claim of `category` ticks: 調剤 is 医薬品購入,
+/// everything else a kenpo pays is 診療・治療 (the rule is [`Category::is_medicine`]).
+pub(crate) fn form_kind(category: Category) -> FormKind {
+    if category.is_medicine() { FormKind::Medicine } else { FormKind::Treatment }
 }
 
 /// The 医療費の区分 columns D–G of the 医療費集計フォーム that a kenpo claim can fall in.
@@ -136,9 +48,10 @@ pub struct NoticeRow {
     /// 療養を受けた者
     pub patient_name: String,
     /// 療養を受けた年月
-    pub service_month: YearMonth,
+    pub service_month: Month,
     /// 療養を受けた病院・診療所・薬局等の名称; `None` for 柔整, printed blank.
     pub institution: Option<String>,
+    /// 診療区分, printed as [`labels::category`] words it.
     pub category: Category,
     /// 日数
     pub days: u32,
@@ -159,7 +72,7 @@ pub struct MedicalExpenseNotice {
     pub insured_name: String,
     pub year: i32,
     /// First and last 診療月 the data covers (spec §2.4: it depends on the download month).
-    pub covered_months: (YearMonth, YearMonth),
+    pub covered_months: (Month, Month),
     pub issued_on: Date,
     pub rows: Vec<NoticeRow>,
 }
@@ -168,27 +81,9 @@ pub struct MedicalExpenseNotice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BenefitPeriod {
     /// 診療年月
-    ServiceMonth(YearMonth),
+    ServiceMonth(Month),
     /// 支給期間 (自–至)
     Days { from: Date, to: Date },
-}
-
-/// 支払先 (spec §7): 高額療養費・付加金 go through the employer, whose date the notice shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Payee {
-    /// 事業主経由
-    ViaEmployer,
-    /// ご本人口座
-    MemberAccount,
-}
-
-impl Payee {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::ViaEmployer => labels::PAYEE_VIA_EMPLOYER,
-            Self::MemberAccount => labels::PAYEE_MEMBER_ACCOUNT,
-        }
-    }
 }
 
 /// One 給付金支給決定通知 (spec §7). Absent fields are left off the PDF.
@@ -221,8 +116,9 @@ pub struct BenefitNotice {
     pub amount_yen: i64,
     /// 支給決定日
     pub decided_on: Date,
-    /// 支払(振込)日; for [`Payee::ViaEmployer`] the kenpo→employer date.
+    /// 支払(振込)日; for [`Payee::Employer`] the kenpo→employer date.
     pub paid_on: Option<Date>,
+    /// 支払先, printed as [`labels::payee`] words it.
     pub payee: Payee,
     /// 所得区分 (高額療養費: ア–オ)
     pub income_category: Option<String>,
@@ -237,8 +133,6 @@ pub struct BenefitNotice {
 pub enum ExportError {
     #[error("the 医療費集計フォーム takes at most {max} rows, this notice has {rows}")]
     TooManyRows { rows: usize, max: usize },
-    #[error("invalid month {0:?}, expected YYYY-MM")]
-    InvalidMonth(String),
     #[error("writing the xlsx workbook failed")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("reading the font file {path}")]
@@ -260,26 +154,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn year_month_parses_yyyy_mm_only() -> Result<(), ExportError> {
-        let month = YearMonth::parse("2025-03")?;
-        assert_eq!((month.year(), month.month()), (2025, 3));
-        assert_eq!(month.to_string(), "2025-03");
-        for bad in ["2025-3", "2025-13", "2025-00", "25-03", "2025/03", "", "abcd-ef"] {
-            assert!(
-                matches!(YearMonth::parse(bad), Err(ExportError::InvalidMonth(ref s)) if s == bad),
-                "{bad:?} should be refused"
-            );
-        }
-        Ok(())
-    }
-
-    #[test]
     fn pharmacy_alone_counts_as_medicine_purchase() {
         use Category::*;
         for category in [Inpatient, Outpatient, Dental, VisitingNursing, Judo] {
-            assert_eq!(category.form_kind(), FormKind::Treatment, "{category:?}");
+            assert_eq!(form_kind(category), FormKind::Treatment, "{category:?}");
         }
-        assert_eq!(Pharmacy.form_kind(), FormKind::Medicine);
+        assert_eq!(form_kind(Pharmacy), FormKind::Medicine);
     }
 
     #[test]

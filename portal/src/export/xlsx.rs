@@ -9,7 +9,7 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, Xl
 
 use super::format::month_ja;
 use super::labels::form;
-use super::{ExportError, FormKind, MedicalExpenseNotice};
+use super::{ExportError, FormKind, MedicalExpenseNotice, form_kind};
 
 /// The template has room for this many data rows (rows 9–1008).
 pub const MAX_FORM_ROWS: usize = 1_000;
@@ -86,7 +86,7 @@ fn write_rows(sheet: &mut Worksheet, notice: &MedicalExpenseNotice) -> Result<()
         if let Some(institution) = &claim.institution {
             sheet.write_string(row, COL_PAYEE, institution)?;
         }
-        let tick_col = match claim.category.form_kind() {
+        let tick_col = match form_kind(claim.category) {
             FormKind::Treatment => COL_TREATMENT,
             FormKind::Medicine => COL_MEDICINE,
         };
@@ -164,7 +164,7 @@ mod tests {
             .rows
             .iter()
             .enumerate()
-            .find(|(_, r)| r.category == crate::export::Category::Pharmacy)
+            .find(|(_, r)| r.category == crate::domain::Category::Pharmacy)
             .unwrap_or_else(|| panic!("fixture has a pharmacy claim"));
         let row = FIRST_DATA_ROW + 1 + u32::try_from(index).unwrap_or_else(|e| panic!("{e}"));
         let range = open(etax_xlsx(&notice)?);

@@ -3,25 +3,9 @@
 //! care, which is when nearly all of it was paid). Only insured care is in the kenpo's data.
 
 use crate::domain::{BenefitKind, Month, Payee};
-use crate::export::{self, BenefitNotice, BenefitPeriod, MedicalExpenseNotice, NoticeRow, YearMonth};
+use crate::export::{BenefitNotice, BenefitPeriod, MedicalExpenseNotice, NoticeRow};
 use crate::store::{Benefit, Claim};
 use time::Date;
-
-fn ym(m: Month) -> Option<YearMonth> {
-    YearMonth::new(m.year(), m.month()).ok()
-}
-
-fn category(c: crate::domain::Category) -> export::Category {
-    use crate::domain::Category as C;
-    match c {
-        C::Inpatient => export::Category::Inpatient,
-        C::Outpatient => export::Category::Outpatient,
-        C::Dental => export::Category::Dental,
-        C::Pharmacy => export::Category::Pharmacy,
-        C::VisitingNursing => export::Category::VisitingNursing,
-        C::Judo => export::Category::Judo,
-    }
-}
 
 /// The months of `year` the data covers: from January to the latest month the kenpo has
 /// published (data arrives about three months after the month of care).
@@ -40,30 +24,28 @@ pub fn notice(
     issued_on: Date,
     claims: &[Claim],
     name_of: impl Fn(&crate::domain::MemberId) -> String,
-) -> Option<MedicalExpenseNotice> {
+) -> MedicalExpenseNotice {
     let rows = claims
         .iter()
-        .filter_map(|c| {
-            Some(NoticeRow {
-                patient_name: name_of(&c.member_id),
-                service_month: ym(c.service_month)?,
-                institution: c.institution.clone(),
-                category: category(c.category),
-                days: u32::try_from(c.days).unwrap_or(0),
-                total_yen: c.total_yen,
-                patient_yen: c.patient_yen,
-                reimbursed_yen: c.statutory_refund_yen + c.additional_refund_yen,
-            })
+        .map(|c| NoticeRow {
+            patient_name: name_of(&c.member_id),
+            service_month: c.service_month,
+            institution: c.institution.clone(),
+            category: c.category,
+            days: u32::try_from(c.days).unwrap_or(0),
+            total_yen: c.total_yen,
+            patient_yen: c.patient_yen,
+            reimbursed_yen: c.statutory_refund_yen + c.additional_refund_yen,
         })
         .collect();
-    Some(MedicalExpenseNotice {
+    MedicalExpenseNotice {
         insurer_name: insurer_name.to_owned(),
         insured_name: insured_name.to_owned(),
         year,
-        covered_months: (ym(covered.0)?, ym(covered.1)?),
+        covered_months: covered,
         issued_on,
         rows,
-    })
+    }
 }
 
 fn date(s: &str) -> Option<Date> {
@@ -83,7 +65,7 @@ pub fn benefit_notice(
         b.period_from.as_deref().and_then(date),
         b.period_to.as_deref().and_then(date),
     ) {
-        (Some(m), _, _) => Some(BenefitPeriod::ServiceMonth(ym(*m)?)),
+        (Some(m), _, _) => Some(BenefitPeriod::ServiceMonth(*m)),
         (None, Some(from), Some(to)) => Some(BenefitPeriod::Days { from, to }),
         _ => None,
     };
@@ -103,10 +85,8 @@ pub fn benefit_notice(
         amount_yen: b.amount_yen,
         decided_on: date(&b.decided_on)?,
         paid_on: b.paid_on.as_deref().and_then(date),
-        payee: match Payee::parse(&b.payee) {
-            Some(Payee::Member) => export::Payee::MemberAccount,
-            _ => export::Payee::ViaEmployer,
-        },
+        // A stored payee this version cannot read is shown as paid through the employer.
+        payee: Payee::parse(&b.payee).unwrap_or(Payee::Employer),
         income_category: b.income_category.clone(),
         many_times: b.many_times,
         daily_amount_yen: b.daily_amount_yen,

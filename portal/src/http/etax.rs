@@ -157,8 +157,7 @@ async fn make_download(state: &AppState, signed: &Signed, file: &str) -> Result<
     let notice =
         etax::notice(&insurer, &insured_name, year, covered, state.clock.today_in_japan(), &claims, |id| {
             scope.name_of(id)
-        })
-        .ok_or(AppError::NotFound)?;
+        });
     let document = |e: export::ExportError| AppError::Document(e.to_string());
     match ext {
         "xlsx" => Ok(attachment(

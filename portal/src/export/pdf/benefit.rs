@@ -3,9 +3,10 @@
 //! out rather than printed empty.
 
 use super::{Align, CONTENT_WIDTH, MARGIN, PAGE_WIDTH, PdfFont, Pen};
+use crate::domain::Payee;
 use crate::export::format::{date_ja, month_ja, yen};
-use crate::export::labels::{YEN, benefit as label};
-use crate::export::{BenefitNotice, BenefitPeriod, ExportError, Payee};
+use crate::export::labels::{self, YEN, benefit as label};
+use crate::export::{BenefitNotice, BenefitPeriod, ExportError};
 
 const ROW_HEIGHT: f32 = 22.0;
 const LABEL_WIDTH: f32 = 150.0;
@@ -46,7 +47,7 @@ fn draw(pen: &mut Pen<'_, '_>, notice: &BenefitNotice) {
     }
     pen.line((MARGIN, y), (right, y), 0.8, 0);
 
-    if notice.payee == Payee::ViaEmployer && notice.paid_on.is_some() {
+    if notice.payee == Payee::Employer && notice.paid_on.is_some() {
         pen.cell(MARGIN, CONTENT_WIDTH, y + 20.0, 8.5, label::EMPLOYER_DATE_NOTE, Align::Left);
     }
 }
@@ -115,7 +116,7 @@ fn fields(notice: &BenefitNotice) -> Vec<(&'static str, String)> {
     if let Some(paid_on) = notice.paid_on {
         fields.push((label::PAID_ON, date_ja(paid_on)));
     }
-    fields.push((label::PAYEE, notice.payee.label().to_owned()));
+    fields.push((label::PAYEE, labels::payee(notice.payee).to_owned()));
     fields
 }
 

@@ -5,9 +5,10 @@
 use krilla::surface::Surface;
 
 use super::{Align, CONTENT_WIDTH, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, PdfFont, Pen, fill_in};
+use crate::domain::Category;
 use crate::export::format::{date_ja, month_ja, yen};
-use crate::export::labels::notice as label;
-use crate::export::{Category, ExportError, MedicalExpenseNotice, NoticeRow};
+use crate::export::labels::{self, notice as label};
+use crate::export::{ExportError, MedicalExpenseNotice, NoticeRow};
 
 const ROW_HEIGHT: f32 = 16.0;
 const HEADER_HEIGHT: f32 = 22.0;
@@ -170,7 +171,7 @@ fn draw_row(pen: &mut Pen<'_, '_>, top: f32, row: &NoticeRow) {
         row.patient_name.clone(),
         month_ja(row.service_month),
         row.institution.clone().unwrap_or_default(),
-        row.category.label().to_owned(),
+        labels::category(row.category).to_owned(),
         row.days.to_string(),
         yen(row.total_yen),
         yen(row.patient_yen),
