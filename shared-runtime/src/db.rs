@@ -5,7 +5,7 @@
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -85,13 +85,18 @@ impl SqlPool {
         };
         let postgres = match backend {
             // Few connections: bulk writes (imports) are rare and each holds one for its whole
-            // transaction.
-            Backend::Postgres => Some(
-                PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_lazy(&url)?,
-            ),
+            // transaction. Their staging tables are temporary tables, which live in a backend's
+            // local buffers: PostgreSQL's 8 MB default spills a 200,000-row claims file to disk
+            // files and reads it back; 64 MB holds about 350,000 rows (allocated on use).
+            Backend::Postgres => {
+                let connect = url.parse::<PgConnectOptions>()?.options([("temp_buffers", "64MB")]);
+                Some(
+                    PgPoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_lazy_with(connect),
+                )
+            }
             Backend::Sqlite => None,
         };
         Ok(Self { pool: options.connect(&url).await?, backend, postgres })
