@@ -1,10 +1,15 @@
 //! The writes of an import, inside one transaction ([`ImportTx`]): members resolved once into a
-//! map, then batched multi-row upserts keyed by the kenpo's natural keys.
+//! map, then one upsert per file keyed by the kenpo's natural keys ([`upsert`]).
 //!
-//! Counting is portable: each upsert is `ON CONFLICT (key) DO UPDATE … WHERE (a column differs)
-//! RETURNING id`. A row that changed nothing returns nothing; a returned id that we minted for
-//! this statement is an insert, any other id an update. No backend-specific `xmax` trick, no
-//! pre-read of the rows.
+//! On PostgreSQL the whole transaction runs on a native connection from
+//! `SqlPool::postgres`, because the rows go in through `COPY` ([`copy`]), which sqlx's `Any`
+//! driver cannot do; on SQLite it runs on the `Any` pool. Every other statement here is one SQL
+//! text and one piece of code for both, through [`on_conn!`].
+
+mod copy;
+#[cfg(test)]
+mod tests;
+mod upsert;
 
 use super::{Db, StoreError};
 use crate::domain::{HouseholdId, KenpoId, MemberId};
@@ -14,9 +19,10 @@ use crate::import::claims::ClaimLine;
 use crate::import::members::MemberLine;
 use crate::import::prescriptions::PrescriptionLine;
 use shared_runtime::db::{Backend, flag, to_millis};
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::{Any, Postgres, Row as _, Transaction};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
+use upsert::{Upsert, Val, bind_limit};
 
 /// Rows a batch upsert inserted and updated; the rest of the batch was unchanged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,113 +41,86 @@ pub struct KnownMember {
 /// One import's transaction. Dropped without [`ImportTx::commit`], it rolls back.
 #[derive(Debug)]
 pub struct ImportTx {
-    tx: Transaction<'static, Any>,
+    tx: Tx,
     backend: Backend,
     now: i64,
 }
 
+/// The transaction on whichever driver the backend's bulk path needs.
+#[derive(Debug)]
+enum Tx {
+    Any(Transaction<'static, Any>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection: the same SQL and code,
+/// type-checked once per driver.
+macro_rules! on_conn {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            Tx::Any(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            Tx::Pg(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+// After the macro, which it uses.
+mod checkups;
+
 impl Db {
     pub async fn begin_import(&self, now: OffsetDateTime) -> Result<ImportTx, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        super::lock_for_writing(&mut tx, self.backend()).await?;
-        Ok(ImportTx { tx, backend: self.backend(), now: to_millis(now) })
-    }
-}
-
-/// A value bound into a batch. Owned strings only for ids we mint.
-#[derive(Debug)]
-enum Val<'a> {
-    Text(&'a str),
-    OptText(Option<&'a str>),
-    Int(i64),
-    OptInt(Option<i64>),
-    Owned(String),
-}
-
-/// The most bind parameters one statement may carry: SQLite's SQLITE_MAX_VARIABLE_NUMBER
-/// (32766 since 3.32) and PostgreSQL's 16-bit parameter count.
-fn bind_limit(backend: Backend) -> usize {
-    match backend {
-        Backend::Postgres => 65_535,
-        Backend::Sqlite => 32_766,
-    }
-}
-
-/// Rows per statement at most, even where the bind limit allows more: PostgreSQL plans a huge
-/// VALUES list slower than several smaller ones (measured with `kenpo-bench import`).
-const MAX_ROWS: usize = 1000;
-
-/// One table's upsert: `columns` start with `id`, then `kenpo_id`; `stamp` is set on insert and
-/// on a real update; `key` is the conflict target.
-#[derive(Debug)]
-struct Upsert {
-    table: &'static str,
-    columns: &'static [&'static str],
-    key: &'static str,
-    stamp: &'static str,
-}
-
-impl Upsert {
-    /// Rows per statement under the backend's bind-parameter limit.
-    fn chunk(&self, backend: Backend) -> usize {
-        (bind_limit(backend) / self.columns.len()).clamp(1, MAX_ROWS)
-    }
-
-    fn sql(&self, rows: usize) -> String {
-        let width = self.columns.len();
-        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
-        for r in 0..rows {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..width {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('$');
-                sql.push_str(&(r * width + c + 1).to_string());
+        let tx = match self.postgres() {
+            Some(pg) => Tx::Pg(pg.begin().await?),
+            None => {
+                let mut tx = self.pool().begin().await?;
+                super::lock_for_writing(&mut tx, self.backend()).await?;
+                Tx::Any(tx)
             }
-            sql.push(')');
-        }
-        let keys: Vec<&str> = self.key.split(", ").collect();
-        let data: Vec<&str> =
-            self.columns[2..].iter().copied().filter(|c| !keys.contains(c) && *c != self.stamp).collect();
-        let set: Vec<String> =
-            data.iter().chain([&self.stamp]).map(|c| format!("{c} = excluded.{c}")).collect();
-        let differs: Vec<String> =
-            data.iter().map(|c| format!("{t}.{c} IS DISTINCT FROM excluded.{c}", t = self.table)).collect();
-        sql.push_str(&format!(
-            " ON CONFLICT ({}) DO UPDATE SET {} WHERE {} RETURNING id",
-            self.key,
-            set.join(", "),
-            differs.join(" OR ")
-        ));
-        sql
+        };
+        Ok(ImportTx { tx, backend: self.backend(), now: to_millis(now) })
     }
 }
 
 impl ImportTx {
     pub async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.tx.commit().await?)
+        match self.tx {
+            Tx::Any(tx) => tx.commit().await?,
+            Tx::Pg(tx) => tx.commit().await?,
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), StoreError> {
-        Ok(self.tx.rollback().await?)
+        match self.tx {
+            Tx::Any(tx) => tx.rollback().await?,
+            Tx::Pg(tx) => tx.rollback().await?,
+        }
+        Ok(())
     }
 
     /// Every member of the kenpo by card, in one query.
     pub async fn members(&mut self, kenpo: &KenpoId) -> Result<HashMap<MemberKey, KnownMember>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT m.id, h.symbol, h.number, m.branch, m.subject FROM members m \
-             JOIN households h ON h.id = m.household_id WHERE m.kenpo_id = $1",
-        )
-        .bind(kenpo.as_str())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let mut map = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let key = MemberKey { symbol: row.try_get(1)?, number: row.try_get(2)?, branch: row.try_get(3)? };
-            map.insert(key, KnownMember { id: MemberId::from_db(row.try_get(0)?), subject: row.try_get(4)? });
-        }
-        Ok(map)
+        const SQL: &str = "SELECT m.id, h.symbol, h.number, m.branch, m.subject FROM members m \
+                           JOIN households h ON h.id = m.household_id WHERE m.kenpo_id = $1";
+        on_conn!(&mut self.tx, |conn| {
+            let rows = sqlx::query(SQL).bind(kenpo.as_str()).fetch_all(&mut *conn).await?;
+            let mut map = HashMap::with_capacity(rows.len());
+            for row in rows {
+                let key =
+                    MemberKey { symbol: row.try_get(1)?, number: row.try_get(2)?, branch: row.try_get(3)? };
+                map.insert(
+                    key,
+                    KnownMember { id: MemberId::from_db(row.try_get(0)?), subject: row.try_get(4)? },
+                );
+            }
+            Ok(map)
+        })
     }
 
     /// Creates the missing households and returns every household of the kenpo by 記号・番号.
@@ -167,24 +146,27 @@ impl ImportTx {
                 ));
             }
             sql.push_str(" ON CONFLICT (kenpo_id, symbol, number) DO NOTHING");
-            let mut query = sqlx::query(&sql);
-            for (symbol, number) in chunk {
-                query = query
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(kenpo.as_str())
-                    .bind(*symbol)
-                    .bind(*number)
-                    .bind(self.now);
-            }
-            query.execute(&mut *self.tx).await?;
+            let now = self.now;
+            on_conn!(&mut self.tx, |conn| {
+                let mut query = sqlx::query(&sql);
+                for (symbol, number) in chunk {
+                    query = query
+                        .bind(uuid::Uuid::new_v4().to_string())
+                        .bind(kenpo.as_str())
+                        .bind(*symbol)
+                        .bind(*number)
+                        .bind(now);
+                }
+                query.execute(&mut *conn).await?;
+            });
         }
-        let rows = sqlx::query("SELECT id, symbol, number FROM households WHERE kenpo_id = $1")
-            .bind(kenpo.as_str())
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.into_iter()
-            .map(|r| Ok(((r.try_get(1)?, r.try_get(2)?), HouseholdId::from_db(r.try_get(0)?))))
-            .collect()
+        const SQL: &str = "SELECT id, symbol, number FROM households WHERE kenpo_id = $1";
+        on_conn!(&mut self.tx, |conn| {
+            let rows = sqlx::query(SQL).bind(kenpo.as_str()).fetch_all(&mut *conn).await?;
+            rows.into_iter()
+                .map(|r| Ok(((r.try_get(1)?, r.try_get(2)?), HouseholdId::from_db(r.try_get(0)?))))
+                .collect()
+        })
     }
 
     pub async fn upsert_members(
@@ -406,37 +388,13 @@ impl ImportTx {
         self.upsert(&SPEC, values.collect()).await
     }
 
+    /// One mechanism for every table: `COPY` and one statement on PostgreSQL, batched
+    /// multi-row upserts on SQLite.
     async fn upsert(&mut self, spec: &Upsert, rows: Vec<Vec<Val<'_>>>) -> Result<Upserted, StoreError> {
-        let mut counts = Upserted::default();
-        let mut sql_cache: HashMap<usize, String> = HashMap::new();
-        for chunk in rows.chunks(spec.chunk(self.backend)) {
-            let sql = sql_cache.entry(chunk.len()).or_insert_with(|| spec.sql(chunk.len()));
-            let mut minted = HashSet::with_capacity(chunk.len());
-            let mut query = sqlx::query(sql.as_str());
-            for row in chunk {
-                for value in row {
-                    query = match value {
-                        Val::Text(s) => query.bind(*s),
-                        Val::OptText(s) => query.bind(*s),
-                        Val::Int(i) => query.bind(*i),
-                        Val::OptInt(i) => query.bind(*i),
-                        Val::Owned(s) => query.bind(s.as_str()),
-                    };
-                }
-                if let Some(Val::Owned(id)) = row.first() {
-                    minted.insert(id.as_str());
-                }
-            }
-            for returned in query.fetch_all(&mut *self.tx).await? {
-                let id: String = returned.try_get(0)?;
-                if minted.contains(id.as_str()) {
-                    counts.inserted += 1;
-                } else {
-                    counts.updated += 1;
-                }
-            }
+        match &mut self.tx {
+            Tx::Pg(tx) => copy::upsert(tx, spec, &rows).await,
+            Tx::Any(tx) => upsert::batched(tx, self.backend, spec, &rows).await,
         }
-        Ok(counts)
     }
 
     /// Records the file; says whether a file with the same digest was imported before.
@@ -448,28 +406,33 @@ impl ImportTx {
         sha256: &str,
         rows: u64,
     ) -> Result<bool, StoreError> {
-        let seen =
-            sqlx::query("SELECT 1 FROM imports WHERE kenpo_id = $1 AND kind = $2 AND sha256 = $3 LIMIT 1")
-                .bind(kenpo.as_str())
-                .bind(kind)
-                .bind(sha256)
-                .fetch_optional(&mut *self.tx)
-                .await?
-                .is_some();
-        sqlx::query(
-            "INSERT INTO imports (id, kenpo_id, kind, file_name, sha256, rows, imported_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(kenpo.as_str())
-        .bind(kind)
-        .bind(file_name)
-        .bind(sha256)
-        .bind(i64::try_from(rows).unwrap_or(i64::MAX))
-        .bind(self.now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(seen)
+        let now = self.now;
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+        on_conn!(&mut self.tx, |conn| {
+            let seen = sqlx::query(
+                "SELECT 1 FROM imports WHERE kenpo_id = $1 AND kind = $2 AND sha256 = $3 LIMIT 1",
+            )
+            .bind(kenpo.as_str())
+            .bind(kind)
+            .bind(sha256)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+            sqlx::query(
+                "INSERT INTO imports (id, kenpo_id, kind, file_name, sha256, rows, imported_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(kenpo.as_str())
+            .bind(kind)
+            .bind(file_name)
+            .bind(sha256)
+            .bind(rows)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(seen)
+        })
     }
 }
 
@@ -520,12 +483,5 @@ impl Db {
             Some(r) => Some(KenpoId::from_db(r.try_get(0)?)),
             None => None,
         })
-    }
-}
-
-/// For the other stores' writes that belong to an import (checkups), in the same transaction.
-impl ImportTx {
-    pub(super) fn parts(&mut self) -> (&mut sqlx::AnyConnection, i64) {
-        (&mut self.tx, self.now)
     }
 }
