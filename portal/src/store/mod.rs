@@ -1,18 +1,22 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
+mod api_grants;
 mod audit;
 mod checkups;
 mod import;
 mod kenpos;
 mod members;
+mod preferences;
 mod records;
 mod retention;
 
+pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
+pub use preferences::PreferenceStore;
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 
