@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod ephemeral;
 pub mod i18n;
+pub mod mail;
 pub mod master_key;
 pub mod pages;
 pub mod shutdown;
