@@ -10,6 +10,7 @@ use crate::store::{Db, Kenpo, KenpoStore, NewKenpo, StoreError};
 use crate::templates::Templates;
 use secrecy::ExposeSecret;
 use shared_runtime::ephemeral::{Ephemeral, EphemeralError};
+use shared_runtime::mail::{MailError, Mailer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -28,6 +29,10 @@ pub struct AppState {
     /// The configured kenpo's id (the tenant of requests whose host names no other).
     pub kenpo_id: String,
     pub clock: Clock,
+    /// Sends update mails (SMTP, or `.eml` files in `<data_dir>/outbox`).
+    pub mailer: Mailer,
+    /// Wakes the update-mail delivery (`mail::job`) when an import queued mails.
+    pub update_mails: Arc<tokio::sync::Notify>,
     /// The Japanese font PDFs embed, loaded at the first PDF (about 20 MB, shared).
     font: Arc<OnceLock<Option<PdfFont>>>,
 }
@@ -56,6 +61,8 @@ pub enum StartError {
     MasterKey(#[from] MasterKeyError),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot create the data directory {path}: {source}")]
@@ -102,6 +109,7 @@ impl AppState {
             Err(e) => return Err(e.into()),
         };
         let rps = Registry::new(kenpo.id.clone(), rp, &config.public_url, master_key);
+        let mailer = Mailer::new(config.smtp_url.as_ref(), &config.data_dir)?;
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -111,6 +119,8 @@ impl AppState {
             rps: Arc::new(rps),
             kenpo_id: kenpo.id,
             clock: Clock::default(),
+            mailer,
+            update_mails: Arc::new(tokio::sync::Notify::new()),
             font: Arc::new(OnceLock::new()),
         })
     }

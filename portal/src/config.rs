@@ -13,7 +13,7 @@ pub use shared_runtime::config::LogFormat;
 pub const ENV_PREFIX: &str = "KENPO_PORTAL_";
 
 /// The settings, each with its documentation (the README's table says the same).
-pub const SETTINGS: [(&str, &str); 12] = [
+pub const SETTINGS: [(&str, &str); 14] = [
     ("listen", "address to listen on (default 127.0.0.1:3000)"),
     ("public_url", "URL members reach the portal at (default http://<listen>)"),
     ("database_url", "postgres://… or sqlite:… (default: SQLite file <data_dir>/portal.db)"),
@@ -28,6 +28,11 @@ pub const SETTINGS: [(&str, &str); 12] = [
     (
         "master_key",
         "base64 32-byte key sealing other kenpos' client secrets (embedded: generated into <data_dir>/portal-master.key)",
+    ),
+    ("smtp_url", "smtp://… or smtps://… for update mails (unset: mail is written to <data_dir>/outbox)"),
+    (
+        "mail_domain",
+        "domain of the info@ sender of update mails, for kenpos whose mail_from is unset (default localhost)",
     ),
 ];
 
@@ -48,6 +53,10 @@ pub struct Config {
     pub pdf_font: Option<PathBuf>,
     /// Seals the client secrets of kenpos registered with `kenpo-portal kenpo add`.
     pub master_key: Option<SecretString>,
+    /// Where update mails go out; `None`: `.eml` files in `<data_dir>/outbox`.
+    pub smtp_url: Option<SecretString>,
+    /// Update mails come from `info@<mail_domain>` for kenpos that set no `mail_from`.
+    pub mail_domain: String,
 }
 
 impl Config {
@@ -66,6 +75,13 @@ impl Config {
         let kenpo_name = layers
             .take("kenpo_name")
             .map_or_else(|| "デモ健康保険組合加入者ページ".to_owned(), |r| r.value.trim().to_owned());
+        let mail_domain = match layers.take("mail_domain") {
+            Some(raw) if shared_runtime::mail::Address::new("info", &raw.value).is_err() => {
+                return Err(raw.invalid("not a domain a mail can come from"));
+            }
+            Some(raw) => raw.value,
+            None => "localhost".to_owned(),
+        };
         Ok(Self {
             listen,
             public_url,
@@ -79,6 +95,8 @@ impl Config {
             kenpo_name,
             pdf_font: layers.take("pdf_font").map(|r| PathBuf::from(r.value)),
             master_key: layers.take("master_key").map(|r| SecretString::from(r.value)),
+            smtp_url: layers.take("smtp_url").map(|r| SecretString::from(r.value)),
+            mail_domain,
             data_dir,
         })
     }
@@ -113,6 +131,8 @@ mod tests {
         assert_eq!(config.idp_issuer, "http://127.0.0.1:8080/realms/demo");
         assert_eq!(config.database_url.expose_secret(), "sqlite://./data/portal.db");
         assert_eq!(config.kenpo_name, "デモ健康保険組合加入者ページ");
+        assert!(config.smtp_url.is_none(), "update mails go to <data_dir>/outbox");
+        assert_eq!(config.mail_domain, "localhost");
         Ok(())
     }
 
@@ -122,6 +142,15 @@ mod tests {
         assert!(!format!("{config:?}").contains("s3cr3t-value"));
         let bad = Config::load(None, env(&[("KENPO_PORTAL_IDP_ISSUER", "not a url")])).err();
         assert!(bad.map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_PORTAL_IDP_ISSUER: "));
+        Ok(())
+    }
+
+    #[test]
+    fn the_mail_domain_must_be_one_a_mail_can_come_from() -> Result<(), ConfigError> {
+        let config = Config::load(None, env(&[("KENPO_PORTAL_MAIL_DOMAIN", "kenpo.example.jp")]))?;
+        assert_eq!(config.mail_domain, "kenpo.example.jp");
+        let bad = Config::load(None, env(&[("KENPO_PORTAL_MAIL_DOMAIN", "kenpo example.jp")])).err();
+        assert!(bad.map(|e| e.to_string()).unwrap_or_default().starts_with("KENPO_PORTAL_MAIL_DOMAIN: "));
         Ok(())
     }
 }

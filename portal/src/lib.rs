@@ -14,6 +14,7 @@ pub mod flows;
 pub mod http;
 pub mod i18n;
 pub mod import;
+pub mod mail;
 pub mod oidc;
 pub mod session;
 pub mod store;

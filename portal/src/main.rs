@@ -271,8 +271,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), public_url = %app.state().config.public_url, "kenpo-portal listening");
     // Data past each kenpo's retention is deleted daily (spec §1), starting now.
     let retention = kenpo_portal::import::retention_job::spawn_retention_job(app.state().clone());
+    // Update mails queued by imports are sent in the background, with retries.
+    let mails = kenpo_portal::mail::job::spawn_update_mail_delivery(app.state().clone());
     app.run_until(shutdown::signal()).await?;
     retention.abort();
+    mails.abort();
     tracing::info!("kenpo-portal stopped");
     Ok(())
 }

@@ -126,6 +126,9 @@ pub struct Settings {
     pub insurer_name: String,
     /// The update mails members may opt in to (通知設定), in this order.
     pub mail_categories: Vec<MailCategory>,
+    /// The address update mails come from (the kenpo's `info@`); empty: `info@` the portal's
+    /// `KENPO_PORTAL_MAIL_DOMAIN`.
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -140,6 +143,7 @@ impl Default for Settings {
             refresh_day: 10,
             insurer_name: String::new(),
             mail_categories: MailCategory::ALL.to_vec(),
+            mail_from: String::new(),
         }
     }
 }
@@ -152,6 +156,8 @@ pub enum SettingsError {
     Retention,
     #[error("kenpo settings: refresh_day must be between 1 and 28")]
     RefreshDay,
+    #[error("kenpo settings: mail_from must be a mail address (info@example.jp)")]
+    MailFrom,
 }
 
 impl Settings {
@@ -163,6 +169,10 @@ impl Settings {
         }
         if !(1..=28).contains(&settings.refresh_day) {
             return Err(SettingsError::RefreshDay);
+        }
+        let from = settings.mail_from.trim();
+        if !from.is_empty() && from.parse::<shared_runtime::mail::Address>().is_err() {
+            return Err(SettingsError::MailFrom);
         }
         Ok(settings)
     }
@@ -196,5 +206,10 @@ mod tests {
         assert!(matches!(Settings::parse(r#"{"refresh_day":31}"#), Err(SettingsError::RefreshDay)));
         assert!(Settings::parse(r#"{"retention":24}"#).is_err());
         assert!(Settings::parse(r#"{"edition":"gold"}"#).is_err());
+        assert!(matches!(
+            Settings::parse(r#"{"mail_from":"info at example"}"#),
+            Err(SettingsError::MailFrom)
+        ));
+        assert!(Settings::parse(r#"{"mail_from":"info@kenpo.example.jp"}"#).is_ok());
     }
 }

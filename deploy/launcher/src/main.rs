@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let env: Vec<(String, String)> = std::env::vars().collect();
+    let env_portal = env.clone();
     let mut portal_config = kenpo_portal::Config::load(None, env.clone())?;
     telemetry::init(portal_config.log_format);
 
@@ -42,6 +43,14 @@ async fn run() -> anyhow::Result<()> {
         portal_config.client_secret = Some(demo.client_secret.clone());
         portal_config.kenpo_name = demo::DISPLAY_NAME.to_owned();
     }
+    // One mail server and sender domain for both, unless the portal is given its own.
+    let idp_config = &idp.state().config;
+    if portal_config.smtp_url.is_none() {
+        portal_config.smtp_url.clone_from(&idp_config.smtp_url);
+    }
+    if !env_has(&env_portal, "KENPO_PORTAL_MAIL_DOMAIN") {
+        portal_config.mail_domain.clone_from(&idp_config.mail_domain);
+    }
     let portal = kenpo_portal::App::build(portal_config).await?;
     if let Some(demo) = idp.demo() {
         let logins: Vec<_> = demo
@@ -55,6 +64,8 @@ async fn run() -> anyhow::Result<()> {
     banner(&idp, &portal, idp.demo());
     // Data past the kenpo's retention is deleted daily (spec §1), after the demo data is in.
     let retention = kenpo_portal::import::retention_job::spawn_retention_job(portal.state().clone());
+    // Update mails queued by imports go out in the background, with retries.
+    let mails = kenpo_portal::mail::job::spawn_update_mail_delivery(portal.state().clone());
 
     // One signal stops both: each server finishes its requests in flight, then returns.
     let (stop, stopped) = watch::channel(false);
@@ -71,10 +82,15 @@ async fn run() -> anyhow::Result<()> {
     );
     signal.abort();
     retention.abort();
+    mails.abort();
     idp_done?;
     portal_done?;
     tracing::info!("kenpo stopped");
     Ok(())
+}
+
+fn env_has(env: &[(String, String)], key: &str) -> bool {
+    env.iter().any(|(k, _)| k == key)
 }
 
 /// Prints the banner in one write. A write that fails (whoever started us closed our standard

@@ -82,6 +82,8 @@ pub struct Callback<'a> {
     pub browser_state: Option<&'a str>,
     pub code: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The language the member uses the portal in (`ja`, `en`): their update mails are in it.
+    pub locale: &'a str,
 }
 
 /// Finishes a login: a new portal session (its id for the cookie) and where to go.
@@ -109,7 +111,7 @@ pub async fn complete(
     let signed = rp.finish(code, &login.nonce, login.pkce_verifier.expose(), max_age, now).await?;
     let member =
         db.member_by_subject(&login.kenpo_id, &signed.subject).await?.ok_or(AuthError::NotAMember)?;
-    db.record_login(&member.id, signed.email.as_deref(), now * 1000).await?;
+    db.record_login(&member.id, signed.email.as_deref(), callback.locale, now * 1000).await?;
     let session = PortalSession {
         kenpo_id: login.kenpo_id,
         member_id: member.id.to_string(),

@@ -8,9 +8,13 @@ use crate::checkup::rules::{self, RuleSet};
 use crate::checkup::stratify::{self, Measurements};
 use crate::checkup::{keys, zip};
 use crate::domain::KenpoId;
+use crate::flows::update_mails;
 use crate::i18n::Locale;
 use crate::import::{ImportOptions, Lang};
-use crate::store::{CheckupRecord, CheckupStore, Db, NewCheckup, StoreError, Stored};
+use crate::store::{
+    CheckupRecord, CheckupStore, Db, KenpoStore, NewCheckup, PublishedTable, StoreError, Stored,
+};
+use crate::tenant::MailCategory;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -148,6 +152,8 @@ pub struct ImportReport {
     pub seen_before: bool,
     /// Nothing was written: the counts are what the import would have done.
     pub dry_run: bool,
+    /// Update mails queued to announce the new results (none for a dry run).
+    pub update_mails: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,9 +222,26 @@ pub async fn import(
     }
     let new: Vec<NewCheckup<'_>> = rows.iter().map(|r| r.as_new(kenpo)).collect();
     let documents = u64::try_from(new.len()).unwrap_or(u64::MAX);
+    let announce = if options.dry_run { None } else { db.kenpo(kenpo.as_str()).await? };
     let mut tx = db.begin_import(now).await?;
     let stored = tx.store_checkups(&new).await?;
-    let seen_before = tx.record_import(kenpo, KIND, file_name, &sha256, documents).await?;
+    let recorded = tx.record_import(kenpo, KIND, file_name, &sha256, documents).await?;
+    let seen_before = recorded.seen_before;
+    // Queued with the exams: both are published, or neither.
+    let mails = match &announce {
+        Some(k) => {
+            update_mails::publish(
+                &mut tx,
+                k,
+                MailCategory::Checkups,
+                PublishedTable::Checkups,
+                &recorded.id,
+                now,
+            )
+            .await?
+        }
+        None => 0,
+    };
     if options.dry_run {
         tx.rollback().await?;
     } else {
@@ -235,6 +258,7 @@ pub async fn import(
         sha256,
         seen_before,
         dry_run: options.dry_run,
+        update_mails: u64::try_from(mails).unwrap_or(u64::MAX),
     })
 }
 

@@ -9,3 +9,4 @@ pub mod etax;
 pub mod kenpo_api;
 pub mod medical;
 pub mod preferences;
+pub mod update_mails;

@@ -88,6 +88,7 @@ async fn callback(
         browser_state: browser_state.as_deref(),
         code: q.code.as_deref(),
         error: q.error.as_deref(),
+        locale: visitor.locale.code(),
     };
     let now = state.clock.unix();
     let completed = match state.rp(&visitor.kenpo).await {

@@ -89,7 +89,12 @@ async fn import(
         limits,
     };
     match import_file(&state.db, &kenpo, kind, &bytes, &options, OffsetDateTime::now_utc()).await {
-        Ok(report) => Json(report).into_response(),
+        Ok(report) => {
+            if report.update_mails > 0 {
+                state.update_mails.notify_one();
+            }
+            Json(report).into_response()
+        }
         Err(ImportError::Refused(errors)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, Json(Refusal::new(&errors))).into_response()
         }
@@ -124,7 +129,12 @@ async fn import_checkups(
     };
     let options = ImportOptions { file_name, dry_run: query.dry_run, limits };
     match checkups::import(&state.db, &kenpo, &bytes, &options, OffsetDateTime::now_utc()).await {
-        Ok(report) => Json(report).into_response(),
+        Ok(report) => {
+            if report.update_mails > 0 {
+                state.update_mails.notify_one();
+            }
+            Json(report).into_response()
+        }
         Err(checkups::ImportError::Refused(errors)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, Json(checkups::Refusal { errors: &errors })).into_response()
         }

@@ -83,6 +83,8 @@ pub struct ImportReport {
     pub seen_before: bool,
     /// Nothing was written: `--dry-run` (the counts are what the import would have done).
     pub dry_run: bool,
+    /// Update mails queued to announce the new data (none for a dry run).
+    pub update_mails: u64,
 }
 
 /// Why a line (or, at line 0, the whole file) was refused.

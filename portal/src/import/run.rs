@@ -4,7 +4,8 @@
 use super::{ImportKind, ImportLimits, ImportReport, LineError, MemberKey, ReasonCode};
 use super::{benefits, claims, members, prescriptions};
 use crate::domain::{KenpoId, MemberId};
-use crate::store::{Db, ImportTx, KnownMember, StoreError, Upserted};
+use crate::flows::update_mails;
+use crate::store::{Db, ImportTx, KenpoStore, KnownMember, StoreError, Upserted};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -51,6 +52,11 @@ pub async fn import_file(
         ImportKind::Benefits => Parsed::Benefits(benefits::parse(bytes, limits)?),
         ImportKind::Prescriptions => Parsed::Prescriptions(prescriptions::parse(bytes, limits)?),
     };
+    // What the file publishes, and to whom the kenpo's settings let it be announced.
+    let publication = match update_mails::publication_of(kind) {
+        Some(what) if !options.dry_run => db.kenpo(kenpo.as_str()).await?.map(|k| (what, k)),
+        _ => None,
+    };
     let mut tx = db.begin_import(now).await?;
     let known = tx.members(kenpo).await?;
     let (rows, written) = match &parsed {
@@ -69,7 +75,14 @@ pub async fn import_file(
         }
     };
     let rows = u64::try_from(rows).unwrap_or(u64::MAX);
-    let seen_before = tx.record_import(kenpo, kind.as_str(), &options.file_name, &sha256, rows).await?;
+    let recorded = tx.record_import(kenpo, kind.as_str(), &options.file_name, &sha256, rows).await?;
+    // Queued with the data: both are published, or neither.
+    let mails = match &publication {
+        Some(((category, table), k)) => {
+            update_mails::publish(&mut tx, k, *category, *table, &recorded.id, now).await?
+        }
+        None => 0,
+    };
     if options.dry_run {
         tx.rollback().await?;
     } else {
@@ -83,8 +96,9 @@ pub async fn import_file(
         updated: written.updated,
         unchanged: rows.saturating_sub(written.inserted + written.updated),
         sha256,
-        seen_before,
+        seen_before: recorded.seen_before,
         dry_run: options.dry_run,
+        update_mails: u64::try_from(mails).unwrap_or(u64::MAX),
     })
 }
 

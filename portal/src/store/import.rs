@@ -31,6 +31,14 @@ pub struct Upserted {
     pub updated: u64,
 }
 
+/// An import as recorded in `imports`: its id names the publication its update mails belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedImport {
+    pub id: String,
+    /// A file with the same digest was imported before.
+    pub seen_before: bool,
+}
+
 /// A member as the database knows them, for resolving lines to member ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownMember {
@@ -70,8 +78,11 @@ macro_rules! on_conn {
     };
 }
 
-// After the macro, which it uses.
+// After the macro, which they use.
 mod checkups;
+mod update_mails;
+
+pub use update_mails::{Audience, PublishedTable, Subscriber};
 
 impl Db {
     pub async fn begin_import(&self, now: OffsetDateTime) -> Result<ImportTx, StoreError> {
@@ -397,7 +408,7 @@ impl ImportTx {
         }
     }
 
-    /// Records the file; says whether a file with the same digest was imported before.
+    /// Records the file, with its id and whether a file with the same digest was imported before.
     pub async fn record_import(
         &mut self,
         kenpo: &KenpoId,
@@ -405,8 +416,9 @@ impl ImportTx {
         file_name: &str,
         sha256: &str,
         rows: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<RecordedImport, StoreError> {
         let now = self.now;
+        let id = uuid::Uuid::new_v4().to_string();
         let rows = i64::try_from(rows).unwrap_or(i64::MAX);
         on_conn!(&mut self.tx, |conn| {
             let seen = sqlx::query(
@@ -422,7 +434,7 @@ impl ImportTx {
                 "INSERT INTO imports (id, kenpo_id, kind, file_name, sha256, rows, imported_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&id)
             .bind(kenpo.as_str())
             .bind(kind)
             .bind(file_name)
@@ -431,7 +443,7 @@ impl ImportTx {
             .bind(now)
             .execute(&mut *conn)
             .await?;
-            Ok(seen)
+            Ok(RecordedImport { id: id.clone(), seen_before: seen })
         })
     }
 }

@@ -9,16 +9,18 @@ mod members;
 mod preferences;
 mod records;
 mod retention;
+mod update_mails;
 
 pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
-pub use import::{ImportTx, KnownMember, Upserted};
+pub use import::{Audience, ImportTx, KnownMember, PublishedTable, RecordedImport, Subscriber, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
 pub use preferences::PreferenceStore;
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
+pub use update_mails::{DueUpdateMail, UpdateMailRecord, UpdateMailStore};
 
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool};

@@ -17,11 +17,13 @@ pub trait PreferenceStore {
         hidden_from_household: bool,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Notes a login, with the verified address the ID token carried (`None` keeps none).
+    /// Notes a login, with the verified address the ID token carried (`None` keeps none) and
+    /// the language of the portal (`ja`, `en`), which the member's update mails are written in.
     fn record_login(
         &self,
         member: &MemberId,
         email: Option<&str>,
+        locale: &str,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -67,14 +69,17 @@ impl PreferenceStore for Db {
         &self,
         member: &MemberId,
         email: Option<&str>,
+        locale: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO member_logins (member_id, email, first_login_at, last_login_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (member_id) DO UPDATE SET email = EXCLUDED.email, last_login_at = EXCLUDED.last_login_at",
+            "INSERT INTO member_logins (member_id, email, locale, first_login_at, last_login_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (member_id) DO UPDATE SET email = EXCLUDED.email, \
+             locale = EXCLUDED.locale, last_login_at = EXCLUDED.last_login_at",
         )
         .bind(member.as_str())
         .bind(email)
+        .bind(locale)
         .bind(now_ms)
         .execute(self.pool())
         .await?;

@@ -1,0 +1,230 @@
+//! Update mails (spec §1, issue 8 item 6): when an import publishes new data, the household's
+//! login hears of it by mail, if they opted in to the category (通知設定), the kenpo offers that
+//! category, and they have logged in at least once (so the portal holds an address the IdP
+//! verified). At most one mail per category per publication; nothing new, no mail. The mail says
+//! only that something new is there (see `mail::compose`): it is written from the category, and
+//! never sees a row of the data.
+//!
+//! Two steps, both here: [`publish`] decides the recipients and queues their mails inside the
+//! import's transaction; [`deliver_due`] sends what is due (background job `mail::job`), with
+//! retries and backoff like the IdP's outbox.
+
+use super::access;
+use crate::domain::{MemberId, Relation};
+use crate::i18n::Locale;
+use crate::import::ImportKind;
+use crate::mail::{self, UpdateMail};
+use crate::store::UpdateMailStore;
+use crate::store::{Audience, Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, PublishedTable, StoreError};
+use crate::tenant::{MailCategory, Service, Settings};
+use shared_runtime::mail::retry;
+use shared_runtime::mail::{Address, Mailer};
+use std::collections::{HashMap, HashSet};
+use time::{Duration, OffsetDateTime};
+
+/// How long a claimed mail is held by its deliverer before another may send it: longer than a
+/// send can take (`shared_runtime::mail::SMTP_TIMEOUT` per step).
+pub const LEASE: Duration = Duration::minutes(2);
+
+/// How many mails one round of [`deliver_due`] takes on.
+const BATCH: u32 = 100;
+
+/// What an import of `kind` announces, and the table its new rows are in. Member files
+/// announce nothing.
+pub fn publication_of(kind: ImportKind) -> Option<(MailCategory, PublishedTable)> {
+    match kind {
+        ImportKind::Members => None,
+        ImportKind::Claims => Some((MailCategory::MedicalExpenses, PublishedTable::Claims)),
+        ImportKind::Benefits => Some((MailCategory::Benefits, PublishedTable::Benefits)),
+        ImportKind::Prescriptions => Some((MailCategory::Prescriptions, PublishedTable::Prescriptions)),
+    }
+}
+
+/// The page whose data a category announces, for who may see whose (`flows::access`).
+fn service_of(category: MailCategory) -> Option<Service> {
+    match category {
+        MailCategory::MedicalExpenses => Some(Service::MedicalExpenses),
+        MailCategory::Benefits => Some(Service::Benefits),
+        MailCategory::Prescriptions => Some(Service::Prescriptions),
+        MailCategory::Checkups => Some(Service::Checkups),
+        MailCategory::QualificationCertificate
+        | MailCategory::QualificationNotice
+        | MailCategory::Applications => None,
+    }
+}
+
+/// One mail to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient<'a> {
+    pub member: &'a MemberId,
+    pub email: &'a str,
+    pub locale: Locale,
+}
+
+/// Who hears of a publication of `category`: each login (a member who signs in) who would see
+/// some of the new data on its page, today (`YYYY-MM-DD`, Japan) — their own, or a dependant's
+/// the insured sees (never a dependant's who chose not to be shown) — and who opted in, with the
+/// address of their latest login, if the kenpo offers the category at all. One each.
+pub fn recipients<'a>(
+    settings: &Settings,
+    category: MailCategory,
+    audience: &'a Audience,
+    today: &str,
+) -> Vec<Recipient<'a>> {
+    let Some(service) = service_of(category).filter(|_| settings.mails(category)) else {
+        return Vec::new();
+    };
+    let touched: HashSet<&MemberId> = audience.touched.iter().collect();
+    let subscribed: HashMap<&MemberId, _> = audience.subscribers.iter().map(|s| (&s.member_id, s)).collect();
+    let mut chosen = Vec::new();
+    for login in audience.households.iter().filter(|m| m.subject.is_some()) {
+        let Some(&subscriber) = subscribed.get(&login.id) else { continue };
+        let household: Vec<_> =
+            audience.households.iter().filter(|m| m.household_id == login.household_id).cloned().collect();
+        let Ok(visible) = access::visible_people(login, &household, settings, service, today) else {
+            continue;
+        };
+        if visible.iter().any(|m| touched.contains(&m.id)) {
+            chosen.push(Recipient {
+                member: &login.id,
+                email: &subscriber.email,
+                locale: subscriber.locale.as_deref().and_then(Locale::parse).unwrap_or(Locale::Ja),
+            });
+        }
+    }
+    // The insured first, then by id: the queue's order does not depend on the query's.
+    chosen.sort_by_key(|r| {
+        let relation = audience.households.iter().find(|m| &m.id == r.member).map(|m| m.relation);
+        (relation != Some(Relation::Insured), r.member.clone())
+    });
+    chosen
+}
+
+/// Queues the update mails of a publication, inside the import's transaction `tx`: the
+/// `table`'s rows this import inserted or changed, announced as `category`, under the import's
+/// id. Returns how many mails were queued (none again for the same publication).
+pub async fn publish(
+    tx: &mut ImportTx,
+    kenpo: &Kenpo,
+    category: MailCategory,
+    table: PublishedTable,
+    publication: &str,
+    now: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    if !kenpo.settings.mails(category) {
+        return Ok(0);
+    }
+    let audience = tx.mail_audience(&kenpo.id, table, category.key()).await?;
+    let today = now.to_offset(time::macros::offset!(+9)).date().to_string();
+    let mut queued = 0;
+    for r in recipients(&kenpo.settings, category, &audience, &today) {
+        if tx
+            .queue_update_mail(&kenpo.id, publication, category.key(), r.member, r.email, r.locale.code())
+            .await?
+        {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Where update mails come from and lead to.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// `KENPO_PORTAL_MAIL_DOMAIN`: kenpos that set no `mail_from` send from `info@` it.
+    pub mail_domain: &'a str,
+    /// The portal's URL (`KENPO_PORTAL_PUBLIC_URL`), the configured kenpo's.
+    pub public_url: &'a str,
+    /// The configured kenpo; the others are reached at their own host.
+    pub configured_kenpo: &'a str,
+}
+
+impl Outgoing<'_> {
+    /// The kenpo's sender: its `mail_from` setting, else `info@<mail domain>`.
+    pub fn sender(&self, kenpo: &Kenpo) -> Result<Address, String> {
+        match kenpo.settings.mail_from.trim() {
+            "" => Address::new("info", self.mail_domain).map_err(|e| e.to_string()),
+            from => from.parse().map_err(|e: shared_runtime::mail::AddressError| e.to_string()),
+        }
+    }
+
+    /// The kenpo's portal: the configured URL, or the same scheme at the kenpo's own host.
+    pub fn portal_url(&self, kenpo: &Kenpo) -> String {
+        match &kenpo.host {
+            Some(host) if kenpo.id != self.configured_kenpo => {
+                let scheme = self.public_url.split_once("://").map_or("https", |(s, _)| s);
+                format!("{scheme}://{host}")
+            }
+            _ => self.public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
+/// Sends what is due; returns how many were sent. A mail that fails is tried again after
+/// [`retry::backoff`]; one the server refuses for good, or that cannot be written, is given up
+/// at once. Either way the row keeps the last error.
+pub async fn deliver_due(
+    db: &Db,
+    mailer: &Mailer,
+    outgoing: Outgoing<'_>,
+    now: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let mut kenpos: HashMap<String, Option<Kenpo>> = HashMap::new();
+    let mut sent = 0;
+    for due in db.due_update_mails(now, BATCH).await? {
+        if !db.claim_update_mail(&due.id, now, now + LEASE).await? {
+            continue;
+        }
+        if !kenpos.contains_key(&due.kenpo_id) {
+            kenpos.insert(due.kenpo_id.clone(), db.kenpo(&due.kenpo_id).await?);
+        }
+        let kenpo = kenpos.get(&due.kenpo_id).and_then(Option::as_ref);
+        match send(mailer, outgoing, kenpo, &due, now).await {
+            Ok(()) => {
+                db.update_mail_sent(&due.id, now).await?;
+                sent += 1;
+            }
+            Err(Failure { error, permanent }) => {
+                let attempts = due.attempts + 1;
+                let next = if permanent { None } else { retry::next_attempt(attempts, now) };
+                tracing::warn!(mail = %due.id, attempts, given_up = next.is_none(), %error, "update mail not sent");
+                db.update_mail_failed(&due.id, &error, next).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Why a send failed, and whether trying again could help.
+struct Failure {
+    error: String,
+    permanent: bool,
+}
+
+impl Failure {
+    fn permanent(error: impl ToString) -> Self {
+        Self { error: error.to_string(), permanent: true }
+    }
+}
+
+async fn send(
+    mailer: &Mailer,
+    outgoing: Outgoing<'_>,
+    kenpo: Option<&Kenpo>,
+    due: &DueUpdateMail,
+    now: OffsetDateTime,
+) -> Result<(), Failure> {
+    let kenpo = kenpo.ok_or_else(|| Failure::permanent("the kenpo is gone"))?;
+    let category = MailCategory::parse(&due.category)
+        .ok_or_else(|| Failure::permanent(format!("unknown category {:?}", due.category)))?;
+    let from = outgoing.sender(kenpo).map_err(Failure::permanent)?;
+    let to: Address = due.recipient.parse().map_err(Failure::permanent)?;
+    let portal_url = outgoing.portal_url(kenpo);
+    let locale = Locale::parse(&due.locale).unwrap_or(Locale::Ja);
+    let update = UpdateMail { category, kenpo_name: &kenpo.display_name, portal_url: &portal_url };
+    let message = mail::compose(&update, locale, from, to, &due.id, now).map_err(Failure::permanent)?;
+    mailer.send(message).await.map_err(|e| Failure { permanent: e.is_permanent(), error: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! The portal's mail: update mails (`flows::update_mails`), written here from the category
+//! alone, and sent through the transport shared with the IdP (`shared_runtime::mail::Mailer`:
+//! SMTP, or `.eml` files in `<data_dir>/outbox`). An update mail tells that something new is on
+//! the portal, where to log in, and how to stop such mails; nothing it is given could say more
+//! (no names, institutions, amounts, drugs or dates of care), which is how it never does.
+
+pub mod job;
+
+use crate::i18n::{self, Locale};
+use crate::tenant::MailCategory;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use shared_runtime::mail::{Address, MailError};
+use time::OffsetDateTime;
+
+/// The settings page (`http::preferences::SETTINGS`), where a member stops these mails.
+const SETTINGS: &str = "/settings";
+
+/// What an update mail says: a category, whose portal, and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpdateMail<'a> {
+    pub category: MailCategory,
+    /// The kenpo's display name: the sender's name and the subject's 【】.
+    pub kenpo_name: &'a str,
+    /// The kenpo's portal, without a trailing slash.
+    pub portal_url: &'a str,
+}
+
+/// The subject and the text of `mail` in `locale`.
+pub fn render(mail: &UpdateMail<'_>, locale: Locale) -> Result<(String, String), MailError> {
+    let catalogue = i18n::catalogue(locale);
+    let text = |key: &str| {
+        catalogue
+            .get(key)
+            .ok_or_else(|| MailError::Template(format!("no text {key}")))
+            .map(|t| t.replace("{kenpo}", mail.kenpo_name))
+    };
+    let category = text(&format!("settings.mail.{}", mail.category.key()))?;
+    let subject = text(&format!("update_mail.subject.{}", mail.category.key()))?;
+    let url = mail.portal_url.trim_end_matches('/');
+    let body = [
+        text("update_mail.greeting")?,
+        String::new(),
+        text("update_mail.news")?.replace("{category}", &category),
+        text("update_mail.login")?,
+        format!("{url}/?lang={}", locale.code()),
+        String::new(),
+        text("update_mail.privacy")?,
+        String::new(),
+        text("update_mail.stop")?,
+        format!("{url}{SETTINGS}?lang={}", locale.code()),
+        String::new(),
+        "--".to_owned(),
+        mail.kenpo_name.to_owned(),
+        text("update_mail.footer")?,
+        String::new(),
+    ]
+    .join("\n");
+    Ok((subject, body))
+}
+
+/// The message: plain text in UTF-8, from the kenpo's name at `from`, dated `date`, its
+/// Message-ID made of `message_id` (unique) at the sender's domain.
+pub fn compose(
+    mail: &UpdateMail<'_>,
+    locale: Locale,
+    from: Address,
+    to: Address,
+    message_id: &str,
+    date: OffsetDateTime,
+) -> Result<Message, MailError> {
+    let (subject, body) = render(mail, locale)?;
+    let domain = from.domain().to_owned();
+    Ok(Message::builder()
+        .from(Mailbox::new(Some(mail.kenpo_name.to_owned()), from))
+        .to(Mailbox::new(None, to))
+        .subject(subject)
+        .date(date.into())
+        .message_id(Some(format!("<{message_id}@{domain}>")))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(category: MailCategory) -> UpdateMail<'static> {
+        UpdateMail {
+            category,
+            kenpo_name: "デモ健康保険組合加入者ページ",
+            portal_url: "https://portal.example.jp",
+        }
+    }
+
+    #[test]
+    fn every_category_renders_in_both_languages_with_the_login_and_settings_links() {
+        for locale in [Locale::Ja, Locale::En] {
+            for category in MailCategory::ALL {
+                let (subject, body) = render(&mail(category), locale)
+                    .unwrap_or_else(|e| panic!("{category:?} {locale:?}: {e}"));
+                assert!(
+                    subject.contains("デモ健康保険組合加入者ページ") && !subject.contains('{'),
+                    "{subject}"
+                );
+                assert!(
+                    body.contains(&format!("https://portal.example.jp/?lang={}", locale.code())),
+                    "{body}"
+                );
+                assert!(body.contains("https://portal.example.jp/settings"), "{body}");
+                assert!(!body.contains('{'), "every placeholder filled: {body}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_subject_uses_the_specs_wording() {
+        let (subject, body) =
+            render(&mail(MailCategory::MedicalExpenses), Locale::Ja).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(subject, "【デモ健康保険組合加入者ページ】新しい医療費情報を公開しました");
+        assert!(body.contains("（医療費情報）") && body.contains("「個人設定・通知設定」"), "{body}");
+    }
+
+    #[test]
+    fn a_message_is_plain_text_from_the_kenpo() {
+        let from = Address::new("info", "kenpo.example.jp").unwrap_or_else(|e| panic!("{e}"));
+        let to = Address::new("taro", "example.jp").unwrap_or_else(|e| panic!("{e}"));
+        let date = time::macros::datetime!(2026-11-24 09:00 UTC);
+        let message = compose(&mail(MailCategory::Benefits), Locale::En, from, to, "0193-abc", date)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let formatted = String::from_utf8_lossy(&message.formatted()).into_owned();
+        assert!(formatted.contains("Content-Type: text/plain; charset=utf-8"), "{formatted}");
+        assert!(formatted.contains("Message-ID: <0193-abc@kenpo.example.jp>"), "{formatted}");
+        assert_eq!(
+            message.envelope().from().map(ToString::to_string).as_deref(),
+            Some("info@kenpo.example.jp")
+        );
+    }
+}
