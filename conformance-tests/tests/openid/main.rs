@@ -22,6 +22,7 @@ mod portal;
 mod portal_kenpo_api;
 mod portal_settings;
 mod portal_tenants;
+mod portal_update_mails;
 mod protocol;
 mod recovery;
 mod rp_initiated_op;

@@ -96,6 +96,11 @@ impl Idp {
 
     /// Starts a portal for the suite's realm and registers it at the IdP as client `portal`.
     pub async fn spawn_portal(&self) -> Portal {
+        self.spawn_portal_with(&[]).await
+    }
+
+    /// [`Idp::spawn_portal`] with more `KENPO_PORTAL_*` settings (an SMTP URL, a mail domain).
+    pub async fn spawn_portal_with(&self, settings: &[(&str, &str)]) -> Portal {
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
         let secret = shared_crypto::random::token();
         let master_key = MasterKey::generate();
@@ -118,6 +123,7 @@ impl Idp {
         } else {
             None
         };
+        env.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let config = Config::load(None, env).unwrap_or_else(|e| panic!("portal configuration: {e}"));
         let app = App::build(config).await.unwrap_or_else(|e| panic!("the portal did not start: {e}"));
         let url = format!("http://127.0.0.1:{}", app.port());
