@@ -6,4 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod checkups;
 pub mod etax;
+pub mod inbox;
 pub mod medical;
+pub mod notices;
+pub mod plain_text;

@@ -3,16 +3,20 @@
 mod audit;
 mod checkups;
 mod import;
+mod inbox;
 mod kenpos;
 mod members;
+mod notices;
 mod records;
 mod retention;
 
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use import::{ImportTx, KnownMember, Upserted};
+pub use inbox::{Audience, Card, Content, InboxStore, Message};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
+pub use notices::{AttachmentInfo, Listed, NewAttachment, Notice, NoticeFields, NoticeStore};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 
