@@ -7,8 +7,10 @@ mod checkups;
 mod etax;
 mod health;
 mod import_api;
+mod inbox;
 mod medical;
 pub mod member;
+mod notices;
 mod pages;
 mod prescriptions;
 mod records;
@@ -30,6 +32,8 @@ pub fn router(state: AppState) -> Router {
             .merge(etax::routes())
             .merge(prescriptions::routes())
             .merge(import_api::routes())
+            .merge(notices::routes())
+            .merge(inbox::routes())
             .merge(pages::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
