@@ -7,6 +7,8 @@ pub mod auth;
 pub mod checkups;
 pub mod etax;
 pub mod inbox;
+pub mod kenpo_api;
 pub mod medical;
 pub mod notices;
 pub mod plain_text;
+pub mod preferences;

@@ -8,10 +8,12 @@ mod etax;
 mod health;
 mod import_api;
 mod inbox;
+pub mod kenpo_api;
 mod medical;
 pub mod member;
 mod notices;
 mod pages;
+mod preferences;
 mod prescriptions;
 mod records;
 
@@ -32,9 +34,11 @@ pub fn router(state: AppState) -> Router {
             .merge(etax::routes())
             .merge(prescriptions::routes())
             .merge(import_api::routes())
+            .merge(kenpo_api::routes())
             .merge(notices::routes())
             .merge(inbox::routes())
             .merge(pages::routes())
+            .merge(preferences::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,

@@ -1,5 +1,6 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
+mod api_grants;
 mod audit;
 mod checkups;
 mod import;
@@ -7,9 +8,11 @@ mod inbox;
 mod kenpos;
 mod members;
 mod notices;
+mod preferences;
 mod records;
 mod retention;
 
+pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use import::{ImportTx, KnownMember, Upserted};
@@ -17,6 +20,7 @@ pub use inbox::{Audience, Card, Content, InboxStore, Message};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
 pub use notices::{AttachmentInfo, Listed, NewAttachment, Notice, NoticeFields, NoticeStore};
+pub use preferences::PreferenceStore;
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 
