@@ -4,11 +4,12 @@
 //! never markup.
 
 use crate::helpers::{Browser, Idp, Portal, log_in_at, on_every_backend};
-use kenpo_portal::domain::{KenpoId, MemberId, SystemMessage};
+use kenpo_portal::domain::{KenpoId, MemberId};
 use kenpo_portal::flows::inbox::{self, Outgoing};
 use kenpo_portal::flows::notices::{self, Draft, DraftFile};
 use kenpo_portal::import::{ImportKind, ImportOptions, import_file};
 use kenpo_portal::store::{Card, Db, KenpoStore};
+use kenpo_portal::tenant::MailCategory;
 use reqwest::StatusCode;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -198,7 +199,7 @@ async fn a_member_never_reads_another_members_message_and_reading_lowers_the_unr
     let household = kenpo_portal::store::MemberStore::household(db, &hanako).await.unwrap_or_default();
     let dependant: Vec<MemberId> =
         household.iter().filter(|m| m.branch == "01").map(|m| m.id.clone()).collect();
-    let delivered = inbox::deliver_system_message(db, &a, &dependant, SystemMessage::MedicalExpenses, now)
+    let delivered = inbox::deliver_system_message(db, &a, &dependant, MailCategory::MedicalExpenses, now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(delivered, 1);

@@ -7,7 +7,7 @@ mod notice;
 
 pub use benefit::{BenefitKind, Payee};
 pub use month::{Month, MonthError};
-pub use notice::{NoticeCategory, SystemMessage};
+pub use notice::NoticeCategory;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -10,10 +10,10 @@
 //! read. Messages older than the kenpo's `inbox_retention_months` are not shown, and the
 //! retention job deletes them.
 
-use crate::domain::{MemberId, MessageId, SystemMessage};
+use crate::domain::{MemberId, MessageId};
 use crate::import::retention_job::retention_cutoff;
 use crate::store::{Audience, Card, Content, InboxStore, Kenpo, Listed, Message, StoreError};
-use crate::tenant::Settings;
+use crate::tenant::{MailCategory, Settings};
 use std::collections::HashSet;
 use time::OffsetDateTime;
 use time::macros::offset;
@@ -76,7 +76,7 @@ pub async fn unread(
     db.unread_count(member, kept_since(now, settings)).await
 }
 
-/// Puts the portal's message `message` in the inboxes of `members` (of the kenpo `kenpo_id`;
+/// Puts the portal's message of `category` in the inboxes of `members` (of the kenpo `kenpo_id`;
 /// others are ignored): one message, delivered once to each inbox however many of the household
 /// it names. For the update mails' flow: when an import publishes new data, the members it
 /// concerns find 「新しい医療費情報を公開しました」 and the like in MYメール. Returns how many
@@ -85,13 +85,13 @@ pub async fn deliver_system_message(
     db: &impl InboxStore,
     kenpo_id: &str,
     members: &[MemberId],
-    message: SystemMessage,
+    category: MailCategory,
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
     if members.is_empty() {
         return Ok(0);
     }
-    let content = Content::System(message);
+    let content = Content::System(category);
     let (_, delivered) = db
         .deliver(kenpo_id, &content, Audience::Members(members), shared_runtime::db::to_millis(now))
         .await?;
@@ -405,12 +405,12 @@ mod tests {
         let (db, [insured, dependant, stranger]) = store();
         let now = datetime!(2026-11-24 10:00 +09:00);
         let both = [insured.clone(), dependant.clone()];
-        let delivered = deliver_system_message(&db, "a", &both, SystemMessage::MedicalExpenses, now).await?;
+        let delivered = deliver_system_message(&db, "a", &both, MailCategory::MedicalExpenses, now).await?;
         assert_eq!(delivered, 1, "one inbox for the household");
         let settings = Settings::default();
         assert_eq!(unread(&db, &insured, &settings, now).await?, 1);
         assert_eq!(unread(&db, &stranger, &settings, now).await?, 0);
-        let elsewhere = deliver_system_message(&db, "b", &both, SystemMessage::Checkups, now).await?;
+        let elsewhere = deliver_system_message(&db, "b", &both, MailCategory::Checkups, now).await?;
         assert_eq!(elsewhere, 0, "another kenpo's ids reach no one");
         Ok(())
     }
@@ -444,7 +444,7 @@ mod tests {
     async fn messages_past_the_retention_are_hidden_then_purged() -> Result<(), StoreError> {
         let (db, [insured, ..]) = store();
         let sent = datetime!(2024-10-31 23:00 +09:00);
-        deliver_system_message(&db, "a", std::slice::from_ref(&insured), SystemMessage::Benefits, sent)
+        deliver_system_message(&db, "a", std::slice::from_ref(&insured), MailCategory::Benefits, sent)
             .await?;
         let settings = Settings::default();
         let within = datetime!(2026-10-15 12:00 +09:00);

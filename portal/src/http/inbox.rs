@@ -32,7 +32,7 @@ fn texts(content: &Content, locale: Locale) -> (String, String) {
         Content::Kenpo { subject, body } => (subject.clone(), body.clone()),
         Content::System(kind) => {
             let t = i18n::catalogue(locale);
-            let text = |part: &str| t.get(&format!("inbox.system.{}.{part}", kind.as_str())).cloned();
+            let text = |part: &str| t.get(&format!("inbox.system.{}.{part}", kind.key())).cloned();
             (text("subject").unwrap_or_default(), text("body").unwrap_or_default())
         }
     }
@@ -137,17 +137,17 @@ async fn render_one(state: &AppState, signed: &Signed, id: &str) -> Result<Respo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SystemMessage;
+    use crate::tenant::MailCategory;
 
     #[test]
     fn every_system_message_has_its_words_in_both_languages() {
-        for kind in SystemMessage::ALL {
+        for kind in MailCategory::ALL {
             for locale in [Locale::Ja, Locale::En] {
                 let (subject, body) = texts(&Content::System(kind), locale);
                 assert!(!subject.is_empty() && !body.is_empty(), "{kind:?} in {}", locale.code());
             }
         }
-        let (subject, _) = texts(&Content::System(SystemMessage::MedicalExpenses), Locale::Ja);
+        let (subject, _) = texts(&Content::System(MailCategory::MedicalExpenses), Locale::Ja);
         assert_eq!(subject, "新しい医療費情報を公開しました", "the spec's wording");
         for key in ["inbox.from_kenpo", "inbox.from_system", "notices.file.pdf", "notices.file.image"] {
             assert!(

@@ -4,7 +4,8 @@
 
 use super::notices::Listed;
 use super::{Db, StoreError};
-use crate::domain::{MemberId, MessageId, SystemMessage};
+use crate::domain::{MemberId, MessageId};
+use crate::tenant::MailCategory;
 use std::future::Future;
 
 /// Who wrote a message.
@@ -12,8 +13,10 @@ use std::future::Future;
 pub enum Content {
     /// The kenpo, as it wrote it (plain text).
     Kenpo { subject: String, body: String },
-    /// The portal, in the catalogue's words.
-    System(SystemMessage),
+    /// The portal, announcing new information of an update mail's category in the
+    /// catalogue's words (`inbox.system.<category>.subject` and `.body`), in the reader's
+    /// language; like the mails, never with medical content.
+    System(MailCategory),
 }
 
 /// A message in one member's inbox. Times are epoch milliseconds.
@@ -126,7 +129,7 @@ impl TryFrom<MessageRow> for Message {
         let content = match (r.sender.as_str(), r.system_kind.as_deref()) {
             ("kenpo", _) => Content::Kenpo { subject: r.subject, body: r.body },
             ("system", Some(kind)) => Content::System(
-                SystemMessage::parse(kind).ok_or(StoreError::Corrupt("inbox_messages.system_kind"))?,
+                MailCategory::parse(kind).ok_or(StoreError::Corrupt("inbox_messages.system_kind"))?,
             ),
             _ => return Err(StoreError::Corrupt("inbox_messages.sender")),
         };
@@ -148,7 +151,7 @@ impl InboxStore for Db {
         let id = MessageId::new();
         let (sender, kind, subject, body) = match content {
             Content::Kenpo { subject, body } => ("kenpo", None, subject.as_str(), body.as_str()),
-            Content::System(kind) => ("system", Some(kind.as_str()), "", ""),
+            Content::System(kind) => ("system", Some(kind.key()), "", ""),
         };
         let mut tx = self.pool().begin().await?;
         sqlx::query(
