@@ -12,6 +12,7 @@ pub mod kenpo_api;
 mod medical;
 pub mod member;
 mod notices;
+mod notices_api;
 mod pages;
 mod preferences;
 mod prescriptions;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             .merge(kenpo_api::routes())
             .merge(notices::routes())
             .merge(inbox::routes())
+            .merge(notices_api::routes())
             .merge(pages::routes())
             .merge(preferences::routes())
             .with_state(state),
