@@ -126,6 +126,9 @@ pub struct Settings {
     pub insurer_name: String,
     /// The update mails members may opt in to (通知設定), in this order.
     pub mail_categories: Vec<MailCategory>,
+    /// Months a MYメール message is kept after it was sent; older ones are deleted by the
+    /// retention job and no longer shown.
+    pub inbox_retention_months: u32,
 }
 
 impl Default for Settings {
@@ -140,6 +143,7 @@ impl Default for Settings {
             refresh_day: 10,
             insurer_name: String::new(),
             mail_categories: MailCategory::ALL.to_vec(),
+            inbox_retention_months: 24,
         }
     }
 }
@@ -152,6 +156,8 @@ pub enum SettingsError {
     Retention,
     #[error("kenpo settings: refresh_day must be between 1 and 28")]
     RefreshDay,
+    #[error("kenpo settings: inbox_retention_months must be between 1 and 120")]
+    InboxRetention,
 }
 
 impl Settings {
@@ -163,6 +169,9 @@ impl Settings {
         }
         if !(1..=28).contains(&settings.refresh_day) {
             return Err(SettingsError::RefreshDay);
+        }
+        if !(1..=120).contains(&settings.inbox_retention_months) {
+            return Err(SettingsError::InboxRetention);
         }
         Ok(settings)
     }
@@ -184,6 +193,7 @@ mod tests {
     fn an_empty_document_means_the_spec_defaults() -> Result<(), SettingsError> {
         let s = Settings::parse("{}")?;
         assert_eq!(s.retention_months, 24);
+        assert_eq!(s.inbox_retention_months, 24);
         assert!(s.household_visible);
         assert_eq!(s.services.len(), 5);
         assert_eq!(s.mail_categories, MailCategory::ALL);
@@ -194,6 +204,10 @@ mod tests {
     fn bad_values_and_unknown_fields_are_refused() {
         assert!(matches!(Settings::parse(r#"{"retention_months":0}"#), Err(SettingsError::Retention)));
         assert!(matches!(Settings::parse(r#"{"refresh_day":31}"#), Err(SettingsError::RefreshDay)));
+        assert!(matches!(
+            Settings::parse(r#"{"inbox_retention_months":0}"#),
+            Err(SettingsError::InboxRetention)
+        ));
         assert!(Settings::parse(r#"{"retention":24}"#).is_err());
         assert!(Settings::parse(r#"{"edition":"gold"}"#).is_err());
     }

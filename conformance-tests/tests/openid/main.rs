@@ -20,6 +20,8 @@ mod passkey_script;
 mod passkeys;
 mod portal;
 mod portal_kenpo_api;
+mod portal_notices;
+mod portal_notices_api;
 mod portal_settings;
 mod portal_tenants;
 mod protocol;

@@ -284,6 +284,8 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
     let Some(chromium) = crate::helpers::chromium::Chromium::launch().await else { return };
     let portal = idp.spawn_portal().await;
     seed_demo(&portal, &idp).await;
+    let (notice, message) = crate::portal_notices::seed_notice_and_message(&portal, &idp).await;
+    let (notice, message) = (format!("/notices/{notice}"), format!("/inbox/{message}"));
     let tab = chromium.tab().await;
     tab.goto(&portal.at("/")).await;
     tab.check_page("portal top, signed out").await;
@@ -314,6 +316,10 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("logout confirmation", "/auth/logout"),
         ("English medical expenses", "/medical-expenses?lang=en"),
         ("not found", "/no-such-page"),
+        ("notices", "/notices"),
+        ("notice", &notice),
+        ("MYメール", "/inbox"),
+        ("MYメール message", &message),
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;

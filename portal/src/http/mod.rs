@@ -7,9 +7,12 @@ mod checkups;
 mod etax;
 mod health;
 mod import_api;
+mod inbox;
 pub mod kenpo_api;
 mod medical;
 pub mod member;
+mod notices;
+mod notices_api;
 mod pages;
 mod preferences;
 mod prescriptions;
@@ -33,6 +36,9 @@ pub fn router(state: AppState) -> Router {
             .merge(prescriptions::routes())
             .merge(import_api::routes())
             .merge(kenpo_api::routes())
+            .merge(notices::routes())
+            .merge(inbox::routes())
+            .merge(notices_api::routes())
             .merge(pages::routes())
             .merge(preferences::routes())
             .with_state(state),

@@ -4,6 +4,7 @@ use super::member::Visitor;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::faq;
+use crate::flows::notices;
 use crate::templates::{ErrorPage, TopPage};
 use crate::tenant::Service;
 use axum::Router;
@@ -33,7 +34,18 @@ pub fn page<P: Serialize>(state: &AppState, visitor: &Visitor, name: &str, page:
 
 async fn top(State(state): State<AppState>, visitor: Visitor) -> Response {
     let refresh_day = visitor.kenpo.settings.refresh_day;
-    page(&state, &visitor, "top.html", TopPage { refresh_day })
+    // お知らせ are for the kenpo's signed-in members only; the signed-out page has none.
+    let latest = match &visitor.member {
+        Some(_) => notices::latest(&state.db, &visitor.kenpo.id, state.clock.now()).await,
+        None => Ok(Vec::new()),
+    };
+    match latest {
+        Ok(latest) => {
+            let notices = latest.iter().map(super::notices::line).collect();
+            page(&state, &visitor, "top.html", TopPage { refresh_day, notices })
+        }
+        Err(e) => AppError::from(e).render(visitor.locale, &visitor.kenpo.display_name),
+    }
 }
 
 #[derive(Serialize)]
