@@ -3,9 +3,11 @@
 
 mod benefit;
 mod month;
+mod qualification;
 
 pub use benefit::{BenefitKind, Payee};
 pub use month::{Month, MonthError};
+pub use qualification::{ApplicationReason, ApplicationStatus, Copay, NoticeReason, parse_date};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -11,6 +11,7 @@ mod medical;
 pub mod member;
 mod pages;
 mod prescriptions;
+mod qualification;
 mod records;
 
 use crate::app::AppState;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             .merge(prescriptions::routes())
             .merge(import_api::routes())
             .merge(pages::routes())
+            .merge(qualification::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,

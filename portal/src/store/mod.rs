@@ -5,6 +5,7 @@ mod checkups;
 mod import;
 mod kenpos;
 mod members;
+mod qualification;
 mod records;
 mod retention;
 
@@ -13,6 +14,13 @@ pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
+/// Fixtures for the flows' tests: a kenpo with a household, on either backend.
+#[cfg(test)]
+pub(crate) use qualification::tests as qualification_fixtures;
+pub use qualification::{
+    Application, Card, Certificate, Decided, NewApplication, NewCertificate, NewNotice, Notice,
+    QualificationStore, Unannounced,
+};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 
@@ -33,6 +41,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Connect(#[from] DbError),
+    /// The person already has an application for a 資格確認書 the kenpo has not decided.
+    #[error("an application for this person is already open")]
+    ApplicationOpen,
 }
 
 /// The portal's database: the shared SQL pool (see `shared_runtime::db::SqlPool`, which it derefs to)
