@@ -313,6 +313,8 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("logout confirmation", "/auth/logout"),
         ("English medical expenses", "/medical-expenses?lang=en"),
         ("not found", "/no-such-page"),
+        ("qualification", "/qualification"),
+        ("English qualification", "/qualification?lang=en"),
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;
