@@ -12,11 +12,12 @@ use crate::store::{
     Application, Certificate, Decided, Kenpo, Member, MemberStore, NewApplication, NewCertificate, NewNotice,
     Notice, QualificationStore, StoreError,
 };
+use crate::tenant::MailCategory;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 /// The update-mail category of a new 資格情報のお知らせ (通知設定).
-pub const MAIL_CATEGORY: &str = "qualification_notice";
+pub const MAIL_CATEGORY: MailCategory = MailCategory::QualificationNotice;
 /// The longest free text a member adds to an application, in characters.
 pub const NOTE_MAX_CHARS: usize = 200;
 /// The longest reason the kenpo gives for a rejection, in characters.

@@ -1,19 +1,23 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
+mod api_grants;
 mod audit;
 mod checkups;
 mod import;
 mod kenpos;
 mod members;
+mod preferences;
 mod qualification;
 mod records;
 mod retention;
 
+pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
+pub use preferences::PreferenceStore;
 /// Fixtures for the flows' tests: a kenpo with a household, on either backend.
 #[cfg(test)]
 pub(crate) use qualification::tests as qualification_fixtures;
