@@ -5,10 +5,12 @@
 
 use crate::helpers::{Browser, Idp, Portal, log_in_at, on_every_backend};
 use kenpo_portal::domain::{ApplicationStatus, KenpoId, NoticeReason};
+use kenpo_portal::flows::kenpo_api::ApiRole;
 use kenpo_portal::flows::qualification::{self, CardNumber};
 use kenpo_portal::import::{ImportKind, ImportOptions, import_file};
 use kenpo_portal::store::{KenpoStore, QualificationStore};
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 use sqlx::Row;
 use time::OffsetDateTime;
 use time::macros::date;
@@ -16,6 +18,7 @@ use time::macros::date;
 on_every_backend!(
     a_member_handles_the_households_qualification_documents_and_no_one_elses,
     a_reissue_application_reaches_the_kenpo_and_a_second_open_one_is_refused,
+    the_kenpo_reviews_applications_and_records_issues_through_its_api,
 );
 
 const MEMBERS: &str =
@@ -197,4 +200,121 @@ async fn a_reissue_application_reaches_the_kenpo_and_a_second_open_one_is_refuse
 
     let open = portal.state.db.kenpo_applications(&portal.state.kenpo_id, None).await.map(|v| v.len()).ok();
     assert_eq!(open, Some(1), "nothing else was written");
+}
+
+/// A kenpo API call with `token`: the status and the JSON answer (`null` when there is none).
+async fn call(
+    idp: &Idp,
+    portal: &Portal,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let request = match body {
+        Some(body) => idp.http.post(portal.at(path)).json(&body),
+        None => idp.http.get(portal.at(path)),
+    };
+    let response = request.bearer_auth(token).send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn the_kenpo_reviews_applications_and_records_issues_through_its_api(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    let seeded = seed(&portal, &idp).await;
+    let browser = idp.browser();
+    let page = log_in(&idp, &portal, &browser, "/qualification").await;
+    let form = page.form("form.qualification-form");
+    let applied = browser.submit(&form, &[("person", &seeded.hanako), ("reason", "needs_helper")]).await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
+
+    let system = idp.kenpo_system(&portal, "kihan-shikaku", &[ApiRole::ManageQualification]).await;
+    let token = idp.system_token(&system).await;
+    let notices_only = idp.kenpo_system(&portal, "kihan-oshirase", &[ApiRole::ManageNotices]).await;
+    let other_token = idp.system_token(&notices_only).await;
+    const LIST: &str = "/api/kenpo/qualification/applications";
+
+    let (status, _) = call(&idp, &portal, &other_token, LIST, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the role is needed");
+    let (status, body) = call(&idp, &portal, &token, &format!("{LIST}?status=bogus"), None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+
+    let (status, body) = call(&idp, &portal, &token, &format!("{LIST}?status=applied"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed = body["applications"].as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{body}");
+    assert_eq!(listed[0]["reason"], "needs_helper");
+    assert_eq!(
+        listed[0]["member"],
+        json!({"symbol": "10", "number": "1001", "branch": "01", "name": "健保 花子"})
+    );
+    let id = listed[0]["id"].as_str().unwrap_or_default().to_owned();
+    let decision = format!("{LIST}/{id}/decision");
+
+    let too_long = json!({"decision": "issued", "issued_on": "2026-02-01", "valid_until": "2040-01-01"});
+    let (status, body) = call(&idp, &portal, &token, &decision, Some(too_long)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_validity")),
+        "{body}"
+    );
+    assert!(body["message_ja"].as_str().is_some_and(|m| m.contains("5年")));
+    let (status, body) = call(&idp, &portal, &token, &decision, Some(json!({"decision": "accept"}))).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("accepted")), "{body}");
+    let (status, body) = call(&idp, &portal, &token, &decision, Some(json!({"decision": "accept"}))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition")),
+        "{body}"
+    );
+    let (status, body) = call(&idp, &portal, &token, &decision, Some(json!({"decision": "nope"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let issued = json!({"decision": "issued", "issued_on": "2026-02-01", "valid_until": "2030-11-30"});
+    let (status, body) = call(&idp, &portal, &token, &decision, Some(issued)).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("issued")), "{body}");
+    let certificate = body["certificate_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!certificate.is_empty(), "{body}");
+    let (status, body) = call(
+        &idp,
+        &portal,
+        &token,
+        "/api/kenpo/qualification/applications/none/decision",
+        Some(json!({"decision": "accept"})),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+
+    let page = browser.get(&portal.at("/qualification")).await;
+    assert!(
+        page.body.contains("2030-11-30") && page.body.contains("要配慮者で介助者が必要"),
+        "{}",
+        page.body
+    );
+
+    // A notice the kenpo issued reaches the page, and the login that handles it is to be told.
+    let notice = json!({"symbol": "10", "number": "1001", "branch": "01", "issued_on": "2026-02-10", "reason": "name_change"});
+    let (status, body) = call(&idp, &portal, &token, "/api/kenpo/qualification/notices", Some(notice)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["member_id"].as_str(), Some(seeded.hanako.as_str()));
+    let unknown = json!({"symbol": "10", "number": "9999", "branch": "00", "issued_on": "2026-02-10", "reason": "other"});
+    let (status, _) = call(&idp, &portal, &token, "/api/kenpo/qualification/notices", Some(unknown)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let kenpo =
+        portal.state.db.kenpo(&portal.state.kenpo_id).await.ok().flatten().unwrap_or_else(|| panic!("kenpo"));
+    let news = qualification::new_issues(&portal.state.db, &kenpo, date!(2026 - 02 - 10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let for_hanako: Vec<_> = news.iter().filter(|a| a.member_id.as_str() == seeded.hanako).collect();
+    assert!(!for_hanako.is_empty());
+    assert!(for_hanako.iter().all(|a| a.recipients.iter().map(|m| m.name.as_str()).eq(["健保 太郎"])));
+    let page = browser.get(&portal.at("/qualification")).await;
+    assert!(page.body.contains("2026-02-10"), "the newest notice is the one offered");
+
+    let returned = format!("/api/kenpo/qualification/certificates/{certificate}/return");
+    let (status, _) =
+        call(&idp, &portal, &token, &returned, Some(json!({"returned_on": "2026-03-01"}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) =
+        call(&idp, &portal, &token, &returned, Some(json!({"returned_on": "2026-03-02"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "returned once");
 }

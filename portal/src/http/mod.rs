@@ -14,6 +14,7 @@ mod pages;
 mod preferences;
 mod prescriptions;
 mod qualification;
+mod qualification_api;
 mod records;
 
 use crate::app::AppState;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             .merge(pages::routes())
             .merge(preferences::routes())
             .merge(qualification::routes())
+            .merge(qualification_api::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,
