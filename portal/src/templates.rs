@@ -28,7 +28,7 @@ impl Templates {
 }
 
 /// Every page, compiled in.
-const PAGES: [(&str, &str); 19] = [
+const PAGES: [(&str, &str); 20] = [
     ("base.html", include_str!("../templates/base.html")),
     ("top.html", include_str!("../templates/top.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -48,6 +48,7 @@ const PAGES: [(&str, &str); 19] = [
     ("notices_pager.html", include_str!("../templates/notices_pager.html")),
     ("inbox.html", include_str!("../templates/inbox.html")),
     ("inbox_message.html", include_str!("../templates/inbox_message.html")),
+    ("qualification.html", include_str!("../templates/qualification.html")),
 ];
 
 #[derive(Serialize)]

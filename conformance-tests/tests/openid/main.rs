@@ -22,6 +22,7 @@ mod portal;
 mod portal_kenpo_api;
 mod portal_notices;
 mod portal_notices_api;
+mod portal_qualification;
 mod portal_settings;
 mod portal_tenants;
 mod protocol;

@@ -320,6 +320,8 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("notice", &notice),
         ("MYメール", "/inbox"),
         ("MYメール message", &message),
+        ("qualification", "/qualification"),
+        ("English qualification", "/qualification?lang=en"),
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;

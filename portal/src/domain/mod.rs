@@ -4,10 +4,12 @@
 mod benefit;
 mod month;
 mod notice;
+mod qualification;
 
 pub use benefit::{BenefitKind, Payee};
 pub use month::{Month, MonthError};
 pub use notice::NoticeCategory;
+pub use qualification::{ApplicationReason, ApplicationStatus, Copay, NoticeReason, parse_date};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -12,3 +12,4 @@ pub mod medical;
 pub mod notices;
 pub mod plain_text;
 pub mod preferences;
+pub mod qualification;

@@ -16,6 +16,8 @@ mod notices_api;
 mod pages;
 mod preferences;
 mod prescriptions;
+mod qualification;
+mod qualification_api;
 mod records;
 
 use crate::app::AppState;
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
             .merge(notices_api::routes())
             .merge(pages::routes())
             .merge(preferences::routes())
+            .merge(qualification::routes())
+            .merge(qualification_api::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,

@@ -9,6 +9,7 @@ mod kenpos;
 mod members;
 mod notices;
 mod preferences;
+mod qualification;
 mod records;
 mod retention;
 
@@ -21,6 +22,13 @@ pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
 pub use notices::{AttachmentInfo, Listed, NewAttachment, Notice, NoticeFields, NoticeStore};
 pub use preferences::PreferenceStore;
+/// Fixtures for the flows' tests: a kenpo with a household, on either backend.
+#[cfg(test)]
+pub(crate) use qualification::tests as qualification_fixtures;
+pub use qualification::{
+    Applicant, Application, Certificate, Decided, IssuedNotice, NewApplication, NewCertificate,
+    NewIssuedNotice, QualificationStore, Unannounced,
+};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 
@@ -41,6 +49,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Connect(#[from] DbError),
+    /// The person already has an application for a 資格確認書 the kenpo has not decided.
+    #[error("an application for this person is already open")]
+    ApplicationOpen,
 }
 
 /// The portal's database: the shared SQL pool (see `shared_runtime::db::SqlPool`, which it derefs to)

@@ -402,6 +402,16 @@ impl Browser {
         self.send(self.http.get(&url).query(params)).await
     }
 
+    /// `GET` a download: its status, content type and bytes (a PDF is not text).
+    pub async fn download(&self, url: &str) -> (StatusCode, String, Vec<u8>) {
+        let response = self.http.get(url).send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status();
+        let content_type =
+            response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let bytes = response.bytes().await.unwrap_or_else(|e| panic!("reading {url}: {e}"));
+        (status, content_type, bytes.to_vec())
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Page {
         let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
         Page::read(response).await
