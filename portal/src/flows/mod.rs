@@ -7,3 +7,4 @@ pub mod auth;
 pub mod checkups;
 pub mod etax;
 pub mod medical;
+pub mod survey;

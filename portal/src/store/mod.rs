@@ -2,19 +2,23 @@
 
 mod audit;
 mod checkups;
+mod files;
 mod import;
 mod kenpos;
 mod members;
 mod records;
 mod retention;
+mod survey;
 
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
+pub use files::{FileError, FileStore, FsFileStore};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
+pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
 
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool};
