@@ -19,6 +19,7 @@ mod login_page;
 mod passkey_script;
 mod passkeys;
 mod portal;
+mod portal_survey;
 mod portal_tenants;
 mod protocol;
 mod recovery;

@@ -12,6 +12,7 @@ pub mod member;
 mod pages;
 mod prescriptions;
 mod records;
+pub mod survey;
 
 use crate::app::AppState;
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             .merge(prescriptions::routes())
             .merge(import_api::routes())
             .merge(pages::routes())
+            .merge(survey::routes(state.config.upload_max_bytes))
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,
