@@ -5,13 +5,14 @@ use clap::{Parser, Subcommand};
 use kenpo_portal::app::{App, AppState};
 use kenpo_portal::config::Config;
 use kenpo_portal::domain::KenpoId;
+use kenpo_portal::flows::kenpo_api::ApiRole;
 use kenpo_portal::flows::{admin, checkups};
 use kenpo_portal::i18n::Locale;
 use kenpo_portal::import::retention_job::{DEFAULT_RETENTION_MONTHS, retention_cutoff};
 use kenpo_portal::import::{
     ImportError, ImportKind, ImportLimits, ImportOptions, Lang, LineError, ReasonCode, Refusal,
 };
-use kenpo_portal::store::{Db, KenpoStore};
+use kenpo_portal::store::{ApiGrantStore, Db, KenpoStore};
 use secrecy::{ExposeSecret, SecretString};
 use shared_runtime::{shutdown, telemetry};
 use std::path::PathBuf;
@@ -103,6 +104,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the kenpo's systems (clients at its IdP realm) may do through the kenpo API.
+    ApiClient {
+        #[command(subcommand)]
+        action: ApiClientAction,
+    },
     /// Delete the kenpo's health data older than its retention.
     Purge {
         #[arg(long, value_name = "ISSUER")]
@@ -133,6 +139,41 @@ enum KenpoAction {
     },
     /// List the kenpos.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiClientAction {
+    /// Let a client call the operations of a role.
+    Grant {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        /// The client's id at the kenpo's realm (its tokens' `client_id`).
+        #[arg(long, value_name = "ID")]
+        client: String,
+        #[arg(value_parser = parse_role, value_name = "manage-notices|manage-surveys|manage-qualification")]
+        role: ApiRole,
+    },
+    /// Take a role away; the client's next call is refused.
+    Revoke {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        #[arg(long, value_name = "ID")]
+        client: String,
+        #[arg(value_parser = parse_role, value_name = "ROLE")]
+        role: ApiRole,
+    },
+    /// List the kenpo's clients and their roles.
+    List {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<ApiRole, String> {
+    ApiRole::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = ApiRole::ALL.iter().map(|r| r.as_str()).collect();
+        format!("must be one of {}", all.join(", "))
+    })
 }
 
 /// What `import` takes: one of the CSV files, or checkups (CDA XML or ZIP), which have their own
@@ -202,6 +243,7 @@ async fn main() -> ExitCode {
             import(&config, &kenpo, kind, &file, dry_run, lang, json, limits).await
         }
         Command::ImportToken { kenpo, revoke } => import_token(&config, &kenpo, revoke).await,
+        Command::ApiClient { action } => api_client(&config, action).await,
         Command::Purge { kenpo, months } => purge(&config, &kenpo, months).await,
         Command::Kenpo { action } => kenpo_command(&config, action).await,
         Command::Settings { kenpo, set } => settings(&config, &kenpo, set.as_deref()).await,
@@ -482,6 +524,37 @@ async fn settings(config: &Config, issuer: &str, set: Option<&str>) -> Result<()
     };
     db.close().await;
     println!("{}", serde_json::to_string_pretty(&settings)?);
+    Ok(())
+}
+
+async fn api_client(config: &Config, action: ApiClientAction) -> Result<(), Failure> {
+    let issuer = match &action {
+        ApiClientAction::Grant { kenpo, .. }
+        | ApiClientAction::Revoke { kenpo, .. }
+        | ApiClientAction::List { kenpo } => kenpo.clone(),
+    };
+    let (db, _) = open(config, &issuer).await?;
+    let kenpo = admin::kenpo_by_issuer(&db, &issuer).await.map_err(usage)?;
+    match action {
+        ApiClientAction::Grant { client, role, .. } => {
+            let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+            db.grant_api_role(&kenpo.id, client.trim(), role.as_str(), now_ms).await?;
+            println!("{} may now call the {role} operations", client.trim());
+        }
+        ApiClientAction::Revoke { client, role, .. } => {
+            if !db.revoke_api_role(&kenpo.id, client.trim(), role.as_str()).await? {
+                db.close().await;
+                return Err(Failure::Usage(format!("{} does not hold {role}", client.trim())));
+            }
+            println!("{} no longer holds {role}", client.trim());
+        }
+        ApiClientAction::List { .. } => {
+            for (client, role) in db.api_grants(&kenpo.id).await? {
+                println!("{client}\t{role}");
+            }
+        }
+    }
+    db.close().await;
     Ok(())
 }
 

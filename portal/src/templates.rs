@@ -28,7 +28,7 @@ impl Templates {
 }
 
 /// Every page, compiled in.
-const PAGES: [(&str, &str); 15] = [
+const PAGES: [(&str, &str); 16] = [
     ("base.html", include_str!("../templates/base.html")),
     ("top.html", include_str!("../templates/top.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -41,6 +41,7 @@ const PAGES: [(&str, &str); 15] = [
     ("prescriptions.html", include_str!("../templates/prescriptions.html")),
     ("benefits.html", include_str!("../templates/benefits.html")),
     ("etax.html", include_str!("../templates/etax.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
     ("survey.html", include_str!("../templates/survey.html")),
     ("survey_sheet.html", include_str!("../templates/survey_sheet.html")),
     ("survey_banner.html", include_str!("../templates/survey_banner.html")),

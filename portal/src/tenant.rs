@@ -56,6 +56,55 @@ impl Service {
     }
 }
 
+/// What an update mail announces (spec §2.11 通知設定): a member opts in per category, among
+/// those the kenpo enables. The mail says only that something new is there, never what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailCategory {
+    /// 資格確認書
+    QualificationCertificate,
+    /// 資格情報のお知らせ
+    QualificationNotice,
+    /// 医療費情報
+    MedicalExpenses,
+    /// 処方医薬品照会
+    Prescriptions,
+    /// 電子申請
+    Applications,
+    /// 健診結果
+    Checkups,
+    /// 支給決定通知
+    Benefits,
+}
+
+impl MailCategory {
+    pub const ALL: [Self; 7] = [
+        Self::QualificationCertificate,
+        Self::QualificationNotice,
+        Self::MedicalExpenses,
+        Self::Prescriptions,
+        Self::Applications,
+        Self::Checkups,
+        Self::Benefits,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::QualificationCertificate => "qualification_certificate",
+            Self::QualificationNotice => "qualification_notice",
+            Self::MedicalExpenses => "medical_expenses",
+            Self::Prescriptions => "prescriptions",
+            Self::Applications => "applications",
+            Self::Checkups => "checkups",
+            Self::Benefits => "benefits",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -75,6 +124,8 @@ pub struct Settings {
     pub refresh_day: u8,
     /// The organisation name printed on notices (保険者等の名称); the display name when empty.
     pub insurer_name: String,
+    /// The update mails members may opt in to (通知設定), in this order.
+    pub mail_categories: Vec<MailCategory>,
 }
 
 impl Default for Settings {
@@ -88,6 +139,7 @@ impl Default for Settings {
             dependants_checkups: true,
             refresh_day: 10,
             insurer_name: String::new(),
+            mail_categories: MailCategory::ALL.to_vec(),
         }
     }
 }
@@ -118,6 +170,10 @@ impl Settings {
     pub fn offers(&self, service: Service) -> bool {
         self.services.contains(&service)
     }
+
+    pub fn mails(&self, category: MailCategory) -> bool {
+        self.mail_categories.contains(&category)
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +186,7 @@ mod tests {
         assert_eq!(s.retention_months, 24);
         assert!(s.household_visible);
         assert_eq!(s.services.len(), 5);
+        assert_eq!(s.mail_categories, MailCategory::ALL);
         Ok(())
     }
 

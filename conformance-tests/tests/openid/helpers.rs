@@ -11,6 +11,7 @@ mod browser;
 mod checks;
 pub mod chromium;
 mod journey;
+mod kenpo_system;
 mod portal;
 
 pub use authenticator::AuthenticatorApp;

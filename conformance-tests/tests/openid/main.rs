@@ -19,6 +19,8 @@ mod login_page;
 mod passkey_script;
 mod passkeys;
 mod portal;
+mod portal_kenpo_api;
+mod portal_settings;
 mod portal_survey;
 mod portal_tenants;
 mod protocol;

@@ -310,6 +310,7 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("checkups", "/checkups"),
         ("guide", "/guide"),
         ("FAQ", "/faq"),
+        ("settings", "/settings"),
         ("logout confirmation", "/auth/logout"),
         ("English medical expenses", "/medical-expenses?lang=en"),
         ("not found", "/no-such-page"),

@@ -3,7 +3,7 @@
 
 use crate::oidc::{Rp, RpError};
 use crate::session::{LoginState, PortalSession, SessionError, Sessions, Token, random_token};
-use crate::store::{Kenpo, MemberStore, StoreError};
+use crate::store::{Kenpo, MemberStore, PreferenceStore, StoreError};
 use std::time::Duration;
 use url::Url;
 
@@ -88,7 +88,7 @@ pub struct Callback<'a> {
 pub async fn complete(
     rp: &Rp,
     sessions: &Sessions,
-    db: &impl MemberStore,
+    db: &(impl MemberStore + PreferenceStore),
     kenpo: &Kenpo,
     callback: Callback<'_>,
     now: i64,
@@ -109,6 +109,7 @@ pub async fn complete(
     let signed = rp.finish(code, &login.nonce, login.pkce_verifier.expose(), max_age, now).await?;
     let member =
         db.member_by_subject(&login.kenpo_id, &signed.subject).await?.ok_or(AuthError::NotAMember)?;
+    db.record_login(&member.id, signed.email.as_deref(), now * 1000).await?;
     let session = PortalSession {
         kenpo_id: login.kenpo_id,
         member_id: member.id.to_string(),

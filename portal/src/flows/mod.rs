@@ -6,5 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod checkups;
 pub mod etax;
+pub mod kenpo_api;
 pub mod medical;
+pub mod preferences;
 pub mod survey;

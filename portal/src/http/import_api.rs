@@ -2,6 +2,7 @@
 //! `POST /api/import/checkups` takes a 特定健診 CDA XML or submission ZIP the same way. The
 //! handlers translate HTTP; `import::run` and `flows::checkups` decide and `store` writes.
 
+use super::kenpo_api::{api_error, bearer};
 use crate::app::AppState;
 use crate::domain::KenpoId;
 use crate::flows::checkups::{self, DocumentError};
@@ -14,7 +15,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use time::OffsetDateTime;
 
 pub const IMPORT: &str = "/api/import/{kind}";
@@ -38,18 +39,6 @@ struct ImportQuery {
     file_name: Option<String>,
     #[serde(default)]
     dry_run: bool,
-}
-
-/// Errors other than line errors: `{ "error": "...", "message_ja": ..., "message_en": ... }`.
-#[derive(Debug, Serialize)]
-struct ApiError {
-    error: &'static str,
-    message_ja: &'static str,
-    message_en: &'static str,
-}
-
-fn api_error(status: StatusCode, error: &'static str, ja: &'static str, en: &'static str) -> Response {
-    (status, Json(ApiError { error, message_ja: ja, message_en: en })).into_response()
 }
 
 fn unauthorized() -> Response {
@@ -145,13 +134,7 @@ async fn import_checkups(
 
 /// The kenpo whose live API token the request carries; else the 401 (or 500) to answer.
 async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<KenpoId, Response> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else { return Err(unauthorized()) };
+    let Some(token) = bearer(headers) else { return Err(unauthorized()) };
     // Looked up by digest: no byte of the secret is compared, so timing tells nothing about it.
     match state.db.kenpo_of_import_token(&token_digest(token)).await {
         Ok(Some(kenpo)) => Ok(kenpo),

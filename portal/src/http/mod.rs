@@ -7,9 +7,11 @@ mod checkups;
 mod etax;
 mod health;
 mod import_api;
+pub mod kenpo_api;
 mod medical;
 pub mod member;
 mod pages;
+mod preferences;
 mod prescriptions;
 mod records;
 pub mod survey;
@@ -31,7 +33,9 @@ pub fn router(state: AppState) -> Router {
             .merge(etax::routes())
             .merge(prescriptions::routes())
             .merge(import_api::routes())
+            .merge(kenpo_api::routes())
             .merge(pages::routes())
+            .merge(preferences::routes())
             .merge(survey::routes(state.config.upload_max_bytes))
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,

@@ -1,11 +1,8 @@
 //! Back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.4 and §2.6): a JWT the
-//! IdP posts when a member's session ends there. Verified with the IdP's published keys through
-//! the `openidconnect` crate's key type; every claim rule of §2.6 is checked.
+//! IdP posts when a member's session ends there. Signed with the IdP's published keys
+//! (`jwt`); every claim rule of §2.6 is checked here.
 
-use super::{NO_MATCHING_KEY, RpError};
-use base64::Engine;
-use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
-use openidconnect::{JsonWebKey, ProviderMetadataWithLogout};
+use super::{Metadata, RpError, jwt};
 use serde::Deserialize;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -19,12 +16,6 @@ pub struct LogoutClaims {
     pub sub: Option<String>,
     pub sid: Option<String>,
     pub jti: String,
-}
-
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -42,44 +33,12 @@ struct Claims {
 
 pub(super) fn verify(
     token: &str,
-    metadata: &ProviderMetadataWithLogout,
+    metadata: &Metadata,
     client_id: &str,
     now: i64,
 ) -> Result<LogoutClaims, RpError> {
     let refuse = RpError::LogoutToken;
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(refuse("not a signed JWT"));
-    };
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let header: Header = b64
-        .decode(header)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(refuse("unreadable header"))?;
-    let alg: CoreJwsSigningAlgorithm = serde_json::from_value(serde_json::Value::String(header.alg.clone()))
-        .map_err(|_| refuse("unknown algorithm"))?;
-    let allowed = metadata.id_token_signing_alg_values_supported();
-    if header.alg == "none" || !allowed.contains(&alg) {
-        return Err(refuse("algorithm not one the IdP signs with"));
-    }
-    let signature = b64.decode(signature).map_err(|_| refuse("unreadable signature"))?;
-    let key: &CoreJsonWebKey = metadata
-        .jwks()
-        .keys()
-        .iter()
-        .find(|k| header.kid.as_deref().is_some_and(|kid| k.key_id().is_some_and(|id| id.as_str() == kid)))
-        .ok_or(refuse(NO_MATCHING_KEY))?;
-    let signed = &token[..token.len() - token.rsplit('.').next().map_or(0, str::len) - 1];
-    key.verify_signature(&alg, signed.as_bytes(), &signature).map_err(|_| refuse("bad signature"))?;
-
-    let claims: Claims = b64
-        .decode(payload)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(refuse("unreadable claims"))?;
+    let (_, claims): (_, Claims) = jwt::verified(token, metadata).map_err(refuse)?;
     if claims.iss.as_deref() != Some(metadata.issuer().as_str()) {
         return Err(refuse("wrong issuer"));
     }

@@ -3,9 +3,12 @@
 //! (cached, fetched again when a token names a key we do not have), refresh, RP-initiated
 //! logout and back-channel logout tokens. No HTTP framework types here: handlers call in.
 
+mod access_token;
+mod jwt;
 mod logout_token;
 mod registry;
 
+pub use access_token::ClientToken;
 pub use logout_token::LogoutClaims;
 pub use registry::{Registry, secret_aad};
 
@@ -42,6 +45,8 @@ pub enum RpError {
     SessionEnded,
     #[error("the logout token was refused: {0}")]
     LogoutToken(&'static str),
+    #[error("the access token was refused: {0}")]
+    AccessToken(&'static str),
     #[error("the portal has no client secret for the IdP")]
     NoClientSecret,
     #[error("the kenpo has no host of its own to sign in at")]
@@ -85,6 +90,8 @@ pub struct SignedIn {
     pub subject: String,
     pub sid: Option<String>,
     pub auth_time: i64,
+    /// The member's address, when the IdP says it is verified (scope `email`).
+    pub email: Option<String>,
     pub id_token: String,
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -180,6 +187,8 @@ impl Rp {
                 Nonce::new_random,
             )
             .add_scope(Scope::new("profile".to_owned()))
+            // The verified address update mails go to (`store::PreferenceStore::record_login`).
+            .add_scope(Scope::new("email".to_owned()))
             .set_pkce_challenge(challenge)
             .add_ui_locale(LanguageTag::new(locale.to_owned()));
         if let Some(max_age) = max_age {
@@ -217,7 +226,7 @@ impl Rp {
             })?;
         let id_token = response.id_token().ok_or_else(|| RpError::IdToken("no ID token".to_owned()))?;
         let nonce = Nonce::new(nonce.to_owned());
-        let (subject, auth_time) = match self.verify_id_token(&client, id_token, &nonce) {
+        let (subject, auth_time, email) = match self.verify_id_token(&client, id_token, &nonce) {
             Err(RpError::IdToken(reason)) if reason == NO_MATCHING_KEY => {
                 // A key the IdP rotated in since we last looked: fetch its keys once more.
                 let client = self.client(self.metadata(true).await?)?;
@@ -236,6 +245,7 @@ impl Rp {
             subject,
             sid: payload_claim(&raw, "sid"),
             auth_time,
+            email,
             id_token: raw,
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|t| t.secret().clone()),
@@ -248,7 +258,7 @@ impl Rp {
         client: &Client,
         id_token: &CoreIdToken,
         nonce: &Nonce,
-    ) -> Result<(String, Option<i64>), RpError> {
+    ) -> Result<(String, Option<i64>, Option<String>), RpError> {
         use openidconnect::{ClaimsVerificationError, SignatureVerificationError};
         let claims = id_token.claims(&client.id_token_verifier(), nonce).map_err(|e| match e {
             ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
@@ -256,7 +266,9 @@ impl Rp {
             }
             other => RpError::IdToken(other.to_string()),
         })?;
-        Ok((claims.subject().as_str().to_owned(), claims.auth_time().map(|t| t.timestamp())))
+        let email =
+            claims.email().filter(|_| claims.email_verified() == Some(true)).map(|e| e.as_str().to_owned());
+        Ok((claims.subject().as_str().to_owned(), claims.auth_time().map(|t| t.timestamp()), email))
     }
 
     /// New tokens for a refresh token; `SessionEnded` when the IdP says the grant is gone.
@@ -304,7 +316,20 @@ impl Rp {
             other => other,
         }
     }
+
+    /// Verifies a kenpo system's access token (`access_token`): the client it stands for.
+    pub async fn verify_client_token(&self, token: &str, now: i64) -> Result<ClientToken, RpError> {
+        match access_token::verify(token, &self.metadata(false).await?, now) {
+            Err(RpError::AccessToken(NO_MATCHING_KEY)) => {
+                access_token::verify(token, &self.metadata(true).await?, now)
+            }
+            other => other,
+        }
+    }
 }
+
+/// The IdP's discovery document as the portal reads it.
+type Metadata = ProviderMetadataWithLogout;
 
 /// The client built from discovery: authorization endpoint set, token and userinfo endpoints as
 /// the IdP published them.
@@ -318,6 +343,12 @@ type Client = CoreClient<
 >;
 
 const NO_MATCHING_KEY: &str = "no key of the IdP matches the token";
+
+/// The `iss` a JWT claims, before anything about it is verified: only to pick whose keys to
+/// verify it with.
+pub fn unverified_issuer(jwt: &str) -> Option<String> {
+    payload_claim(jwt, "iss")
+}
 
 /// A string claim of a JWT whose signature has already been verified.
 fn payload_claim(jwt: &str, name: &str) -> Option<String> {

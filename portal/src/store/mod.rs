@@ -1,21 +1,25 @@
 //! The portal's durable state, on PostgreSQL or SQLite through `shared_runtime::db`.
 
+mod api_grants;
 mod audit;
 mod checkups;
 mod files;
 mod import;
 mod kenpos;
 mod members;
+mod preferences;
 mod records;
 mod retention;
 mod survey;
 
+pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use files::{FileError, FileStore, FsFileStore};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
+pub use preferences::PreferenceStore;
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
