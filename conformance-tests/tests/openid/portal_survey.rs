@@ -1,12 +1,16 @@
 //! 被扶養者資格確認 (spec §5) end to end: the kenpo opens a survey, the insured member signed in
 //! through the IdP answers for the dependant, has an executable renamed `.pdf` refused, uploads
 //! the documents and submits; the kenpo sends it back, the member replaces a document and
-//! submits again, the kenpo reviews and decides. Another household's sheets and documents are
+//! submits again, the kenpo reviews and decides through its API (IdP client_credentials tokens,
+//! role manage-surveys). Another household's sheets and documents are
 //! never reachable, and a dependant signed in with their own login cannot fill the sheet.
 
 use crate::helpers::{Browser, Idp, LoginForm, Page, Portal, log_in_at, on_every_backend};
-use kenpo_portal::flows::survey::{self, OpenSurvey, Outcome, Scope};
+use kenpo_portal::flows::kenpo_api::ApiRole;
+use kenpo_portal::flows::survey::{self, OpenSurvey, Scope};
+use reqwest::Method;
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
@@ -142,12 +146,40 @@ const ANSWERS: [(&str, &str); 8] = [
 async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
     let portal = idp.spawn_portal().await;
     let seeded = seed(&portal, &idp, false).await;
-    assert_eq!(open_survey(&portal).await, 2, "花子 and 三郎; the child is too young");
+    let today = portal.state.clock.today_in_japan();
+    let api = Api::new(&idp, &portal, &[ApiRole::ManageSurveys]).await;
+
+    // The kenpo opens the survey through its API; a client without the role may not.
+    let body = json!({
+        "title": "2026年度 被扶養者資格確認",
+        "base_date": today.to_string(),
+        "deadline": (today + Duration::days(30)).to_string(),
+    });
+    let notices_only = Api::new_as(&idp, &portal, "notices-system", &[ApiRole::ManageNotices]).await;
+    let (status, refused) = notices_only.call(Method::POST, "/api/kenpo/surveys", Some(&body)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, bad) = api
+        .call(
+            Method::POST,
+            "/api/kenpo/surveys",
+            Some(&json!({"title": "x", "base_date": "6/1", "deadline": "2026-09-30"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["message_ja"].as_str().is_some_and(|m| m.contains("YYYY-MM-DD")));
+    let (status, opened) = api.call(Method::POST, "/api/kenpo/surveys", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    assert_eq!(opened["sheets"], 2, "花子 and 三郎; the child is too young: {opened}");
+    assert_eq!(opened["survey"]["min_age"], 18);
+    let survey_id = opened["survey"]["id"].as_str().unwrap_or_default().to_owned();
     let sheet = sheet_of(&portal, &seeded.dependant).await;
     let strangers = sheet_of(&portal, &seeded.stranger_dependant).await;
+    let (_, unanswered) = api
+        .call(Method::GET, &format!("/api/kenpo/surveys/{survey_id}/sheets?status=unanswered"), None)
+        .await;
+    assert_eq!(unanswered.as_array().map(Vec::len), Some(2), "{unanswered}");
     let kenpo = portal.state.kenpo_id.clone();
     let db = &portal.state.db;
-    let today = portal.state.clock.today_in_japan();
 
     // Reminders: one per household still to answer, once a day.
     let due = survey::due_reminders(db, &kenpo, today, 30).await.unwrap_or_else(|e| panic!("{e}"));
@@ -224,8 +256,10 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
         )
         .await;
     assert!(after(&browser, tampered).await.body.contains("回答は変更できません"));
-    let (stored, _) = survey::kenpo_sheet(db, &kenpo, &sheet).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(stored.answers.relationship, "child");
+    let (_, stored) = api.call(Method::GET, &format!("/api/kenpo/sheets/{sheet}"), None).await;
+    assert_eq!(stored["answers"]["relationship"], "child", "{stored}");
+    assert_eq!(stored["amounts"]["annual_income_yen"], 1_000_000);
+    assert_eq!(stored["status"], "submitted");
 
     // Our own document reads back; another household's sheet and its documents are not found.
     let file_link = submitted.link("a[href*='/documents/']");
@@ -265,16 +299,17 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
     assert_eq!(status_of(&portal, &strangers).await, "unanswered");
 
     // The kenpo sends it back: the member sees why, replaces the payslip and submits again.
-    let now = OffsetDateTime::now_utc();
-    survey::send_back(db, &kenpo, &sheet, "給与明細が読み取れません。撮り直してください。", now)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let reason = json!({"reason": "給与明細が読み取れません。撮り直してください。"});
+    let (status, sent_back) =
+        api.call(Method::POST, &format!("/api/kenpo/sheets/{sheet}/send-back"), Some(&reason)).await;
+    assert_eq!((status, &sent_back["status"]), (StatusCode::OK, &json!("returned")), "{sent_back}");
     let returned = browser.get(&portal.at(&format!("/survey/{sheet}"))).await;
     assert!(returned.body.contains("給与明細が読み取れません") && returned.body.contains("差し戻し"));
     assert!(returned.body.contains("survey-form"), "editable again");
-    let (_, files) = survey::kenpo_sheet(db, &kenpo, &sheet).await.unwrap_or_else(|e| panic!("{e}"));
-    let payslip = files.iter().find(|f| f.kind == survey::DocumentKind::SalaryProof).map(|f| f.id.clone());
-    let payslip = payslip.unwrap_or_else(|| panic!("the payslip is stored"));
+    let (_, listed) = api.call(Method::GET, &format!("/api/kenpo/sheets/{sheet}"), None).await;
+    let documents = listed["documents"].as_array().cloned().unwrap_or_default();
+    let payslip = documents.iter().find(|d| d["kind"] == "salary_proof").and_then(|d| d["id"].as_str());
+    let payslip = payslip.unwrap_or_else(|| panic!("the payslip is stored: {listed}")).to_owned();
     let delete = returned.form(&format!("form[action='/survey/{sheet}/documents/{payslip}/delete']"));
     let removed = after(&browser, browser.submit(&delete, &[]).await).await;
     assert!(removed.body.contains("書類を削除しました"));
@@ -284,22 +319,39 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
         .await;
     assert!(after(&browser, resubmitted).await.body.contains("調査票を提出しました"));
     assert_eq!(status_of(&portal, &sheet).await, "submitted");
-    let (again, files) = survey::kenpo_sheet(db, &kenpo, &sheet).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again.return_reason, None);
-    assert_eq!(files.len(), 2);
-    let (_, bytes) = survey::kenpo_file(
-        db,
-        &kenpo_portal::store::FsFileStore::under(&portal.state.config.data_dir),
-        &kenpo,
-        &sheet,
-        &files[1].id,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(bytes, PDF, "the kenpo downloads what the member uploaded");
+    let (_, again) = api.call(Method::GET, &format!("/api/kenpo/sheets/{sheet}"), None).await;
+    assert_eq!(again["return_reason"], Value::Null, "answered by the resubmission");
+    let documents = again["documents"].as_array().cloned().unwrap_or_default();
+    assert_eq!(documents.len(), 2, "{again}");
+    assert_eq!(documents[1]["content_type"], "application/pdf");
+    let (status, bytes) = api
+        .bytes(&format!(
+            "/api/kenpo/sheets/{sheet}/documents/{}",
+            documents[1]["id"].as_str().unwrap_or_default()
+        ))
+        .await;
+    assert_eq!(
+        (status, bytes.as_slice()),
+        (StatusCode::OK, PDF),
+        "the kenpo downloads what the member uploaded"
+    );
+    let (status, _) = api
+        .bytes(&format!(
+            "/api/kenpo/sheets/{strangers}/documents/{}",
+            documents[1]["id"].as_str().unwrap_or_default()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a document only under its own sheet");
+    let (status, _) =
+        api.call(Method::GET, &format!("/api/kenpo/sheets/{}", uuid::Uuid::new_v4()), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, early) =
+        api.call(Method::POST, &format!("/api/kenpo/sheets/{strangers}/review"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "an unanswered sheet cannot be reviewed: {early}");
 
     // 審査中: nothing changes on the member's side any more; then 認定継続.
-    survey::start_review(db, &kenpo, &sheet, now).await.unwrap_or_else(|e| panic!("{e}"));
+    let (status, _) = api.call(Method::POST, &format!("/api/kenpo/sheets/{sheet}/review"), None).await;
+    assert_eq!(status, StatusCode::OK);
     let reviewing = browser.get(&portal.at(&format!("/survey/{sheet}"))).await;
     assert!(reviewing.body.contains("審査中") && !reviewing.body.contains("upload-form"));
     let late = browser
@@ -312,9 +364,16 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
         )
         .await;
     assert!(after(&browser, late).await.body.contains("書類を変更できません"));
-    survey::decide(db, &kenpo, &sheet, Outcome::Continued, now).await.unwrap_or_else(|e| panic!("{e}"));
+    let decision = |outcome: &str| json!({ "outcome": outcome });
+    let path = format!("/api/kenpo/sheets/{sheet}/decision");
+    let (status, decided) = api.call(Method::POST, &path, Some(&decision("continued"))).await;
+    assert_eq!((status, &decided["status"]), (StatusCode::OK, &json!("continued")), "{decided}");
     assert!(browser.get(&portal.at("/survey")).await.body.contains("認定継続"));
-    assert!(survey::decide(db, &kenpo, &sheet, Outcome::Removed, now).await.is_err(), "decided once");
+    let (status, _) = api.call(Method::POST, &path, Some(&decision("removed"))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "decided once");
+    let (_, decided) =
+        api.call(Method::GET, &format!("/api/kenpo/surveys/{survey_id}/sheets?status=continued"), None).await;
+    assert_eq!(decided.as_array().map(Vec::len), Some(1));
 
     let reads: i64 = sqlx::query("SELECT COUNT(*) AS n FROM health_data_reads WHERE what = 'survey_sheet'")
         .fetch_one(db.pool())
@@ -349,4 +408,43 @@ async fn a_dependant_signing_in_with_their_own_login_cannot_fill_the_sheet(idp: 
     let posted = browser.submit(&form, &[("relationship", "child"), ("action", "save")]).await;
     assert_eq!(posted.status, StatusCode::NOT_FOUND);
     assert_eq!(status_of(&portal, &sheet).await, "unanswered");
+}
+
+/// One of the kenpo's systems calling the survey API with its client_credentials token.
+struct Api<'a> {
+    idp: &'a Idp,
+    portal: &'a Portal,
+    token: String,
+}
+
+impl<'a> Api<'a> {
+    async fn new(idp: &'a Idp, portal: &'a Portal, roles: &[ApiRole]) -> Self {
+        Self::new_as(idp, portal, "kihan-system", roles).await
+    }
+
+    async fn new_as(idp: &'a Idp, portal: &'a Portal, client_id: &str, roles: &[ApiRole]) -> Self {
+        let system = idp.kenpo_system(portal, client_id, roles).await;
+        let token = idp.system_token(&system).await;
+        Self { idp, portal, token }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.idp.http.request(method, self.portal.at(path)).bearer_auth(&self.token)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn bytes(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let response = self.request(Method::GET, path).send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status();
+        (status, response.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+    }
 }

@@ -15,6 +15,7 @@ mod preferences;
 mod prescriptions;
 mod records;
 pub mod survey;
+mod survey_api;
 
 use crate::app::AppState;
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             .merge(pages::routes())
             .merge(preferences::routes())
             .merge(survey::routes(state.config.upload_max_bytes))
+            .merge(survey_api::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,
