@@ -284,6 +284,12 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
     let Some(chromium) = crate::helpers::chromium::Chromium::launch().await else { return };
     let portal = idp.spawn_portal().await;
     seed_demo(&portal, &idp).await;
+    let survey_sheet = crate::portal_survey::open_demo_survey(&portal).await;
+    let (sheet, sheet_refused, sheet_en) = (
+        format!("/survey/{survey_sheet}"),
+        format!("/survey/{survey_sheet}?upload_error=type&done=saved"),
+        format!("/survey/{survey_sheet}?lang=en"),
+    );
     let tab = chromium.tab().await;
     tab.goto(&portal.at("/")).await;
     tab.check_page("portal top, signed out").await;
@@ -314,6 +320,10 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("logout confirmation", "/auth/logout"),
         ("English medical expenses", "/medical-expenses?lang=en"),
         ("not found", "/no-such-page"),
+        ("dependant survey list", "/survey"),
+        ("dependant survey sheet", sheet.as_str()),
+        ("dependant survey sheet, upload refused", sheet_refused.as_str()),
+        ("English dependant survey sheet", sheet_en.as_str()),
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;

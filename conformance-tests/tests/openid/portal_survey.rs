@@ -448,3 +448,16 @@ impl<'a> Api<'a> {
         (status, response.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
     }
 }
+
+/// For the accessibility pass: a survey over the launcher's demo household, whose 健保 花子 is
+/// an adult dependant; returns her sheet's id.
+pub async fn open_demo_survey(portal: &Portal) -> String {
+    assert!(open_survey(portal).await >= 1, "the demo household has an adult dependant");
+    sqlx::query(
+        "SELECT s.id FROM survey_sheets s JOIN members m ON m.id = s.member_id WHERE m.name = '健保 花子'",
+    )
+    .fetch_one(portal.state.db.pool())
+    .await
+    .map(|r| r.get::<String, _>("id"))
+    .unwrap_or_else(|e| panic!("the demo sheet: {e}"))
+}
