@@ -28,7 +28,7 @@ impl Templates {
 }
 
 /// Every page, compiled in.
-const PAGES: [(&str, &str); 20] = [
+const PAGES: [(&str, &str); 23] = [
     ("base.html", include_str!("../templates/base.html")),
     ("top.html", include_str!("../templates/top.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -49,6 +49,9 @@ const PAGES: [(&str, &str); 20] = [
     ("inbox.html", include_str!("../templates/inbox.html")),
     ("inbox_message.html", include_str!("../templates/inbox_message.html")),
     ("qualification.html", include_str!("../templates/qualification.html")),
+    ("survey.html", include_str!("../templates/survey.html")),
+    ("survey_sheet.html", include_str!("../templates/survey_sheet.html")),
+    ("survey_banner.html", include_str!("../templates/survey_banner.html")),
 ];
 
 #[derive(Serialize)]

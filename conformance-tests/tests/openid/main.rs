@@ -24,6 +24,7 @@ mod portal_notices;
 mod portal_notices_api;
 mod portal_qualification;
 mod portal_settings;
+mod portal_survey;
 mod portal_tenants;
 mod protocol;
 mod recovery;

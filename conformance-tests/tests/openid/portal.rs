@@ -286,6 +286,12 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
     seed_demo(&portal, &idp).await;
     let (notice, message) = crate::portal_notices::seed_notice_and_message(&portal, &idp).await;
     let (notice, message) = (format!("/notices/{notice}"), format!("/inbox/{message}"));
+    let survey_sheet = crate::portal_survey::open_demo_survey(&portal).await;
+    let (sheet, sheet_refused, sheet_en) = (
+        format!("/survey/{survey_sheet}"),
+        format!("/survey/{survey_sheet}?upload_error=type&done=saved"),
+        format!("/survey/{survey_sheet}?lang=en"),
+    );
     let tab = chromium.tab().await;
     tab.goto(&portal.at("/")).await;
     tab.check_page("portal top, signed out").await;
@@ -322,6 +328,10 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("MYメール message", &message),
         ("qualification", "/qualification"),
         ("English qualification", "/qualification?lang=en"),
+        ("dependant survey list", "/survey"),
+        ("dependant survey sheet", sheet.as_str()),
+        ("dependant survey sheet, upload refused", sheet_refused.as_str()),
+        ("English dependant survey sheet", sheet_en.as_str()),
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;

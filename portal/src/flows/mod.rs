@@ -13,3 +13,4 @@ pub mod notices;
 pub mod plain_text;
 pub mod preferences;
 pub mod qualification;
+pub mod survey;

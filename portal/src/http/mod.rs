@@ -19,6 +19,8 @@ mod prescriptions;
 mod qualification;
 mod qualification_api;
 mod records;
+pub mod survey;
+mod survey_api;
 
 use crate::app::AppState;
 use axum::Router;
@@ -45,6 +47,8 @@ pub fn router(state: AppState) -> Router {
             .merge(preferences::routes())
             .merge(qualification::routes())
             .merge(qualification_api::routes())
+            .merge(survey::routes(state.config.upload_max_bytes))
+            .merge(survey_api::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,

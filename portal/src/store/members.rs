@@ -40,7 +40,7 @@ pub trait MemberStore {
 }
 
 #[derive(sqlx::FromRow)]
-struct MemberRow {
+pub(super) struct MemberRow {
     id: String,
     kenpo_id: String,
     household_id: String,
@@ -77,7 +77,7 @@ impl TryFrom<MemberRow> for Member {
     }
 }
 
-const SELECT: &str = "SELECT m.id, m.kenpo_id, m.household_id, h.symbol, h.number, m.branch, m.relation, m.name, \
+pub(super) const SELECT: &str = "SELECT m.id, m.kenpo_id, m.household_id, h.symbol, h.number, m.branch, m.relation, m.name, \
      m.birth_date, m.sex, m.subject, m.lost_on, CAST(m.hidden_from_household AS BIGINT) AS hidden_from_household \
      FROM members m JOIN households h ON h.id = m.household_id";
 

@@ -3,6 +3,7 @@
 mod api_grants;
 mod audit;
 mod checkups;
+mod files;
 mod import;
 mod inbox;
 mod kenpos;
@@ -12,10 +13,12 @@ mod preferences;
 mod qualification;
 mod records;
 mod retention;
+mod survey;
 
 pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
+pub use files::{FileError, FileStore, FsFileStore};
 pub use import::{ImportTx, KnownMember, Upserted};
 pub use inbox::{Audience, Card, Content, InboxStore, Message};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
@@ -31,6 +34,7 @@ pub use qualification::{
 };
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
+pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
 
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool};

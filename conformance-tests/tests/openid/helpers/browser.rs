@@ -417,3 +417,45 @@ impl Browser {
         Page::read(response).await
     }
 }
+
+impl Browser {
+    /// Posts `form` as `multipart/form-data`, as a browser sends a file upload: its hidden
+    /// inputs, then `fields`, then one file (`file_field`, named `file_name`, with a content
+    /// type the browser guessed from the name, which the server must not trust).
+    pub async fn submit_file(
+        &self,
+        form: &LoginForm,
+        fields: &[(&str, &str)],
+        file_field: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> Page {
+        let boundary = format!("----kenpo{}", uuid::Uuid::new_v4().simple());
+        let mut body = Vec::new();
+        let text_fields =
+            form.hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(fields.iter().copied());
+        for (name, value) in text_fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let claimed =
+            if file_name.ends_with(".pdf") { "application/pdf" } else { "application/octet-stream" };
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: {claimed}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self
+            .http
+            .post(form.action.clone())
+            .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        self.send(request).await
+    }
+}
