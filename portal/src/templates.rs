@@ -129,6 +129,10 @@ pub struct TopPage {
     pub refresh_day: u8,
     /// The newest お知らせ, for a signed-in member.
     pub notices: Vec<NoticeLine>,
+    /// 被扶養者資格確認 sheets the member still has to hand in.
+    pub survey_banner: Option<crate::flows::survey::Banner>,
+    /// Whether the menu offers the survey (`base.html`).
+    pub survey_open: bool,
 }
 
 /// A notice in a list: its link, title, category key and publication date (Japan time).
@@ -160,7 +164,7 @@ mod tests {
                 "top.html",
                 locale,
                 &chrome,
-                TopPage { refresh_day: 10, notices: Vec::new() },
+                TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None, survey_open: false },
             )?;
             assert!(top.contains(&format!("<html lang=\"{}\">", locale.code())));
             let page = ErrorPage { title_key: "error.server.title", body_key: "error.server.body" };
@@ -170,7 +174,7 @@ mod tests {
             "top.html",
             Locale::Ja,
             &chrome,
-            TopPage { refresh_day: 10, notices: Vec::new() },
+            TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None, survey_open: false },
         )?;
         assert!(top.contains(">ログイン</a>"), "the manual's 「ログイン」");
         let page = ErrorPage { title_key: "no.such.key", body_key: "error.server.body" };

@@ -193,6 +193,8 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert!(list.body.contains("健保 花子") && list.body.contains("未回答"), "{}", list.body);
     assert!(!list.body.contains("他人 三郎") && !list.body.contains("健保 一郎"));
+    let top = browser.get(&portal.at("/")).await;
+    assert!(top.body.contains("被扶養者資格確認のお願い"), "the top page asks for the sheet: {}", top.body);
     let page = browser.get(list.link(&format!("a[href^='/survey/{sheet}']")).as_str()).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("130万円未満"), "the §5 limits as guidance");
@@ -400,6 +402,8 @@ async fn a_dependant_signing_in_with_their_own_login_cannot_fill_the_sheet(idp: 
     let list = log_in_at(&browser, &portal.url, &idp.issuer, &idp.member, "/survey").await;
     assert!(list.body.contains("被保険者ご本人がログインして"), "{}", list.body);
     assert!(!list.body.contains(&sheet));
+    let top = browser.get(&portal.at("/")).await;
+    assert!(!top.body.contains("被扶養者資格確認のお願い"), "no banner for whom cannot answer");
     let page = browser.get(&portal.at(&format!("/survey/{sheet}"))).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND, "their own sheet is the insured's to answer");
     let logout = browser.get(&portal.at("/auth/logout")).await;

@@ -243,7 +243,12 @@ mod tests {
                 "top.html",
                 locale,
                 chrome,
-                crate::templates::TopPage { refresh_day: 10, notices: Vec::new() },
+                crate::templates::TopPage {
+                    refresh_day: 10,
+                    notices: Vec::new(),
+                    survey_banner: None,
+                    survey_open: false,
+                },
             )
         };
         let html = top(&chrome.clone().with_unread(Some(3)), Locale::Ja)?;

@@ -10,7 +10,7 @@ use crate::flows::survey::{
     self, Answers, CHANGES, DocumentKind, FREQUENCIES, FieldError, Guidance, INCOME_KINDS, LIVING,
     OCCUPATIONS, RELATIONSHIPS, Saved, SurveyError, UploadRefusal, YES_NO,
 };
-use crate::store::{FsFileStore, Member, Sheet, SheetFile, StoreError};
+use crate::store::{FsFileStore, Sheet, SheetFile};
 use axum::Router;
 use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::{DefaultBodyLimit, Path, Query, RawForm, State};
@@ -56,23 +56,6 @@ impl From<SurveyError> for AppError {
             other => Self::Document(other.to_string()),
         }
     }
-}
-
-/// What the banner on the top page and the menu link say: sheets still to hand in.
-#[derive(Debug, Clone, Serialize)]
-pub struct SurveyBanner {
-    pub to_do: usize,
-    /// The earliest deadline among them, `YYYY-MM-DD`.
-    pub deadline: String,
-}
-
-/// For the top page (`survey_banner.html`) and the menu: `None` unless the signed-in member is
-/// the 被保険者 of a household with a sheet still 未回答, 入力中 or 差し戻し.
-pub async fn banner(state: &AppState, member: &Member) -> Result<Option<SurveyBanner>, StoreError> {
-    let sheets = survey::member_sheets(&state.db, member).await?;
-    let open: Vec<&Sheet> = sheets.iter().filter(|s| s.status.awaits_member()).collect();
-    let deadline = open.iter().map(|s| s.deadline.clone()).min();
-    Ok(deadline.map(|deadline| SurveyBanner { to_do: open.len(), deadline }))
 }
 
 #[derive(Serialize)]

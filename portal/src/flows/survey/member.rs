@@ -23,6 +23,23 @@ pub async fn member_sheets(db: &impl SurveyStore, viewer: &Member) -> Result<Vec
     db.household_sheets(&viewer.household_id).await
 }
 
+/// What the banner on the top page says: sheets still to hand in.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Banner {
+    pub to_do: usize,
+    /// The earliest deadline among them, `YYYY-MM-DD`.
+    pub deadline: String,
+}
+
+/// For the top page (`survey_banner.html`): `None` unless the viewer is the 被保険者 of a
+/// household with a sheet still 未回答, 入力中 or 差し戻し.
+pub async fn banner(db: &impl SurveyStore, viewer: &Member) -> Result<Option<Banner>, StoreError> {
+    let sheets = member_sheets(db, viewer).await?;
+    let open: Vec<&Sheet> = sheets.iter().filter(|s| s.status.awaits_member()).collect();
+    let deadline = open.iter().map(|s| s.deadline.clone()).min();
+    Ok(deadline.map(|deadline| Banner { to_do: open.len(), deadline }))
+}
+
 /// One sheet of the viewer's household, with its documents.
 pub async fn member_sheet(
     db: &impl SurveyStore,

@@ -22,7 +22,8 @@ pub use lifecycle::{
     Event, IllegalTransition, Outcome, ReminderCandidate, Scope, Status, age_on, in_scope, reminder_due,
 };
 pub use member::{
-    Saved, Upload, may_answer, member_file, member_sheet, member_sheets, remove_file, save, upload,
+    Banner, Saved, Upload, banner, may_answer, member_file, member_sheet, member_sheets, remove_file, save,
+    upload,
 };
 pub use review::{
     DEFAULT_MIN_AGE, OpenSurvey, Reminder, decide, due_reminders, kenpo_file, kenpo_sheet, mark_reminded,
