@@ -19,6 +19,7 @@ mod login_page;
 mod passkey_script;
 mod passkeys;
 mod portal;
+mod portal_demo;
 mod portal_kenpo_api;
 mod portal_notices;
 mod portal_notices_api;

@@ -202,7 +202,7 @@ async fn forged_and_replayed_logout_tokens_are_refused(idp: Idp) {
 }
 
 /// The launcher's demo household, imported through the kenpo-file path, tied to the suite's member.
-async fn seed_demo(portal: &Portal, idp: &Idp) {
+pub(crate) async fn seed_demo(portal: &Portal, idp: &Idp) {
     let logins =
         [kenpo_portal::demo::DemoLogin { username: "k00000001".to_owned(), subject: idp.member.sub.clone() }];
     kenpo_portal::demo::seed(&portal.state, &logins, time::OffsetDateTime::now_utc())
