@@ -14,6 +14,8 @@ mod qualification;
 mod records;
 mod retention;
 mod survey;
+#[cfg(test)]
+pub(crate) mod test_db;
 
 pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};

@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::{HouseholdId, Sex};
-use crate::store::qualification_fixtures::{TARO_SUBJECT, household, postgres, sqlite};
+use crate::store::qualification_fixtures::{TARO_SUBJECT, household};
+use crate::store::test_db::on_both_backends;
 use crate::store::{Db, KenpoStore};
 use time::macros::date;
 
@@ -213,27 +214,6 @@ async fn a_new_notice_is_announced_to_the_logins_that_may_download_it_once(db: D
     mark_announced(&db, &news, now).await.unwrap_or_else(|e| panic!("{e}"));
     let again = new_issues(&db, &kenpo, date!(2026 - 01 - 06)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(again.is_empty(), "announced once");
-}
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                let (_dir, db) = super::sqlite().await;
-                super::$test(db.clone()).await;
-                db.close().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                let Some((_database, db)) = super::postgres().await else { return };
-                super::$test(db.clone()).await;
-                db.close().await;
-            })*
-        }
-    };
 }
 
 on_both_backends!(

@@ -4,8 +4,8 @@
 use super::*;
 use crate::domain::KenpoId;
 use crate::import::{ImportKind, ImportOptions, import_file};
+use crate::store::test_db::on_both_backends;
 use crate::store::{KenpoStore, NewKenpo};
-use shared_runtime::testing::TestDatabase;
 use time::macros::date;
 
 /// The IdP user the fixture's 本人 signs in as; the dependant has no login.
@@ -157,43 +157,6 @@ async fn a_person_has_one_open_application_and_an_issue_records_the_card(db: Db)
     assert_eq!(twice.ok(), Some(false));
     let after = db.certificates(std::slice::from_ref(&hanako)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(after[0].returned_on, Some(date!(2026 - 03 - 01)));
-}
-
-pub(crate) async fn sqlite() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("portal.db").display()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
-    (dir, db)
-}
-
-pub(crate) async fn postgres() -> Option<(TestDatabase, Db)> {
-    let database = TestDatabase::create().await?;
-    let db = Db::connect(&database.url).await.unwrap_or_else(|e| panic!("{e}"));
-    db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
-    Some((database, db))
-}
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                let (_dir, db) = super::sqlite().await;
-                super::$test(db.clone()).await;
-                db.close().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                let Some((_database, db)) = super::postgres().await else { return };
-                super::$test(db.clone()).await;
-                db.close().await;
-            })*
-        }
-    };
 }
 
 on_both_backends!(
