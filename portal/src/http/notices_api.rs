@@ -8,7 +8,7 @@
 //! replaced as a whole, so one request body in one encoding says it all, and the files are
 //! small (`flows::notices::MAX_ATTACHMENT_BYTES`, at most `MAX_ATTACHMENTS`).
 
-use super::kenpo_api::{ApiRole, api_error, authorize, server_error};
+use super::kenpo_api::{ApiRole, api_error, authorize, bad_json, server_error};
 use crate::app::AppState;
 use crate::domain::NoticeId;
 use crate::flows::inbox::{self, OutgoingError, SendError};
@@ -140,11 +140,6 @@ fn view(n: &Notice) -> NoticeView {
             })
             .collect(),
     }
-}
-
-fn bad_json(e: &JsonRejection) -> Response {
-    let en = format!("the body is not the JSON this operation takes: {}", e.body_text());
-    api_error(StatusCode::BAD_REQUEST, "invalid_json", "本文が正しいJSONではありません", &en)
 }
 
 fn not_found() -> Response {

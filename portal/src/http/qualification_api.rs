@@ -4,7 +4,7 @@
 //! kenpo API's shape, in both languages. Members are named by their card (記号・番号・枝番), as
 //! the kenpo's systems know them.
 
-use super::kenpo_api::{ApiRole, Caller, api_error, authorize, server_error};
+use super::kenpo_api::{ApiRole, Caller, api_error, authorize, bad_json, server_error};
 use crate::app::AppState;
 use crate::domain::{ApplicationStatus, Copay, NoticeReason, parse_date};
 use crate::flows::qualification::{self as flow, CardNumber, Decision, QualificationError};
@@ -36,11 +36,6 @@ pub fn routes() -> Router<AppState> {
 
 fn bad_request(ja: &str, en: &str) -> Response {
     api_error(StatusCode::BAD_REQUEST, "invalid_request", ja, en)
-}
-
-fn bad_json(e: &JsonRejection) -> Response {
-    let en = format!("the body is not the JSON this operation takes: {}", e.body_text());
-    bad_request("リクエストの JSON が正しくありません", &en)
 }
 
 fn error(e: QualificationError) -> Response {

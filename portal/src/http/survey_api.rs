@@ -3,7 +3,7 @@
 //! reason, mark 審査中, decide 認定継続 / 削除. Every lookup is within the caller's kenpo: another
 //! kenpo's id is 404. The wire format is documented in `portal/openapi/kenpo-api.json`.
 
-use super::kenpo_api::{ApiRole, Caller, api_error, authorize, server_error};
+use super::kenpo_api::{ApiRole, Caller, api_error, authorize, bad_json, server_error};
 use crate::app::AppState;
 use crate::domain::MemberId;
 use crate::flows::survey::{self, DocumentKind, OpenSurvey, Outcome, Scope, Status, SurveyError};
@@ -164,8 +164,9 @@ async fn open(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Ok(Json(req)) = body else {
-        return bad_request("JSON の本文が読めません", "the JSON body cannot be read");
+    let req = match body {
+        Ok(Json(req)) => req,
+        Err(e) => return bad_json(&e),
     };
     let (Some(base_date), Some(deadline)) = (date(&req.base_date), date(&req.deadline)) else {
         return bad_request(
