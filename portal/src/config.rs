@@ -13,7 +13,7 @@ pub use shared_runtime::config::LogFormat;
 pub const ENV_PREFIX: &str = "KENPO_PORTAL_";
 
 /// The settings, each with its documentation (the README's table says the same).
-pub const SETTINGS: [(&str, &str); 14] = [
+pub const SETTINGS: [(&str, &str); 15] = [
     ("listen", "address to listen on (default 127.0.0.1:3000)"),
     ("public_url", "URL members reach the portal at (default http://<listen>)"),
     ("database_url", "postgres://… or sqlite:… (default: SQLite file <data_dir>/portal.db)"),
@@ -29,6 +29,7 @@ pub const SETTINGS: [(&str, &str); 14] = [
         "master_key",
         "base64 32-byte key sealing other kenpos' client secrets (embedded: generated into <data_dir>/portal-master.key)",
     ),
+    ("upload_max_bytes", "largest document a member may upload, in bytes (default 10485760, 10 MB)"),
     ("smtp_url", "smtp://… or smtps://… for update mails (unset: mail is written to <data_dir>/outbox)"),
     (
         "mail_domain",
@@ -53,6 +54,8 @@ pub struct Config {
     pub pdf_font: Option<PathBuf>,
     /// Seals the client secrets of kenpos registered with `kenpo-portal kenpo add`.
     pub master_key: Option<SecretString>,
+    /// The largest upload (被扶養者資格確認 documents), held to while the body streams in.
+    pub upload_max_bytes: u64,
     /// Where update mails go out; `None`: `.eml` files in `<data_dir>/outbox`.
     pub smtp_url: Option<SecretString>,
     /// Update mails come from `info@<mail_domain>` for kenpos that set no `mail_from`.
@@ -95,6 +98,7 @@ impl Config {
             kenpo_name,
             pdf_font: layers.take("pdf_font").map(|r| PathBuf::from(r.value)),
             master_key: layers.take("master_key").map(|r| SecretString::from(r.value)),
+            upload_max_bytes: layers.parse("upload_max_bytes", "10485760")?,
             smtp_url: layers.take("smtp_url").map(|r| SecretString::from(r.value)),
             mail_domain,
             data_dir,

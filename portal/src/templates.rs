@@ -28,7 +28,7 @@ impl Templates {
 }
 
 /// Every page, compiled in.
-const PAGES: [(&str, &str); 13] = [
+const PAGES: [(&str, &str); 23] = [
     ("base.html", include_str!("../templates/base.html")),
     ("top.html", include_str!("../templates/top.html")),
     ("error.html", include_str!("../templates/error.html")),
@@ -42,6 +42,16 @@ const PAGES: [(&str, &str); 13] = [
     ("benefits.html", include_str!("../templates/benefits.html")),
     ("etax.html", include_str!("../templates/etax.html")),
     ("settings.html", include_str!("../templates/settings.html")),
+    ("notices.html", include_str!("../templates/notices.html")),
+    ("notices_one.html", include_str!("../templates/notices_one.html")),
+    ("notices_body.html", include_str!("../templates/notices_body.html")),
+    ("notices_pager.html", include_str!("../templates/notices_pager.html")),
+    ("inbox.html", include_str!("../templates/inbox.html")),
+    ("inbox_message.html", include_str!("../templates/inbox_message.html")),
+    ("qualification.html", include_str!("../templates/qualification.html")),
+    ("survey.html", include_str!("../templates/survey.html")),
+    ("survey_sheet.html", include_str!("../templates/survey_sheet.html")),
+    ("survey_banner.html", include_str!("../templates/survey_banner.html")),
 ];
 
 #[derive(Serialize)]
@@ -63,6 +73,8 @@ pub struct Chrome {
     pub account_url: String,
     pub signing_in_url: String,
     pub services: Vec<ServiceLink>,
+    /// The signed-in member's unread MYメール, shown beside their name.
+    pub unread_messages: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,7 +99,14 @@ impl Chrome {
                 .iter()
                 .map(|s| ServiceLink { key: s.key(), path: s.path() })
                 .collect(),
+            unread_messages: None,
         }
+    }
+
+    /// With the member's unread MYメール count.
+    pub fn with_unread(mut self, unread: Option<i64>) -> Self {
+        self.unread_messages = unread;
+        self
     }
 
     /// For pages shown when nothing else can be loaded (the error page).
@@ -99,6 +118,7 @@ impl Chrome {
             account_url: String::new(),
             signing_in_url: String::new(),
             services: Vec::new(),
+            unread_messages: None,
         }
     }
 }
@@ -107,6 +127,21 @@ impl Chrome {
 #[derive(Debug, Serialize)]
 pub struct TopPage {
     pub refresh_day: u8,
+    /// The newest お知らせ, for a signed-in member.
+    pub notices: Vec<NoticeLine>,
+    /// 被扶養者資格確認 sheets the member still has to hand in.
+    pub survey_banner: Option<crate::flows::survey::Banner>,
+    /// Whether the menu offers the survey (`base.html`).
+    pub survey_open: bool,
+}
+
+/// A notice in a list: its link, title, category key and publication date (Japan time).
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeLine {
+    pub id: String,
+    pub title: String,
+    pub category: &'static str,
+    pub published_on: String,
 }
 
 /// An error page's context: catalogue keys of its title and text.
@@ -125,12 +160,22 @@ mod tests {
         let templates = Templates::new()?;
         let chrome = Chrome::bare("テスト健保");
         for locale in [Locale::Ja, Locale::En] {
-            let top = templates.render("top.html", locale, &chrome, TopPage { refresh_day: 10 })?;
+            let top = templates.render(
+                "top.html",
+                locale,
+                &chrome,
+                TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None, survey_open: false },
+            )?;
             assert!(top.contains(&format!("<html lang=\"{}\">", locale.code())));
             let page = ErrorPage { title_key: "error.server.title", body_key: "error.server.body" };
             templates.render("error.html", locale, &chrome, page)?;
         }
-        let top = templates.render("top.html", Locale::Ja, &chrome, TopPage { refresh_day: 10 })?;
+        let top = templates.render(
+            "top.html",
+            Locale::Ja,
+            &chrome,
+            TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None, survey_open: false },
+        )?;
         assert!(top.contains(">ログイン</a>"), "the manual's 「ログイン」");
         let page = ErrorPage { title_key: "no.such.key", body_key: "error.server.body" };
         assert!(templates.render("error.html", Locale::Ja, &chrome, page).is_err());

@@ -23,11 +23,19 @@ pub enum Service {
     Prescriptions,
     Etax,
     Checkups,
+    /// 資格情報のお知らせ / 資格確認書 (spec §6).
+    Qualification,
 }
 
 impl Service {
-    pub const ALL: [Self; 5] =
-        [Self::MedicalExpenses, Self::Benefits, Self::Prescriptions, Self::Etax, Self::Checkups];
+    pub const ALL: [Self; 6] = [
+        Self::MedicalExpenses,
+        Self::Benefits,
+        Self::Prescriptions,
+        Self::Etax,
+        Self::Checkups,
+        Self::Qualification,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -36,6 +44,7 @@ impl Service {
             Self::Prescriptions => "prescriptions",
             Self::Etax => "etax",
             Self::Checkups => "checkups",
+            Self::Qualification => "qualification",
         }
     }
 
@@ -47,6 +56,7 @@ impl Service {
             Self::Prescriptions => "/prescriptions",
             Self::Etax => "/etax",
             Self::Checkups => "/checkups",
+            Self::Qualification => "/qualification",
         }
     }
 
@@ -129,6 +139,28 @@ pub struct Settings {
     /// The address update mails come from (the kenpo's `info@`); empty: `info@` the portal's
     /// `KENPO_PORTAL_MAIL_DOMAIN`.
     pub mail_from: String,
+    /// Months a MYメール message is kept after it was sent; older ones are deleted by the
+    /// retention job and no longer shown.
+    pub inbox_retention_months: u32,
+    /// 保険者番号 printed on 資格情報のお知らせ (8 digits for a kenpo); none printed when empty.
+    pub insurer_number: String,
+    /// Whose 資格情報のお知らせ and 資格確認書 a login handles (spec §6: some kenpo let only the
+    /// 被保険者 download the dependants' notices).
+    pub qualification_pdf: QualificationPdf,
+}
+
+/// Who downloads whose 資格情報のお知らせ and applies for whose 資格確認書.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualificationPdf {
+    /// The insured handles the household's; a dependant with their own login, their own.
+    #[default]
+    InsuredForHousehold,
+    /// Only the insured's login handles them, the dependants' included.
+    InsuredOnly,
+    /// Everyone handles only their own.
+    #[serde(rename = "self")]
+    OwnOnly,
 }
 
 impl Default for Settings {
@@ -143,6 +175,9 @@ impl Default for Settings {
             refresh_day: 10,
             insurer_name: String::new(),
             mail_categories: MailCategory::ALL.to_vec(),
+            inbox_retention_months: 24,
+            insurer_number: String::new(),
+            qualification_pdf: QualificationPdf::default(),
             mail_from: String::new(),
         }
     }
@@ -156,6 +191,10 @@ pub enum SettingsError {
     Retention,
     #[error("kenpo settings: refresh_day must be between 1 and 28")]
     RefreshDay,
+    #[error("kenpo settings: inbox_retention_months must be between 1 and 120")]
+    InboxRetention,
+    #[error("kenpo settings: insurer_number must be 6 or 8 digits")]
+    InsurerNumber,
     #[error("kenpo settings: mail_from must be a mail address (info@example.jp)")]
     MailFrom,
 }
@@ -169,6 +208,15 @@ impl Settings {
         }
         if !(1..=28).contains(&settings.refresh_day) {
             return Err(SettingsError::RefreshDay);
+        }
+        if !(1..=120).contains(&settings.inbox_retention_months) {
+            return Err(SettingsError::InboxRetention);
+        }
+        let number = &settings.insurer_number;
+        if !number.is_empty()
+            && (!matches!(number.len(), 6 | 8) || !number.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(SettingsError::InsurerNumber);
         }
         let from = settings.mail_from.trim();
         if !from.is_empty() && from.parse::<shared_runtime::mail::Address>().is_err() {
@@ -194,9 +242,11 @@ mod tests {
     fn an_empty_document_means_the_spec_defaults() -> Result<(), SettingsError> {
         let s = Settings::parse("{}")?;
         assert_eq!(s.retention_months, 24);
+        assert_eq!(s.inbox_retention_months, 24);
         assert!(s.household_visible);
-        assert_eq!(s.services.len(), 5);
         assert_eq!(s.mail_categories, MailCategory::ALL);
+        assert_eq!(s.services, Service::ALL);
+        assert_eq!(s.qualification_pdf, QualificationPdf::InsuredForHousehold);
         Ok(())
     }
 
@@ -204,8 +254,18 @@ mod tests {
     fn bad_values_and_unknown_fields_are_refused() {
         assert!(matches!(Settings::parse(r#"{"retention_months":0}"#), Err(SettingsError::Retention)));
         assert!(matches!(Settings::parse(r#"{"refresh_day":31}"#), Err(SettingsError::RefreshDay)));
+        assert!(matches!(
+            Settings::parse(r#"{"inbox_retention_months":0}"#),
+            Err(SettingsError::InboxRetention)
+        ));
         assert!(Settings::parse(r#"{"retention":24}"#).is_err());
         assert!(Settings::parse(r#"{"edition":"gold"}"#).is_err());
+        assert!(matches!(
+            Settings::parse(r#"{"insurer_number":"0612345"}"#),
+            Err(SettingsError::InsurerNumber)
+        ));
+        let own = Settings::parse(r#"{"insurer_number":"06123456","qualification_pdf":"self"}"#);
+        assert_eq!(own.ok().map(|s| s.qualification_pdf), Some(QualificationPdf::OwnOnly));
         assert!(matches!(
             Settings::parse(r#"{"mail_from":"info at example"}"#),
             Err(SettingsError::MailFrom)

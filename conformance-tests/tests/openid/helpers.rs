@@ -15,7 +15,7 @@ mod kenpo_system;
 mod portal;
 
 pub use authenticator::AuthenticatorApp;
-pub use browser::{AuthRequest, Browser, Page};
+pub use browser::{AuthRequest, Browser, LoginForm, Page};
 pub use checks::{
     ClientAuth, Flow, IdToken, assert_error_page, assert_error_redirect, assert_invalid_token,
     assert_logged_out_page, assert_post_logout_redirect, assert_token_error, expect_tokens, expect_userinfo,

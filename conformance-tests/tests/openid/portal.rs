@@ -202,7 +202,7 @@ async fn forged_and_replayed_logout_tokens_are_refused(idp: Idp) {
 }
 
 /// The launcher's demo household, imported through the kenpo-file path, tied to the suite's member.
-async fn seed_demo(portal: &Portal, idp: &Idp) {
+pub(crate) async fn seed_demo(portal: &Portal, idp: &Idp) {
     let logins =
         [kenpo_portal::demo::DemoLogin { username: "k00000001".to_owned(), subject: idp.member.sub.clone() }];
     kenpo_portal::demo::seed(&portal.state, &logins, time::OffsetDateTime::now_utc())
@@ -284,6 +284,14 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
     let Some(chromium) = crate::helpers::chromium::Chromium::launch().await else { return };
     let portal = idp.spawn_portal().await;
     seed_demo(&portal, &idp).await;
+    let (notice, message) = crate::portal_notices::seed_notice_and_message(&portal, &idp).await;
+    let (notice, message) = (format!("/notices/{notice}"), format!("/inbox/{message}"));
+    let survey_sheet = crate::portal_survey::open_demo_survey(&portal).await;
+    let (sheet, sheet_refused, sheet_en) = (
+        format!("/survey/{survey_sheet}"),
+        format!("/survey/{survey_sheet}?upload_error=type&done=saved"),
+        format!("/survey/{survey_sheet}?lang=en"),
+    );
     let tab = chromium.tab().await;
     tab.goto(&portal.at("/")).await;
     tab.check_page("portal top, signed out").await;
@@ -314,6 +322,16 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("logout confirmation", "/auth/logout"),
         ("English medical expenses", "/medical-expenses?lang=en"),
         ("not found", "/no-such-page"),
+        ("notices", "/notices"),
+        ("notice", &notice),
+        ("MYメール", "/inbox"),
+        ("MYメール message", &message),
+        ("qualification", "/qualification"),
+        ("English qualification", "/qualification?lang=en"),
+        ("dependant survey list", "/survey"),
+        ("dependant survey sheet", sheet.as_str()),
+        ("dependant survey sheet, upload refused", sheet_refused.as_str()),
+        ("English dependant survey sheet", sheet_en.as_str()),
     ] {
         tab.goto(&portal.at(path)).await;
         tab.check_page(name).await;

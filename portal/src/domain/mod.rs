@@ -3,9 +3,13 @@
 
 mod benefit;
 mod month;
+mod notice;
+mod qualification;
 
 pub use benefit::{BenefitKind, Payee};
 pub use month::{Month, MonthError};
+pub use notice::NoticeCategory;
+pub use qualification::{ApplicationReason, ApplicationStatus, Copay, NoticeReason, parse_date};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -57,6 +61,9 @@ macro_rules! id {
 id!(KenpoId, "a kenpo (tenant)");
 id!(HouseholdId, "an insured person's household");
 id!(MemberId, "a member (被保険者 or 被扶養者)");
+id!(NoticeId, "a notice (お知らせ)");
+id!(AttachmentId, "a notice's attached file");
+id!(MessageId, "a MYメール message");
 
 /// 被保険者 or 被扶養者.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

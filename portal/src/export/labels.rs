@@ -140,6 +140,39 @@ pub mod benefit {
     pub const DAYS_SUFFIX: &str = "日";
 }
 
+/// 資格情報のお知らせ PDF (spec §6, §9.3).
+pub mod qualification {
+    pub const TITLE: &str = "資格情報のお知らせ";
+    pub const HONORIFIC: &str = "様";
+    pub const INTRO: &str = "あなたの健康保険の資格情報をお知らせします。";
+    pub const NAME: &str = "氏名";
+    pub const BIRTH_DATE: &str = "生年月日";
+    pub const CARD: &str = "記号・番号・枝番";
+    pub const SYMBOL: &str = "記号";
+    pub const NUMBER: &str = "番号";
+    pub const BRANCH: &str = "枝番";
+    pub const RELATION: &str = "本人・家族の別";
+    pub const INSURED: &str = "被保険者（本人）";
+    pub const DEPENDANT: &str = "被扶養者（家族）";
+    pub const ACQUIRED_ON: &str = "資格取得年月日";
+    pub const INSURER_NUMBER: &str = "保険者番号";
+    pub const INSURER_NAME: &str = "保険者名称";
+    pub const COPAY: &str = "一部負担金の割合";
+    /// `{tenths}`: 2 or 3.
+    pub const COPAY_VALUE: &str = "{tenths}割";
+    pub const COPAY_FROM: &str = "発効日";
+    pub const COPAY_UNTIL: &str = "有効期限";
+    pub const ISSUED_ON: &str = "交付年月日";
+    pub const NOTES: [&str; 3] = [
+        "※ この「資格情報のお知らせ」だけでは医療機関・薬局を受診できません。マイナ保険証でご受診ください。",
+        "※ マイナ保険証を読み取れない場合は、マイナンバーカードとあわせてこのお知らせを提示してください。",
+        "※ 各種手続きで記号・番号・枝番が必要なときにお使いください。下の枠は切り取って携帯できます。",
+    ];
+    pub const CUT_HERE: &str = "キリトリ線";
+    /// Printed small inside the card.
+    pub const CARD_NOTE: &str = "このお知らせのみでは受診できません";
+}
+
 /// Shared units.
 pub const YEN: &str = "円";
 

@@ -1,5 +1,6 @@
 //! Documents a member downloads: the e-Tax 医療費集計フォーム (xlsx), the same rows as CSV, the
-//! 医療費通知 PDF and the 給付金支給決定通知書 PDF (spec §2.2, §2.4, §3, §7).
+//! 医療費通知 PDF, the 給付金支給決定通知書 PDF (spec §2.2, §2.4, §3, §7) and the 資格情報のお知らせ
+//! PDF (spec §6).
 //!
 //! Everything here is pure: the integrator maps DB rows onto the input types below, which speak
 //! the portal's own vocabulary ([`Month`], [`Category`], [`Payee`] from `crate::domain`), and
@@ -21,10 +22,12 @@ use std::path::PathBuf;
 
 use time::Date;
 
-use crate::domain::{Category, Month, Payee};
+use crate::domain::{Category, Copay, Month, Payee};
 
 pub use self::csv::etax_csv;
-pub use self::pdf::{FONT_CANDIDATES, PdfFont, benefit_notice_pdf, medical_notice_pdf};
+pub use self::pdf::{
+    FONT_CANDIDATES, PdfFont, benefit_notice_pdf, medical_notice_pdf, qualification_notice_pdf,
+};
 pub use self::xlsx::{MAX_FORM_ROWS, etax_xlsx};
 
 /// Which 医療費の区分 column of the NTA form a claim of `category` ticks: 調剤 is 医薬品購入,
@@ -126,6 +129,32 @@ pub struct BenefitNotice {
     pub many_times: bool,
     /// 日額 (手当金); printed as 日額 × 日数
     pub daily_amount_yen: Option<i64>,
+}
+
+/// One 資格情報のお知らせ (spec §6): the member's card as the kenpo issued it. Shows the
+/// 記号・番号・枝番 for procedures; it is not a card to see a doctor with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualificationNotice {
+    /// 保険者名称
+    pub insurer_name: String,
+    /// 保険者番号; left off when the kenpo has not set it.
+    pub insurer_number: String,
+    /// 氏名
+    pub name: String,
+    /// 生年月日
+    pub birth_date: Date,
+    /// 記号・番号・枝番
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+    /// 被保険者 (true) or 被扶養者.
+    pub insured: bool,
+    /// 資格取得年月日
+    pub acquired_on: Option<Date>,
+    /// 交付年月日
+    pub issued_on: Date,
+    /// 一部負担割合 (70–74歳) with 発効日 and 有効期限.
+    pub copay: Option<Copay>,
 }
 
 /// Everything that can go wrong rendering a document.

@@ -4,7 +4,7 @@
 
 use crate::domain::{MemberId, Relation};
 use crate::store::Member;
-use crate::tenant::{Service, Settings};
+use crate::tenant::{QualificationPdf, Service, Settings};
 
 /// Why a signed-in member sees nothing at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,45 @@ pub fn visible_people<'a>(
                 && !m.hidden_from_household
         }));
     }
+    Ok(people)
+}
+
+/// The people whose 資格情報のお知らせ and 資格確認書 the `viewer` handles, the viewer first:
+/// downloads the notice, sees the card's status, applies for a card.
+///
+/// These are the kenpo's paperwork for the household, which it has always sent to the insured,
+/// not health data: the household-disclosure opt-out and `household_visible` (both about medical
+/// data) do not narrow them; the kenpo's `qualification_pdf` setting does. Nobody whose
+/// eligibility has ended is listed: their documents are void (spec §6: returned on loss).
+pub fn qualification_people<'a>(
+    viewer: &'a Member,
+    household: &'a [Member],
+    settings: &Settings,
+    today: &str,
+) -> Result<Vec<&'a Member>, Refusal> {
+    if !settings.offers(Service::Qualification) {
+        return Err(Refusal::ServiceOff);
+    }
+    let lost = |m: &Member| m.lost_on.as_deref().is_some_and(|lost| lost <= today);
+    if !settings.keep_access_after_loss && lost(viewer) {
+        return Err(Refusal::EligibilityLost);
+    }
+    let insured = viewer.relation == Relation::Insured;
+    let own = match settings.qualification_pdf {
+        QualificationPdf::InsuredOnly => insured,
+        QualificationPdf::InsuredForHousehold | QualificationPdf::OwnOnly => true,
+    };
+    let household_too = insured && settings.qualification_pdf != QualificationPdf::OwnOnly;
+    let mut people = Vec::new();
+    if own {
+        people.push(viewer);
+    }
+    if household_too {
+        people.extend(household.iter().filter(|m| {
+            m.id != viewer.id && m.household_id == viewer.household_id && m.relation == Relation::Dependant
+        }));
+    }
+    people.retain(|m| !lost(m));
     Ok(people)
 }
 
@@ -160,6 +199,43 @@ mod tests {
             visible_people(&family[0], &family, &off, Service::Checkups, "2026-01-01"),
             Err(Refusal::ServiceOff)
         );
+    }
+
+    #[test]
+    fn qualification_documents_follow_the_kenpos_setting_not_the_medical_opt_out() -> Result<(), Refusal> {
+        let mut family = family();
+        family[2].hidden_from_household = true;
+        family.push(member(Relation::Dependant, &HouseholdId::new(), "01"));
+        let branches = |v: Vec<&Member>| v.iter().map(|m| m.branch.clone()).collect::<Vec<_>>();
+        let today = "2026-01-01";
+
+        let default = Settings::default();
+        let insured = qualification_people(&family[0], &family, &default, today)?;
+        assert_eq!(branches(insured), ["00", "01", "02"], "the household, never another one");
+        let dependant = qualification_people(&family[1], &family, &default, today)?;
+        assert_eq!(branches(dependant), ["01"]);
+
+        let insured_only =
+            Settings { qualification_pdf: QualificationPdf::InsuredOnly, ..Settings::default() };
+        assert_eq!(qualification_people(&family[0], &family, &insured_only, today)?.len(), 3);
+        assert!(qualification_people(&family[1], &family, &insured_only, today)?.is_empty());
+
+        let own = Settings { qualification_pdf: QualificationPdf::OwnOnly, ..Settings::default() };
+        assert_eq!(branches(qualification_people(&family[0], &family, &own, today)?), ["00"]);
+        assert_eq!(branches(qualification_people(&family[2], &family, &own, today)?), ["02"]);
+        Ok(())
+    }
+
+    #[test]
+    fn nobody_who_lost_eligibility_has_qualification_documents() -> Result<(), Refusal> {
+        let mut family = family();
+        family[1].lost_on = Some("2025-12-31".into());
+        let seen = qualification_people(&family[0], &family, &Settings::default(), "2026-01-01")?;
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|m| m.id != family[1].id));
+        let off = Settings { services: vec![Service::Benefits], ..Settings::default() };
+        assert_eq!(qualification_people(&family[0], &family, &off, "2026-01-01"), Err(Refusal::ServiceOff));
+        Ok(())
     }
 
     #[test]

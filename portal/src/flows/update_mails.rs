@@ -15,7 +15,9 @@ use crate::i18n::Locale;
 use crate::import::ImportKind;
 use crate::mail::{self, UpdateMail};
 use crate::store::UpdateMailStore;
-use crate::store::{Audience, Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, PublishedTable, StoreError};
+use crate::store::{
+    Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, PublishedTable, StoreError,
+};
 use crate::tenant::{MailCategory, Service, Settings};
 use shared_runtime::mail::retry;
 use shared_runtime::mail::{Address, Mailer};
@@ -68,7 +70,7 @@ pub struct Recipient<'a> {
 pub fn recipients<'a>(
     settings: &Settings,
     category: MailCategory,
-    audience: &'a Audience,
+    audience: &'a MailAudience,
     today: &str,
 ) -> Vec<Recipient<'a>> {
     let Some(service) = service_of(category).filter(|_| settings.mails(category)) else {

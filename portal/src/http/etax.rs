@@ -94,7 +94,7 @@ async fn render(state: &AppState, signed: &Signed, f: Filters) -> Result<Respons
 }
 
 /// A download wants an authentication at most `FRESH_AUTH` old; else the IdP is asked again.
-fn fresh_or_login(state: &AppState, signed: &Signed, path: &str) -> Option<Response> {
+pub(super) fn fresh_or_login(state: &AppState, signed: &Signed, path: &str) -> Option<Response> {
     if signed.who.session.authenticated_within(FRESH_AUTH, state.clock.unix()) {
         return None;
     }
@@ -105,7 +105,7 @@ fn fresh_or_login(state: &AppState, signed: &Signed, path: &str) -> Option<Respo
     Some(Redirect::to(&format!("/auth/login?{query}")).into_response())
 }
 
-fn attachment(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+pub(super) fn attachment(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -117,7 +117,7 @@ fn attachment(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Re
         .into_response()
 }
 
-fn font(state: &AppState) -> Result<&PdfFont, AppError> {
+pub(super) fn font(state: &AppState) -> Result<&PdfFont, AppError> {
     state.font().ok_or_else(|| AppError::Document("no Japanese font for PDFs".to_owned()))
 }
 

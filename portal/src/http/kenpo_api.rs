@@ -7,6 +7,7 @@ use crate::flows::kenpo_api::{self, ApiAuthError};
 pub use crate::flows::kenpo_api::{ApiRole, Caller};
 use crate::store::{ApiGrantStore, StoreError};
 use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,6 +40,12 @@ pub fn api_error(status: StatusCode, error: &'static str, ja: &str, en: &str) ->
     let mut response = (status, Json(ApiError { error, message_ja: ja, message_en: en })).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A body that is not the JSON the operation takes: 400, saying what the parser saw.
+pub fn bad_json(e: &JsonRejection) -> Response {
+    let en = format!("the body is not the JSON this operation takes: {}", e.body_text());
+    api_error(StatusCode::BAD_REQUEST, "invalid_request", "リクエストの JSON が正しくありません", &en)
 }
 
 /// A store failure: logged, and a generic answer.

@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::flows::auth;
+use crate::flows::{auth, inbox};
 use crate::i18n::Locale;
 use crate::session::PortalSession;
 use crate::store::{Kenpo, KenpoStore, Member, MemberStore};
@@ -76,11 +76,14 @@ pub struct SignedIn {
     pub session: PortalSession,
     pub member: Member,
     pub household: Vec<Member>,
+    /// Unread MYメール, for the header.
+    pub unread: i64,
 }
 
 impl Visitor {
     pub fn chrome(&self) -> Chrome {
         Chrome::new(&self.kenpo, self.member.as_ref().map(|m| (&m.member, &m.session)))
+            .with_unread(self.member.as_ref().map(|m| m.unread))
     }
 }
 
@@ -113,7 +116,9 @@ impl FromRequestParts<AppState> for Visitor {
             return Ok(Self { kenpo, locale, member: None });
         };
         let household = state.db.household(&member.household_id).await?;
-        Ok(Self { kenpo, locale, member: Some(SignedIn { session_id: id, session, member, household }) })
+        let unread = inbox::unread(&state.db, &member.id, &kenpo.settings, state.clock.now()).await?;
+        let who = SignedIn { session_id: id, session, member, household, unread };
+        Ok(Self { kenpo, locale, member: Some(who) })
     }
 }
 
@@ -128,6 +133,7 @@ pub struct Signed {
 impl Signed {
     pub fn chrome(&self) -> Chrome {
         Chrome::new(&self.kenpo, Some((&self.who.member, &self.who.session)))
+            .with_unread(Some(self.who.unread))
     }
 }
 

@@ -7,13 +7,20 @@ mod checkups;
 mod etax;
 mod health;
 mod import_api;
+mod inbox;
 pub mod kenpo_api;
 mod medical;
 pub mod member;
+mod notices;
+mod notices_api;
 mod pages;
 mod preferences;
 mod prescriptions;
+mod qualification;
+mod qualification_api;
 mod records;
+pub mod survey;
+mod survey_api;
 
 use crate::app::AppState;
 use axum::Router;
@@ -33,8 +40,15 @@ pub fn router(state: AppState) -> Router {
             .merge(prescriptions::routes())
             .merge(import_api::routes())
             .merge(kenpo_api::routes())
+            .merge(notices::routes())
+            .merge(inbox::routes())
+            .merge(notices_api::routes())
             .merge(pages::routes())
             .merge(preferences::routes())
+            .merge(qualification::routes())
+            .merge(qualification_api::routes())
+            .merge(survey::routes(state.config.upload_max_bytes))
+            .merge(survey_api::routes())
             .with_state(state),
         shared_runtime::pages::CSP_WITH_REDIRECTING_FORMS,
         https,

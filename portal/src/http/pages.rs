@@ -4,6 +4,7 @@ use super::member::Visitor;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::faq;
+use crate::flows::{notices, survey};
 use crate::templates::{ErrorPage, TopPage};
 use crate::tenant::Service;
 use axum::Router;
@@ -33,7 +34,21 @@ pub fn page<P: Serialize>(state: &AppState, visitor: &Visitor, name: &str, page:
 
 async fn top(State(state): State<AppState>, visitor: Visitor) -> Response {
     let refresh_day = visitor.kenpo.settings.refresh_day;
-    page(&state, &visitor, "top.html", TopPage { refresh_day })
+    // お知らせ are for the kenpo's signed-in members only; the signed-out page has none.
+    let loaded = async {
+        let Some(who) = &visitor.member else { return Ok((Vec::new(), None)) };
+        let latest = notices::latest(&state.db, &visitor.kenpo.id, state.clock.now()).await?;
+        let banner = survey::banner(&state.db, &who.member).await?;
+        Ok::<_, crate::store::StoreError>((latest, banner))
+    };
+    match loaded.await {
+        Ok((latest, survey_banner)) => {
+            let notices = latest.iter().map(super::notices::line).collect();
+            let survey_open = survey_banner.is_some();
+            page(&state, &visitor, "top.html", TopPage { refresh_day, notices, survey_banner, survey_open })
+        }
+        Err(e) => AppError::from(e).render(visitor.locale, &visitor.kenpo.display_name),
+    }
 }
 
 #[derive(Serialize)]

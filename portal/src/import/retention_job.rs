@@ -1,8 +1,10 @@
 //! The daily retention job: for every kenpo, deletes health data older than the kenpo's
-//! `retention_months` (settings JSON; default 24). The integrator starts it from `app.rs`.
+//! `retention_months` (settings JSON; default 24), and MYメール messages older than its
+//! `inbox_retention_months`. The integrator starts it from `app.rs`.
 
 use crate::app::AppState;
 use crate::domain::Month;
+use crate::store::KenpoStore;
 use std::time::Duration;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -39,6 +41,9 @@ pub async fn purge_every_kenpo(
         let report = state.db.purge_older_than(&kenpo, cutoff).await?;
         tracing::info!(kenpo = %kenpo, %cutoff, ?report, "retention: deleted data older than the cutoff");
     }
+    let kenpos = state.db.kenpos().await?;
+    let messages = crate::flows::inbox::purge(&state.db, &kenpos, now).await?;
+    tracing::info!(messages, "retention: deleted MYメール messages past each kenpo's inbox_retention_months");
     Ok(())
 }
 

@@ -82,7 +82,7 @@ macro_rules! on_conn {
 mod checkups;
 mod update_mails;
 
-pub use update_mails::{Audience, PublishedTable, Subscriber};
+pub use update_mails::{MailAudience, PublishedTable, Subscriber};
 
 impl Db {
     pub async fn begin_import(&self, now: OffsetDateTime) -> Result<ImportTx, StoreError> {

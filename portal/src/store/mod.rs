@@ -3,23 +3,41 @@
 mod api_grants;
 mod audit;
 mod checkups;
+mod files;
 mod import;
+mod inbox;
 mod kenpos;
 mod members;
+mod notices;
 mod preferences;
+mod qualification;
 mod records;
 mod retention;
+mod survey;
+#[cfg(test)]
+pub(crate) mod test_db;
 mod update_mails;
 
 pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
-pub use import::{Audience, ImportTx, KnownMember, PublishedTable, RecordedImport, Subscriber, Upserted};
+pub use files::{FileError, FileStore, FsFileStore};
+pub use import::{ImportTx, KnownMember, MailAudience, PublishedTable, RecordedImport, Subscriber, Upserted};
+pub use inbox::{Audience, Card, Content, InboxStore, Message};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};
+pub use notices::{AttachmentInfo, Listed, NewAttachment, Notice, NoticeFields, NoticeStore};
 pub use preferences::PreferenceStore;
+/// Fixtures for the flows' tests: a kenpo with a household, on either backend.
+#[cfg(test)]
+pub(crate) use qualification::tests as qualification_fixtures;
+pub use qualification::{
+    Applicant, Application, Certificate, Decided, IssuedNotice, NewApplication, NewCertificate,
+    NewIssuedNotice, QualificationStore, Unannounced,
+};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
+pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
 pub use update_mails::{DueUpdateMail, UpdateMailRecord, UpdateMailStore};
 
 pub use shared_runtime::db::Backend;
@@ -39,6 +57,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Connect(#[from] DbError),
+    /// The person already has an application for a 資格確認書 the kenpo has not decided.
+    #[error("an application for this person is already open")]
+    ApplicationOpen,
 }
 
 /// The portal's database: the shared SQL pool (see `shared_runtime::db::SqlPool`, which it derefs to)

@@ -402,8 +402,60 @@ impl Browser {
         self.send(self.http.get(&url).query(params)).await
     }
 
+    /// `GET` a download: its status, content type and bytes (a PDF is not text).
+    pub async fn download(&self, url: &str) -> (StatusCode, String, Vec<u8>) {
+        let response = self.http.get(url).send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status();
+        let content_type =
+            response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let bytes = response.bytes().await.unwrap_or_else(|e| panic!("reading {url}: {e}"));
+        (status, content_type, bytes.to_vec())
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Page {
         let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
         Page::read(response).await
+    }
+}
+
+impl Browser {
+    /// Posts `form` as `multipart/form-data`, as a browser sends a file upload: its hidden
+    /// inputs, then `fields`, then one file (`file_field`, named `file_name`, with a content
+    /// type the browser guessed from the name, which the server must not trust).
+    pub async fn submit_file(
+        &self,
+        form: &LoginForm,
+        fields: &[(&str, &str)],
+        file_field: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> Page {
+        let boundary = format!("----kenpo{}", uuid::Uuid::new_v4().simple());
+        let mut body = Vec::new();
+        let text_fields =
+            form.hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(fields.iter().copied());
+        for (name, value) in text_fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let claimed =
+            if file_name.ends_with(".pdf") { "application/pdf" } else { "application/octet-stream" };
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: {claimed}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = self
+            .http
+            .post(form.action.clone())
+            .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        self.send(request).await
     }
 }

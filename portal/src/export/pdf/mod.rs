@@ -6,6 +6,7 @@
 mod benefit;
 mod font;
 mod medical;
+mod qualification;
 
 use krilla::Document;
 use krilla::color::luma;
@@ -20,6 +21,7 @@ use time::Date;
 pub use self::benefit::benefit_notice_pdf;
 pub use self::font::{FONT_CANDIDATES, PdfFont};
 pub use self::medical::medical_notice_pdf;
+pub use self::qualification::qualification_notice_pdf;
 
 use super::ExportError;
 

@@ -49,7 +49,7 @@ fn emails(chosen: &[Recipient<'_>]) -> Vec<String> {
 #[test]
 fn the_insured_hears_of_a_dependants_new_data_once_and_in_their_language() {
     let family = family();
-    let audience = Audience {
+    let audience = MailAudience {
         touched: vec![family[1].id.clone(), family[0].id.clone()],
         subscribers: vec![subscriber(&family[0], Some("en"))],
         households: family.clone(),
@@ -62,7 +62,8 @@ fn the_insured_hears_of_a_dependants_new_data_once_and_in_their_language() {
 #[test]
 fn no_opt_in_or_no_login_means_no_mail() {
     let family = family();
-    let audience = Audience { touched: vec![family[0].id.clone()], subscribers: vec![], households: family };
+    let audience =
+        MailAudience { touched: vec![family[0].id.clone()], subscribers: vec![], households: family };
     assert!(recipients(&Settings::default(), MailCategory::MedicalExpenses, &audience, TODAY).is_empty());
 }
 
@@ -70,7 +71,7 @@ fn no_opt_in_or_no_login_means_no_mail() {
 fn a_dependant_hidden_from_the_household_does_not_trigger_a_mail_to_the_insured() {
     let mut family = family();
     family[2].hidden_from_household = true;
-    let audience = Audience {
+    let audience = MailAudience {
         touched: vec![family[2].id.clone()],
         subscribers: vec![subscriber(&family[0], None), subscriber(&family[2], None)],
         households: family.clone(),
@@ -83,7 +84,7 @@ fn a_dependant_hidden_from_the_household_does_not_trigger_a_mail_to_the_insured(
 #[test]
 fn a_dependant_with_a_login_does_not_hear_of_the_insureds_data() {
     let family = family();
-    let audience = Audience {
+    let audience = MailAudience {
         touched: vec![family[0].id.clone()],
         subscribers: vec![subscriber(&family[0], None), subscriber(&family[2], None)],
         households: family.clone(),
@@ -96,10 +97,11 @@ fn a_dependant_with_a_login_does_not_hear_of_the_insureds_data() {
 fn nothing_new_or_a_category_the_kenpo_does_not_send_means_no_mail() {
     let family = family();
     let everyone = vec![subscriber(&family[0], None), subscriber(&family[2], None)];
-    let nothing_new = Audience { touched: vec![], subscribers: everyone.clone(), households: family.clone() };
+    let nothing_new =
+        MailAudience { touched: vec![], subscribers: everyone.clone(), households: family.clone() };
     assert!(recipients(&Settings::default(), MailCategory::MedicalExpenses, &nothing_new, TODAY).is_empty());
     let audience =
-        Audience { touched: vec![family[0].id.clone()], subscribers: everyone, households: family };
+        MailAudience { touched: vec![family[0].id.clone()], subscribers: everyone, households: family };
     let quiet = Settings { mail_categories: vec![MailCategory::Checkups], ..Settings::default() };
     assert!(recipients(&quiet, MailCategory::MedicalExpenses, &audience, TODAY).is_empty());
     let no_page = Settings { services: vec![Service::Benefits], ..Settings::default() };
@@ -115,7 +117,7 @@ fn another_household_never_hears_of_it() {
     let theirs = family();
     let mut households = ours.clone();
     households.extend(theirs.iter().cloned());
-    let audience = Audience {
+    let audience = MailAudience {
         touched: vec![ours[1].id.clone()],
         subscribers: vec![subscriber(&ours[0], None), subscriber(&theirs[0], None)],
         households,
@@ -129,7 +131,7 @@ fn another_household_never_hears_of_it() {
 fn a_member_who_lost_access_hears_nothing() {
     let mut family = family();
     family[0].lost_on = Some("2026-10-31".to_owned());
-    let audience = Audience {
+    let audience = MailAudience {
         touched: vec![family[0].id.clone()],
         subscribers: vec![subscriber(&family[0], None)],
         households: family,

@@ -3,8 +3,8 @@
 use super::*;
 use crate::domain::{Category, Month};
 use crate::import::{ImportKind, ImportOptions, import_file};
+use crate::store::test_db::on_both_backends;
 use crate::store::{KenpoStore, NewKenpo};
-use shared_runtime::testing::TestDatabase;
 use sqlx::Row as _;
 
 /// Institution names that a careless COPY encoding would turn into other columns, other rows,
@@ -115,43 +115,6 @@ async fn a_dropped_import_writes_nothing(db: Db) {
     assert_eq!(institutions(&db).await, []);
     // The staging table went with the transaction: the next import can make it again.
     assert_eq!(upsert(&db, &kenpo, &[claim(1, Some("x"), 100)]).await.inserted, 1);
-}
-
-async fn sqlite() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("portal.db").display()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
-    (dir, db)
-}
-
-async fn postgres() -> Option<(TestDatabase, Db)> {
-    let database = TestDatabase::create().await?;
-    let db = Db::connect(&database.url).await.unwrap_or_else(|e| panic!("{e}"));
-    db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
-    Some((database, db))
-}
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                let (_dir, db) = super::sqlite().await;
-                super::$test(db.clone()).await;
-                db.close().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                let Some((_database, db)) = super::postgres().await else { return };
-                super::$test(db.clone()).await;
-                db.close().await;
-            })*
-        }
-    };
 }
 
 on_both_backends!(nasty_values_round_trip_and_count_exactly, a_dropped_import_writes_nothing);

@@ -41,7 +41,7 @@ pub struct Subscriber {
 /// data is new (ids only, never the rows), the households they belong to, and those of their
 /// members who opted in to `category` and have a verified address.
 #[derive(Debug, Clone, Default)]
-pub struct Audience {
+pub struct MailAudience {
     pub touched: Vec<MemberId>,
     pub households: Vec<Member>,
     pub subscribers: Vec<Subscriber>,
@@ -62,7 +62,7 @@ impl ImportTx {
         kenpo: &str,
         table: PublishedTable,
         category: &str,
-    ) -> Result<Audience, StoreError> {
+    ) -> Result<MailAudience, StoreError> {
         let now = self.now;
         let table = table.name();
         let touched_sql =
@@ -71,7 +71,7 @@ impl ImportTx {
             sqlx::query_scalar(&touched_sql).bind(kenpo).bind(now).fetch_all(&mut *conn).await?
         });
         if touched.is_empty() {
-            return Ok(Audience::default());
+            return Ok(MailAudience::default());
         }
         let households = format!(
             "SELECT x.household_id FROM members x WHERE x.id IN \
@@ -95,7 +95,7 @@ impl ImportTx {
                 .fetch_all(&mut *conn)
                 .await?
         });
-        Ok(Audience {
+        Ok(MailAudience {
             touched: touched.into_iter().map(MemberId::from_db).collect(),
             households: rows.into_iter().map(Member::try_from).collect::<Result<_, _>>()?,
             subscribers: subscribers

@@ -1,12 +1,16 @@
 //! The demo kenpo's data, for the embedded launcher: one household of the IdP's three demo
 //! members, with about two years of claims, benefit decisions, prescriptions and two checkups,
 //! dated back from today so every page has something to show. Imported through the same code
-//! as the kenpo's real files, so a second start changes nothing.
+//! as the kenpo's real files, so a second start changes nothing. The kenpo's paperwork (notices,
+//! MYメール, qualification documents, the annual check) is in `extras`.
+
+mod extras;
 
 use crate::app::AppState;
 use crate::domain::{KenpoId, Month};
 use crate::flows::checkups;
 use crate::import::{ImportError, ImportKind, ImportLimits, ImportOptions, import_file};
+use crate::store::KenpoStore;
 use std::fmt::Write;
 use time::OffsetDateTime;
 
@@ -23,6 +27,8 @@ pub enum DemoError {
     Import(&'static str, ImportError),
     #[error("demo checkups: {0}")]
     Checkups(#[from] checkups::ImportError),
+    #[error("demo {0}: {1}")]
+    Extra(&'static str, String),
 }
 
 /// Who is who in the demo household: the IdP's demo CSV (本人, 家族, 家族).
@@ -56,7 +62,9 @@ pub async fn seed(state: &AppState, logins: &[DemoLogin], now: OffsetDateTime) -
             ImportOptions { file_name: format!("demo-checkup-{id}.xml"), ..ImportOptions::default() };
         checkups::import(&state.db, &kenpo, xml.as_bytes(), &options, now).await?;
     }
-    Ok(())
+    let kenpo = state.db.kenpo(&state.kenpo_id).await.ok().flatten();
+    let kenpo = kenpo.ok_or_else(|| DemoError::Extra("kenpo", state.kenpo_id.clone()))?;
+    extras::seed(state, &kenpo, today, now).await
 }
 
 fn name_of(kind: ImportKind) -> &'static str {
@@ -213,8 +221,8 @@ fn prescriptions(this_month: Month) -> String {
     csv
 }
 
-const CHECKUP_RECENT: &str = include_str!("../tests/fixtures/checkup/h0000000001202504150001.xml");
-const CHECKUP_EARLIER: &str = include_str!("../tests/fixtures/checkup/h0000000001202404160001.xml");
+const CHECKUP_RECENT: &str = include_str!("../../tests/fixtures/checkup/h0000000001202504150001.xml");
+const CHECKUP_EARLIER: &str = include_str!("../../tests/fixtures/checkup/h0000000001202404160001.xml");
 
 /// A fixture exam (a file written to the MHLW format) made the demo insured person's, on `exam`.
 fn checkup(template: &str, exam: time::Date, id: &str) -> String {
