@@ -1,10 +1,12 @@
 //! Update mails (issue 8 items 6 and 8): an import of new 医療費 data mails, through the real SMTP
 //! listener, exactly the household's login who opted in and has logged in — once, however many
 //! of the household's rows are new, saying nothing of them — and nobody else; the same file
-//! again mails nobody; a mail server that is down gets the mail once it is back.
+//! again mails nobody; a mail server that is down gets the mail once it is back. MYメール gets the
+//! portal's message for every login who would see the new data, once.
 
 use crate::helpers::{Idp, SmtpSink, log_in_at, on_every_backend};
 use kenpo_portal::domain::KenpoId;
+use kenpo_portal::flows::inbox;
 use kenpo_portal::import::{ImportKind, ImportOptions, ImportReport, import_file};
 use kenpo_portal::mail::job::deliver_now;
 use kenpo_portal::store::{Db, MemberStore, PreferenceStore, UpdateMailStore};
@@ -131,6 +133,18 @@ async fn an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries
         "{sent:?}"
     );
 
+    // MYメール holds the portal's message for every household login who would see the new data,
+    // mailed or not (a member who has not logged in yet reads it when they do).
+    let settings = kenpo_portal::tenant::Settings::default();
+    let now = time::OffsetDateTime::now_utc();
+    let suite = member(db, &kenpo, &idp.member.sub).await;
+    for (who, id) in
+        [("the suite's member", &suite.id), ("never logged in", &never.id), ("opted out", &opted_out.id)]
+    {
+        let unread = inbox::unread(db, id, &settings, now).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(unread, 1, "{who}");
+    }
+
     // The same file again publishes nothing new: no mail.
     let again = import(db, &kenpo, ImportKind::Claims, &claims).await;
     assert_eq!((again.inserted, again.updated, again.update_mails), (0, 0, 0), "{again:?}");
@@ -138,4 +152,6 @@ async fn an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries
     assert_eq!(deliver_now(&portal.state).await.unwrap_or_else(|e| panic!("{e}")), 0);
     sink.assert_no_more().await;
     assert_eq!(db.kenpo_update_mails(&kenpo, 10).await.map(|m| m.len()).ok(), Some(1));
+    let unread = inbox::unread(db, &suite.id, &settings, now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unread, 1, "no second MYメール message either");
 }

@@ -228,24 +228,20 @@ pub async fn import(
     let recorded = tx.record_import(kenpo, KIND, file_name, &sha256, documents).await?;
     let seen_before = recorded.seen_before;
     // Queued with the exams: both are published, or neither.
-    let mails = match &announce {
-        Some(k) => {
-            update_mails::publish(
-                &mut tx,
-                k,
-                MailCategory::Checkups,
-                PublishedTable::Checkups,
-                &recorded.id,
-                now,
-            )
-            .await?
-        }
-        None => 0,
+    let category = MailCategory::Checkups;
+    let published = match &announce {
+        Some(k) => Some(
+            update_mails::publish(&mut tx, k, category, PublishedTable::Checkups, &recorded.id, now).await?,
+        ),
+        None => None,
     };
     if options.dry_run {
         tx.rollback().await?;
     } else {
         tx.commit().await?;
+        if let Some(published) = &published {
+            update_mails::announce_in_inboxes(db, kenpo.as_str(), published, category, now).await;
+        }
     }
     let count = |s: Stored| u64::try_from(stored.iter().filter(|x| **x == s).count()).unwrap_or(u64::MAX);
     Ok(ImportReport {
@@ -258,7 +254,7 @@ pub async fn import(
         sha256,
         seen_before,
         dry_run: options.dry_run,
-        update_mails: u64::try_from(mails).unwrap_or(u64::MAX),
+        update_mails: published.map_or(0, |p| u64::try_from(p.mails).unwrap_or(u64::MAX)),
     })
 }
 

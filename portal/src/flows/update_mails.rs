@@ -9,14 +9,14 @@
 //! import's transaction; [`deliver_due`] sends what is due (background job `mail::job`), with
 //! retries and backoff like the IdP's outbox.
 
-use super::access;
+use super::{access, inbox};
 use crate::domain::{MemberId, Relation};
 use crate::i18n::Locale;
 use crate::import::ImportKind;
 use crate::mail::{self, UpdateMail};
-use crate::store::UpdateMailStore;
 use crate::store::{
-    Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, PublishedTable, StoreError,
+    Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, Member, PublishedTable, StoreError,
+    UpdateMailStore,
 };
 use crate::tenant::{MailCategory, Service, Settings};
 use shared_runtime::mail::retry;
@@ -63,48 +63,72 @@ pub struct Recipient<'a> {
     pub locale: Locale,
 }
 
-/// Who hears of a publication of `category`: each login (a member who signs in) who would see
-/// some of the new data on its page, today (`YYYY-MM-DD`, Japan) — their own, or a dependant's
-/// the insured sees (never a dependant's who chose not to be shown) — and who opted in, with the
-/// address of their latest login, if the kenpo offers the category at all. One each.
-pub fn recipients<'a>(
+/// The logins (members who sign in) who would see some of the new data of `category` on its
+/// page, today (`YYYY-MM-DD`, Japan): their own, or a dependant's the insured sees (never a
+/// dependant's who chose not to be shown, nor another household's). The insured first.
+pub fn viewers<'a>(
     settings: &Settings,
     category: MailCategory,
     audience: &'a MailAudience,
     today: &str,
-) -> Vec<Recipient<'a>> {
-    let Some(service) = service_of(category).filter(|_| settings.mails(category)) else {
-        return Vec::new();
-    };
+) -> Vec<&'a Member> {
+    let Some(service) = service_of(category) else { return Vec::new() };
     let touched: HashSet<&MemberId> = audience.touched.iter().collect();
-    let subscribed: HashMap<&MemberId, _> = audience.subscribers.iter().map(|s| (&s.member_id, s)).collect();
     let mut chosen = Vec::new();
     for login in audience.households.iter().filter(|m| m.subject.is_some()) {
-        let Some(&subscriber) = subscribed.get(&login.id) else { continue };
         let household: Vec<_> =
             audience.households.iter().filter(|m| m.household_id == login.household_id).cloned().collect();
         let Ok(visible) = access::visible_people(login, &household, settings, service, today) else {
             continue;
         };
         if visible.iter().any(|m| touched.contains(&m.id)) {
-            chosen.push(Recipient {
+            chosen.push(login);
+        }
+    }
+    // The queue's order does not depend on the query's.
+    chosen.sort_by_key(|m| (m.relation != Relation::Insured, m.id.clone()));
+    chosen
+}
+
+/// Who is mailed about a publication of `category`: each of its [`viewers`] who opted in, with
+/// the address and language of their latest login, if the kenpo sends the category at all. One
+/// each.
+pub fn recipients<'a>(
+    settings: &Settings,
+    category: MailCategory,
+    audience: &'a MailAudience,
+    today: &str,
+) -> Vec<Recipient<'a>> {
+    if !settings.mails(category) {
+        return Vec::new();
+    }
+    let subscribed: HashMap<&MemberId, _> = audience.subscribers.iter().map(|s| (&s.member_id, s)).collect();
+    viewers(settings, category, audience, today)
+        .into_iter()
+        .filter_map(|login| {
+            let subscriber = *subscribed.get(&login.id)?;
+            Some(Recipient {
                 member: &login.id,
                 email: &subscriber.email,
                 locale: subscriber.locale.as_deref().and_then(Locale::parse).unwrap_or(Locale::Ja),
-            });
-        }
-    }
-    // The insured first, then by id: the queue's order does not depend on the query's.
-    chosen.sort_by_key(|r| {
-        let relation = audience.households.iter().find(|m| &m.id == r.member).map(|m| m.relation);
-        (relation != Some(Relation::Insured), r.member.clone())
-    });
-    chosen
+            })
+        })
+        .collect()
+}
+
+/// What a publication announced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Update mails queued (none again for the same publication).
+    pub mails: usize,
+    /// Everyone who would see the new data ([`viewers`]): after the import commits, each gets
+    /// the portal's MYメール message of the category ([`announce_in_inboxes`]).
+    pub viewers: Vec<MemberId>,
 }
 
 /// Queues the update mails of a publication, inside the import's transaction `tx`: the
 /// `table`'s rows this import inserted or changed, announced as `category`, under the import's
-/// id. Returns how many mails were queued (none again for the same publication).
+/// id.
 pub async fn publish(
     tx: &mut ImportTx,
     kenpo: &Kenpo,
@@ -112,22 +136,37 @@ pub async fn publish(
     table: PublishedTable,
     publication: &str,
     now: OffsetDateTime,
-) -> Result<usize, StoreError> {
-    if !kenpo.settings.mails(category) {
-        return Ok(0);
-    }
+) -> Result<Published, StoreError> {
     let audience = tx.mail_audience(&kenpo.id, table, category.key()).await?;
     let today = now.to_offset(time::macros::offset!(+9)).date().to_string();
-    let mut queued = 0;
+    let mut mails = 0;
     for r in recipients(&kenpo.settings, category, &audience, &today) {
         if tx
             .queue_update_mail(&kenpo.id, publication, category.key(), r.member, r.email, r.locale.code())
             .await?
         {
-            queued += 1;
+            mails += 1;
         }
     }
-    Ok(queued)
+    let viewers =
+        viewers(&kenpo.settings, category, &audience, &today).into_iter().map(|m| m.id.clone()).collect();
+    Ok(Published { mails, viewers })
+}
+
+/// After the import committed: the portal's MYメール message of `category`
+/// (「新しい医療費情報を公開しました」…) in the inboxes of the publication's viewers, opted in
+/// to mails or not. Outside the import's transaction (the inbox writes through the pool), so a
+/// failure here is logged and does not undo the import that already published its data.
+pub async fn announce_in_inboxes(
+    db: &Db,
+    kenpo: &str,
+    published: &Published,
+    category: MailCategory,
+    now: OffsetDateTime,
+) {
+    if let Err(e) = inbox::deliver_system_message(db, kenpo, &published.viewers, category, now).await {
+        tracing::error!(error = %e, kenpo, category = category.key(), "the import's MYメール message was not delivered");
+    }
 }
 
 /// Where update mails come from and lead to.

@@ -77,16 +77,19 @@ pub async fn import_file(
     let rows = u64::try_from(rows).unwrap_or(u64::MAX);
     let recorded = tx.record_import(kenpo, kind.as_str(), &options.file_name, &sha256, rows).await?;
     // Queued with the data: both are published, or neither.
-    let mails = match &publication {
+    let published = match &publication {
         Some(((category, table), k)) => {
-            update_mails::publish(&mut tx, k, *category, *table, &recorded.id, now).await?
+            Some((*category, update_mails::publish(&mut tx, k, *category, *table, &recorded.id, now).await?))
         }
-        None => 0,
+        None => None,
     };
     if options.dry_run {
         tx.rollback().await?;
     } else {
         tx.commit().await?;
+        if let Some((category, published)) = &published {
+            update_mails::announce_in_inboxes(db, kenpo.as_str(), published, *category, now).await;
+        }
     }
     Ok(ImportReport {
         kind,
@@ -98,7 +101,7 @@ pub async fn import_file(
         sha256,
         seen_before: recorded.seen_before,
         dry_run: options.dry_run,
-        update_mails: u64::try_from(mails).unwrap_or(u64::MAX),
+        update_mails: published.map_or(0, |(_, p)| u64::try_from(p.mails).unwrap_or(u64::MAX)),
     })
 }
 

@@ -178,3 +178,21 @@ fn the_sender_is_the_kenpos_info_address_and_the_link_its_host() {
     assert_eq!(outgoing.sender(&kenpo).map(|a| a.to_string()), Ok("info@a-kenpo.example.jp".to_owned()));
     assert_eq!(outgoing.portal_url(&kenpo), "https://b.example.jp");
 }
+
+#[test]
+fn every_login_who_would_see_the_new_data_finds_it_in_myメール_opted_in_or_not() {
+    let mut family = family();
+    family[2].hidden_from_household = true;
+    let audience = MailAudience {
+        touched: vec![family[1].id.clone(), family[2].id.clone()],
+        subscribers: vec![],
+        households: family.clone(),
+    };
+    let quiet = Settings { mail_categories: vec![], ..Settings::default() };
+    let seen: Vec<_> = viewers(&quiet, MailCategory::MedicalExpenses, &audience, TODAY)
+        .into_iter()
+        .map(|m| m.branch.as_str())
+        .collect();
+    assert_eq!(seen, ["00", "02"], "the insured for 01, the hidden dependant for their own");
+    assert!(recipients(&quiet, MailCategory::MedicalExpenses, &audience, TODAY).is_empty(), "but no mail");
+}
