@@ -4,3 +4,4 @@ mod admin;
 mod helpers;
 mod import;
 mod pages;
+mod update_mails;

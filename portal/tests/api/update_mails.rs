@@ -1,0 +1,99 @@
+//! Update mails through the import API and the `.eml` outbox (no SMTP URL configured): a
+//! checkup or claims file with something new queues one mail per opted-in login, a dry run
+//! queues none, and the deliverer writes each mail into `<data_dir>/outbox`.
+
+use crate::helpers::{TestApp, on_every_backend};
+use kenpo_portal::domain::KenpoId;
+use kenpo_portal::import::{ImportKind, ImportOptions, import_file, new_api_token};
+use kenpo_portal::mail::job::deliver_now;
+use kenpo_portal::store::{KenpoStore, MemberStore, PreferenceStore, UpdateMailStore};
+
+on_every_backend!(a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox_folder_gets_it,);
+
+const SUBJECT: &str = "7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a";
+const MEMBERS: &str = "symbol,number,branch,relation,name,name_kana,birth_date,sex,acquired_on,lost_on,idp_subject\n\
+1001,2345,00,本人,健保 太郎,,19790822,1,,,7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a\n\
+1001,2345,01,家族,健保 花子,,19810315,2,,,\n";
+const CLAIMS: &str = "claim_no,symbol,number,branch,service_month,category,institution,days,total_yen,insurer_yen,public_yen,patient_yen,meal_yen,statutory_refund_yen,additional_refund_yen,reduced\n\
+R2,1001,2345,01,2025-04,柔整,中央整骨院,3,4500,3150,0,1350,,,,\n";
+
+/// The hand-written 2025 exam, for 健保 太郎 (card 1001-2345, born 1979-08-22).
+fn checkup_xml() -> String {
+    include_str!("../fixtures/checkup/h0000000001202504150001.xml")
+        .replace("extension=\"ケンポ１\"", "extension=\"1001\"")
+        .replace("extension=\"4321\"", "extension=\"2345\"")
+        .replace("19721020", "19790822")
+}
+
+async fn import(app: &TestApp, kenpo: &KenpoId, kind: ImportKind, csv: &str, dry_run: bool) -> u64 {
+    let options = ImportOptions { file_name: format!("{kind}.csv"), dry_run, ..ImportOptions::default() };
+    let report =
+        import_file(&app.state.db, kenpo, kind, csv.as_bytes(), &options, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e} {e:?}"));
+    report.update_mails
+}
+
+async fn a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox_folder_gets_it(
+    app: TestApp,
+) {
+    // Arrange: the insured logged in once (in English) and asked for checkup and 医療費 mails.
+    let db = &app.state.db;
+    let kenpo = db.kenpo_by_issuer(&app.state.config.idp_issuer).await.ok().flatten();
+    let kenpo = kenpo.and_then(|k| KenpoId::parse(&k.id)).unwrap_or_else(|| panic!("the configured kenpo"));
+    import(&app, &kenpo, ImportKind::Members, MEMBERS, false).await;
+    let insured = db.member_by_subject(kenpo.as_str(), SUBJECT).await.ok().flatten();
+    let insured = insured.unwrap_or_else(|| panic!("the insured"));
+    db.record_login(&insured.id, Some("taro@example.jp"), "en", 0).await.unwrap_or_else(|e| panic!("{e}"));
+    db.save_preferences(&insured.id, &["checkups", "medical_expenses"], false, 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token =
+        new_api_token(db, &kenpo, time::OffsetDateTime::now_utc()).await.unwrap_or_else(|e| panic!("{e}"));
+
+    // Act: a dry run of the dependant's claim, then the checkup through the API, then the claim.
+    assert_eq!(import(&app, &kenpo, ImportKind::Claims, CLAIMS, true).await, 0, "a dry run queues nothing");
+    let response = app
+        .http
+        .post(app.url("/api/import/checkups?file_name=h0001.xml"))
+        .header("content-type", "application/xml")
+        .bearer_auth(&token)
+        .body(checkup_xml())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST: {e}"));
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(body["update_mails"].as_u64(), Some(1), "{body}");
+    assert_eq!(import(&app, &kenpo, ImportKind::Claims, CLAIMS, false).await, 1, "the dependant's claim");
+
+    // Assert: two mails, one per category, written as .eml files in English.
+    let queued = db.kenpo_update_mails(kenpo.as_str(), 10).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut categories: Vec<_> = queued.iter().map(|m| m.category.as_str()).collect();
+    categories.sort_unstable();
+    assert_eq!(categories, ["checkups", "medical_expenses"]);
+    assert_eq!(deliver_now(&app.state).await.unwrap_or_else(|e| panic!("{e}")), 2);
+    let outbox = app.state.config.data_dir.join("outbox");
+    let mut mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap_or_else(|e| panic!("{}: {e}", outbox.display()))
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
+    mails.sort();
+    assert_eq!(mails.len(), 2);
+    for mail in &mails {
+        let parsed = shared_runtime::smtp_sink::ParsedMail::parse(mail);
+        assert_eq!(parsed.header("To"), Some("taro@example.jp"), "{mail}");
+        assert!(parsed.header("From").is_some_and(|f| f.ends_with("<info@localhost>")), "{mail}");
+        let subject = parsed.header("Subject").unwrap_or_default();
+        assert!(
+            subject.contains("New health checkup results") || subject.contains("New medical expense"),
+            "{subject}"
+        );
+        let text = parsed.part("text/plain").unwrap_or_default();
+        assert!(text.contains("Settings and notifications"), "in the login's language: {text}");
+        for secret in ["中央整骨院", "4500", "健保", "花子", "2025-04"] {
+            assert!(!text.contains(secret), "the mail shows {secret}: {text}");
+        }
+    }
+    assert_eq!(deliver_now(&app.state).await.unwrap_or_else(|e| panic!("{e}")), 0, "sent once");
+}
