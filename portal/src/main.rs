@@ -331,6 +331,7 @@ async fn import(
                     seen_before: r.seen_before,
                     dry_run: r.dry_run,
                     sha256: r.sha256,
+                    mails: r.update_mails,
                 },
                 Err(ImportError::Refused(errors)) => return Err(refused(&errors, lang, json)),
                 Err(ImportError::Store(e)) => return Err(e.into()),
@@ -350,6 +351,7 @@ async fn import(
                     seen_before: r.seen_before,
                     dry_run: r.dry_run,
                     sha256: r.sha256,
+                    mails: r.update_mails,
                 },
                 Err(checkups::ImportError::Refused(errors)) => {
                     return Err(refused_documents(&errors, lang, json));
@@ -375,25 +377,33 @@ struct Summary {
     seen_before: bool,
     dry_run: bool,
     sha256: String,
+    /// Update mails queued (sent by `serve` in the background).
+    mails: u64,
 }
 
 impl Summary {
     fn line(&self, lang: Lang) -> String {
         let Self { kind, file_name, count, unit, counts: (inserted, updated, unchanged), .. } = self;
-        let (seen, dry) = (self.seen_before, self.dry_run);
+        let (seen, dry, mails) = (self.seen_before, self.dry_run, self.mails);
         match lang {
             Lang::Ja => format!(
-                "{kind} {file_name}: {count}{}（追加 {inserted}、更新 {updated}、変更なし {unchanged}）{}{} sha256={}",
+                "{kind} {file_name}: {count}{}（追加 {inserted}、更新 {updated}、変更なし {unchanged}）{}{}{} sha256={}",
                 unit.0,
                 if seen { "・同じファイルを取り込み済み" } else { "" },
                 if dry { "・試行のみ（書き込みなし）" } else { "" },
+                if mails > 0 {
+                    format!("・更新のお知らせメール {mails}件")
+                } else {
+                    String::new()
+                },
                 self.sha256
             ),
             Lang::En => format!(
-                "{kind} {file_name}: {count} {} ({inserted} inserted, {updated} updated, {unchanged} unchanged){}{} sha256={}",
+                "{kind} {file_name}: {count} {} ({inserted} inserted, {updated} updated, {unchanged} unchanged){}{}{} sha256={}",
                 unit.1,
                 if seen { "; this file was imported before" } else { "" },
                 if dry { "; dry run, nothing written" } else { "" },
+                if mails > 0 { format!("; {mails} update mail(s) queued") } else { String::new() },
                 self.sha256
             ),
         }
