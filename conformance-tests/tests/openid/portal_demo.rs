@@ -33,10 +33,32 @@ async fn the_demo_member_finds_the_kenpos_paperwork_on_every_page(idp: Idp) {
     let top = log_in_at(&browser, &portal.url, &idp.issuer, &idp.member, "/").await;
     assert!(top.body.contains("マイナ保険証の利用登録をお願いします"), "the latest notice on the top page");
     assert!(top.body.contains("被扶養者資格確認のお願い"), "the survey banner");
-    assert!(top.body.contains("未読 1件"), "one unread MYメール by the member's name");
+    // The kenpo's MYメール, and the portal's 「新しい…を公開しました」 for each import the member
+    // sees (claims, benefits, prescriptions, two checkup files): all unread.
+    let member = kenpo_portal::store::MemberStore::member_by_subject(
+        &portal.state.db,
+        &portal.state.kenpo_id,
+        &idp.member.sub,
+    )
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| panic!("the demo member"));
+    let settings = kenpo_portal::tenant::Settings::default();
+    let unread = kenpo_portal::flows::inbox::unread(
+        &portal.state.db,
+        &member.id,
+        &settings,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unread, 6, "one kenpo message and five import announcements");
+    assert!(top.body.contains(&format!("未読 {unread}件")), "the unread MYメール by the member's name");
     for (path, expected) in [
         ("/notices", "マイナ保険証の利用登録をお願いします"),
         ("/inbox", "特定保健指導のご案内"),
+        ("/inbox", "新しい医療費情報を公開しました"),
         ("/qualification", "交付済み"),
         ("/survey", "未回答"),
     ] {
