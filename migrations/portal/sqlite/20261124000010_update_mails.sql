@@ -1,6 +1,6 @@
--- Update mails (spec §1 "Update mails", issue 8 item 6): when an import publishes new data, the
--- household's login who opted in to the category and has logged in gets one mail saying that
--- something new is there, never what.
+-- Update mails (spec §1 "Update mails", issue 8 item 6): when an import publishes new data (or
+-- the kenpo issues a 資格情報のお知らせ), the household's login who opted in to the category and
+-- has logged in gets one mail saying that something new is there, never what.
 -- (SQLite twin of the PostgreSQL migration.)
 --
 -- A row is queued in the import's own transaction, so the data and its announcement are
@@ -17,8 +17,9 @@
 CREATE TABLE update_mails (
     id              TEXT PRIMARY KEY,
     kenpo_id        TEXT NOT NULL REFERENCES kenpos (id) ON DELETE CASCADE,
-    -- The import that published the data (imports.id).
-    publication_id  TEXT NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+    -- What was published: the import's id (imports.id), or the 資格情報のお知らせ's id
+    -- (qualification_notices.id) for category qualification_notice; hence no foreign key.
+    publication_id  TEXT NOT NULL,
     -- The login the mail is for (the member with a subject whose household got new data).
     member_id       TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
     -- tenant::MailCategory::key

@@ -5,18 +5,20 @@
 //! only that something new is there (see `mail::compose`): it is written from the category, and
 //! never sees a row of the data.
 //!
-//! Two steps, both here: [`publish`] decides the recipients and queues their mails inside the
-//! import's transaction; [`deliver_due`] sends what is due (background job `mail::job`), with
-//! retries and backoff like the IdP's outbox.
+//! The steps, all here: [`publish`] decides the recipients and queues their mails inside the
+//! import's transaction, and [`announce_in_inboxes`] leaves the portal's MYメール message for
+//! everyone who would see the new data once it committed; [`announce_new_notices`] does the same
+//! for newly issued 資格情報のお知らせ; [`deliver_due`] sends what is due (background job
+//! `mail::job`), with retries and backoff like the IdP's outbox.
 
-use super::{access, inbox};
+use super::{access, inbox, qualification};
 use crate::domain::{MemberId, Relation};
 use crate::i18n::Locale;
 use crate::import::ImportKind;
 use crate::mail::{self, UpdateMail};
 use crate::store::{
-    Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, Member, PublishedTable, StoreError,
-    UpdateMailStore,
+    Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, Member, NewUpdateMail, PublishedTable,
+    StoreError, UpdateMailStore,
 };
 use crate::tenant::{MailCategory, Service, Settings};
 use shared_runtime::mail::retry;
@@ -167,6 +169,54 @@ pub async fn announce_in_inboxes(
     if let Err(e) = inbox::deliver_system_message(db, kenpo, &published.viewers, category, now).await {
         tracing::error!(error = %e, kenpo, category = category.key(), "the import's MYメール message was not delivered");
     }
+}
+
+/// 資格情報のお知らせ issued since the last round (`flows::qualification::new_issues`): one
+/// update mail of category `qualification_notice` per notice to each login who may download it
+/// and opted in, then each notice marked announced, then the portal's MYメール message to those
+/// logins. Run by the delivery job. Returns how many mails were queued.
+pub async fn announce_new_notices(
+    db: &Db,
+    kenpo: &Kenpo,
+    now: OffsetDateTime,
+) -> Result<usize, qualification::QualificationError> {
+    let category = qualification::MAIL_CATEGORY;
+    let news = qualification::new_issues(db, kenpo, now.to_offset(time::macros::offset!(+9)).date()).await?;
+    if news.is_empty() {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for announcement in &news {
+        let logins: Vec<MemberId> = announcement.recipients.iter().map(|m| m.id.clone()).collect();
+        let subscribers = if kenpo.settings.mails(category) {
+            db.mail_subscribers(&logins, category.key()).await?
+        } else {
+            vec![]
+        };
+        for s in &subscribers {
+            let locale = s.locale.as_deref().and_then(Locale::parse).unwrap_or(Locale::Ja);
+            let mail = NewUpdateMail {
+                kenpo_id: &kenpo.id,
+                publication: &announcement.notice_id,
+                category: category.key(),
+                member: &s.member_id,
+                recipient: &s.email,
+                locale: locale.code(),
+            };
+            if db.queue_update_mail(mail, now).await? {
+                queued += 1;
+            }
+        }
+    }
+    // Queued before marked: a round cut short queues again next time, and the unique key keeps
+    // it to one mail each.
+    qualification::mark_announced(db, &news, now).await?;
+    for announcement in &news {
+        let published =
+            Published { mails: 0, viewers: announcement.recipients.iter().map(|m| m.id.clone()).collect() };
+        announce_in_inboxes(db, &kenpo.id, &published, category, now).await;
+    }
+    Ok(queued)
 }
 
 /// Where update mails come from and lead to.

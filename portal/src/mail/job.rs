@@ -1,10 +1,11 @@
 //! Delivering update mails in the background of `kenpo-portal serve` and the launcher: a round
 //! whenever an import wakes it (`AppState::update_mails`), and every few seconds for retries and
-//! for mails queued by another process (the CLI's `import`). Tests run [`deliver_now`].
+//! for mails queued by another process (the CLI's `import`), after queuing the mails of newly
+//! issued 資格情報のお知らせ. Tests run [`announce_now`] and [`deliver_now`].
 
 use crate::app::AppState;
 use crate::flows::update_mails::{self, Outgoing};
-use crate::store::StoreError;
+use crate::store::{KenpoStore, StoreError};
 use std::time::Duration;
 
 /// How often the job looks for due mails without being woken.
@@ -20,7 +21,30 @@ pub async fn deliver_now(state: &AppState) -> Result<usize, StoreError> {
     update_mails::deliver_due(&state.db, &state.mailer, outgoing, state.clock.now()).await
 }
 
-/// Runs [`deliver_now`] when woken and every [`INTERVAL`], logging a failed round.
+/// Queues the update mails of 資格情報のお知らせ issued since the last round, for every kenpo
+/// (failures are logged; the next round tries again). Returns how many mails were queued.
+pub async fn announce_now(state: &AppState) -> usize {
+    let kenpos = match state.db.kenpos().await {
+        Ok(kenpos) => kenpos,
+        Err(e) => {
+            tracing::warn!(error = %e, "update mails: cannot list the kenpos");
+            return 0;
+        }
+    };
+    let mut queued = 0;
+    for kenpo in &kenpos {
+        match update_mails::announce_new_notices(&state.db, kenpo, state.clock.now()).await {
+            Ok(n) => queued += n,
+            Err(e) => {
+                tracing::warn!(kenpo = %kenpo.id, error = %e, "update mails: new notices not announced")
+            }
+        }
+    }
+    queued
+}
+
+/// Runs [`announce_now`] and [`deliver_now`] when woken and every [`INTERVAL`], logging a
+/// failed round.
 pub fn spawn_update_mail_delivery(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let wake = state.update_mails.clone();
@@ -29,6 +53,7 @@ pub fn spawn_update_mail_delivery(state: AppState) -> tokio::task::JoinHandle<()
                 () = wake.notified() => {}
                 () = tokio::time::sleep(INTERVAL) => {}
             }
+            announce_now(&state).await;
             if let Err(e) = deliver_now(&state).await {
                 tracing::warn!(error = %e, "update mail delivery failed");
             }

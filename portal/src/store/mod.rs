@@ -38,7 +38,7 @@ pub use qualification::{
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
-pub use update_mails::{DueUpdateMail, UpdateMailRecord, UpdateMailStore};
+pub use update_mails::{DueUpdateMail, NewUpdateMail, UpdateMailRecord, UpdateMailStore};
 
 pub use shared_runtime::db::Backend;
 use shared_runtime::db::{DbError, Migrations, SqlPool};

@@ -2,7 +2,8 @@
 //! deliverers (replicas, or a wake-up racing the timer) exactly one sends a mail, and the outcome.
 //! Rows are queued inside an import's transaction (`ImportTx::queue_update_mail`).
 
-use super::{Db, StoreError};
+use super::{Db, StoreError, Subscriber};
+use crate::domain::MemberId;
 use shared_runtime::db::{from_millis, to_millis};
 use std::future::Future;
 use time::OffsetDateTime;
@@ -36,6 +37,20 @@ pub struct UpdateMailRecord {
 }
 
 pub trait UpdateMailStore {
+    /// Of `members`, those who opted in to `category` (`MailCategory::key`) and have logged in
+    /// with a verified address, with the address and language of their latest login.
+    fn mail_subscribers(
+        &self,
+        members: &[MemberId],
+        category: &str,
+    ) -> impl Future<Output = Result<Vec<Subscriber>, StoreError>> + Send;
+    /// Queues a mail outside an import (a 資格情報のお知らせ); a mail already queued for the
+    /// same publication, member and category is left as it is. Returns whether one was queued.
+    fn queue_update_mail(
+        &self,
+        mail: NewUpdateMail<'_>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Pending mails due at `now`, the longest waiting first.
     fn due_update_mails(
         &self,
@@ -70,6 +85,24 @@ pub trait UpdateMailStore {
     ) -> impl Future<Output = Result<Vec<UpdateMailRecord>, StoreError>> + Send;
 }
 
+/// A mail to queue: what was published, for whom, where to.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUpdateMail<'a> {
+    pub kenpo_id: &'a str,
+    pub publication: &'a str,
+    pub category: &'a str,
+    pub member: &'a MemberId,
+    pub recipient: &'a str,
+    pub locale: &'a str,
+}
+
+#[derive(sqlx::FromRow)]
+struct SubscriberRow {
+    member_id: String,
+    email: String,
+    locale: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct DueRow {
     id: String,
@@ -93,6 +126,60 @@ struct RecordRow {
 }
 
 impl UpdateMailStore for Db {
+    async fn mail_subscribers(
+        &self,
+        members: &[MemberId],
+        category: &str,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..members.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT l.member_id, l.email, l.locale FROM member_logins l \
+             JOIN mail_opt_ins o ON o.member_id = l.member_id AND o.category = $1 \
+             WHERE l.email IS NOT NULL AND l.member_id IN ({}) ORDER BY l.member_id",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, SubscriberRow>(&sql).bind(category);
+        for member in members {
+            query = query.bind(member.as_str());
+        }
+        Ok(query
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .map(|r| Subscriber {
+                member_id: MemberId::from_db(r.member_id),
+                email: r.email,
+                locale: r.locale,
+            })
+            .collect())
+    }
+
+    async fn queue_update_mail(
+        &self,
+        mail: NewUpdateMail<'_>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO update_mails (id, kenpo_id, publication_id, member_id, category, locale, \
+             recipient, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8) \
+             ON CONFLICT (publication_id, member_id, category) DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(mail.kenpo_id)
+        .bind(mail.publication)
+        .bind(mail.member.as_str())
+        .bind(mail.category)
+        .bind(mail.locale)
+        .bind(mail.recipient)
+        .bind(to_millis(now))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn due_update_mails(
         &self,
         now: OffsetDateTime,

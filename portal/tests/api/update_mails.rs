@@ -3,12 +3,16 @@
 //! queues none, and the background deliverer writes each mail into `<data_dir>/outbox`.
 
 use crate::helpers::{TestApp, on_every_backend};
-use kenpo_portal::domain::KenpoId;
+use kenpo_portal::domain::{KenpoId, NoticeReason};
+use kenpo_portal::flows::{inbox, qualification};
 use kenpo_portal::import::{ImportKind, ImportOptions, import_file, new_api_token};
-use kenpo_portal::mail::job::{deliver_now, spawn_update_mail_delivery};
+use kenpo_portal::mail::job::{announce_now, deliver_now, spawn_update_mail_delivery};
 use kenpo_portal::store::{KenpoStore, MemberStore, PreferenceStore, UpdateMailStore};
 
-on_every_backend!(a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox_folder_gets_it,);
+on_every_backend!(
+    a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox_folder_gets_it,
+    a_new_qualification_notice_is_mailed_once_to_the_login_who_may_download_it,
+);
 
 const SUBJECT: &str = "7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a";
 const MEMBERS: &str = "symbol,number,branch,relation,name,name_kana,birth_date,sex,acquired_on,lost_on,idp_subject\n\
@@ -107,4 +111,45 @@ async fn a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox
         }
     }
     assert_eq!(deliver_now(&app.state).await.unwrap_or_else(|e| panic!("{e}")), 0, "sent once");
+}
+
+async fn a_new_qualification_notice_is_mailed_once_to_the_login_who_may_download_it(app: TestApp) {
+    // Arrange: the insured logged in and asked for 資格情報のお知らせ mails; the kenpo issues
+    // one to the dependant, whose documents the insured handles.
+    let db = &app.state.db;
+    let kenpo = db.kenpo_by_issuer(&app.state.config.idp_issuer).await.ok().flatten();
+    let kenpo = kenpo.and_then(|k| KenpoId::parse(&k.id)).unwrap_or_else(|| panic!("the configured kenpo"));
+    import(&app, &kenpo, ImportKind::Members, MEMBERS, false).await;
+    let insured = db.member_by_subject(kenpo.as_str(), SUBJECT).await.ok().flatten();
+    let insured = insured.unwrap_or_else(|| panic!("the insured"));
+    db.record_login(&insured.id, Some("taro@example.jp"), "ja", 0).await.unwrap_or_else(|e| panic!("{e}"));
+    db.save_preferences(&insured.id, &["qualification_notice"], false, 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = time::OffsetDateTime::now_utc();
+    let card = qualification::CardNumber { symbol: "1001", number: "2345", branch: "01" };
+    qualification::record_notice(db, kenpo.as_str(), card, now.date(), NoticeReason::Enrolment, None, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Act and assert: one mail, queued once however many rounds run, sent once.
+    assert_eq!(announce_now(&app.state).await, 1);
+    assert_eq!(announce_now(&app.state).await, 0, "announced once");
+    assert_eq!(deliver_now(&app.state).await.unwrap_or_else(|e| panic!("{e}")), 1);
+    let outbox = app.state.config.data_dir.join("outbox");
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap_or_else(|e| panic!("{}: {e}", outbox.display()))
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let parsed = shared_runtime::smtp_sink::ParsedMail::parse(&mails[0]);
+    assert_eq!(
+        parsed.header("Subject"),
+        Some("【テスト健康保険組合加入者ページ】新しい資格情報のお知らせを公開しました")
+    );
+    let text = parsed.part("text/plain").unwrap_or_default();
+    assert!(!text.contains("花子") && !text.contains("2345"), "nothing of the notice itself: {text}");
+    let settings = kenpo_portal::tenant::Settings::default();
+    let unread = inbox::unread(db, &insured.id, &settings, now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unread, 1, "and the portal's MYメール message");
 }
