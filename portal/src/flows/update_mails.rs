@@ -30,6 +30,10 @@ use time::{Duration, OffsetDateTime};
 /// send can take (`shared_runtime::mail::SMTP_TIMEOUT` per step).
 pub const LEASE: Duration = Duration::minutes(2);
 
+/// The last error of a mail not sent because the member opted out (or left no address) while
+/// it waited.
+pub const WITHDRAWN: &str = "withdrawn: no longer opted in";
+
 /// How many mails one round of [`deliver_due`] takes on.
 const BATCH: u32 = 100;
 
@@ -251,7 +255,8 @@ impl Outgoing<'_> {
     }
 }
 
-/// Sends what is due; returns how many were sent. A mail that fails is tried again after
+/// Sends what is due; returns how many were sent. A mail whose member no longer wants it is
+/// withdrawn ([`WITHDRAWN`]), not sent. A mail that fails is tried again after
 /// [`retry::backoff`]; one the server refuses for good, or that cannot be written, is given up
 /// at once. Either way the row keeps the last error.
 pub async fn deliver_due(
@@ -270,9 +275,22 @@ pub async fn deliver_due(
             kenpos.insert(due.kenpo_id.clone(), db.kenpo(&due.kenpo_id).await?);
         }
         let kenpo = kenpos.get(&due.kenpo_id).and_then(Option::as_ref);
-        match send(mailer, outgoing, kenpo, &due, now).await {
+        // Sent only while the member still wants it, to the address of their latest login: an
+        // opt-out (or a kenpo that stopped the category) while the mail waited withdraws it.
+        let wanted =
+            kenpo.is_some_and(|k| MailCategory::parse(&due.category).is_some_and(|c| k.settings.mails(c)));
+        let current = if wanted {
+            db.mail_subscribers(std::slice::from_ref(&due.member_id), &due.category).await?.pop()
+        } else {
+            None
+        };
+        let Some(current) = current else {
+            db.update_mail_failed(&due.id, WITHDRAWN, None).await?;
+            continue;
+        };
+        match send(mailer, outgoing, kenpo, &due, &current.email, now).await {
             Ok(()) => {
-                db.update_mail_sent(&due.id, now).await?;
+                db.update_mail_sent(&due.id, &current.email, now).await?;
                 sent += 1;
             }
             Err(Failure { error, permanent }) => {
@@ -303,13 +321,14 @@ async fn send(
     outgoing: Outgoing<'_>,
     kenpo: Option<&Kenpo>,
     due: &DueUpdateMail,
+    recipient: &str,
     now: OffsetDateTime,
 ) -> Result<(), Failure> {
     let kenpo = kenpo.ok_or_else(|| Failure::permanent("the kenpo is gone"))?;
     let category = MailCategory::parse(&due.category)
         .ok_or_else(|| Failure::permanent(format!("unknown category {:?}", due.category)))?;
     let from = outgoing.sender(kenpo).map_err(Failure::permanent)?;
-    let to: Address = due.recipient.parse().map_err(Failure::permanent)?;
+    let to: Address = recipient.parse().map_err(Failure::permanent)?;
     let portal_url = outgoing.portal_url(kenpo);
     let locale = Locale::parse(&due.locale).unwrap_or(Locale::Ja);
     let update = UpdateMail { category, kenpo_name: &kenpo.display_name, portal_url: &portal_url };

@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 pub struct DueUpdateMail {
     pub id: String,
     pub kenpo_id: String,
+    /// The login the mail is for.
+    pub member_id: MemberId,
     /// `MailCategory::key`.
     pub category: String,
     /// `ja` or `en`.
@@ -64,10 +66,11 @@ pub trait UpdateMailStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Records the mail as sent; the row stays as the trail.
+    /// Records the mail as sent to `recipient`; the row stays as the trail.
     fn update_mail_sent(
         &self,
         id: &str,
+        recipient: &str,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records a failed attempt: try again at `next_attempt_at`, or with `None` give up.
@@ -107,6 +110,7 @@ struct SubscriberRow {
 struct DueRow {
     id: String,
     kenpo_id: String,
+    member_id: String,
     category: String,
     locale: String,
     recipient: String,
@@ -186,7 +190,7 @@ impl UpdateMailStore for Db {
         limit: u32,
     ) -> Result<Vec<DueUpdateMail>, StoreError> {
         let rows = sqlx::query_as::<_, DueRow>(
-            "SELECT id, kenpo_id, category, locale, recipient, attempts FROM update_mails \
+            "SELECT id, kenpo_id, member_id, category, locale, recipient, attempts FROM update_mails \
              WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
         )
         .bind(to_millis(now))
@@ -198,6 +202,7 @@ impl UpdateMailStore for Db {
             .map(|r| DueUpdateMail {
                 id: r.id,
                 kenpo_id: r.kenpo_id,
+                member_id: MemberId::from_db(r.member_id),
                 category: r.category,
                 locale: r.locale,
                 recipient: r.recipient,
@@ -223,12 +228,18 @@ impl UpdateMailStore for Db {
         Ok(claimed.rows_affected() == 1)
     }
 
-    async fn update_mail_sent(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn update_mail_sent(
+        &self,
+        id: &str,
+        recipient: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE update_mails SET sent_at = $1, attempts = attempts + 1, next_attempt_at = NULL \
-             WHERE id = $2",
+            "UPDATE update_mails SET sent_at = $1, recipient = $2, attempts = attempts + 1, \
+             next_attempt_at = NULL WHERE id = $3",
         )
         .bind(to_millis(now))
+        .bind(recipient)
         .bind(id)
         .execute(self.pool())
         .await?;

@@ -12,6 +12,7 @@ use kenpo_portal::store::{KenpoStore, MemberStore, PreferenceStore, UpdateMailSt
 on_every_backend!(
     a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox_folder_gets_it,
     a_new_qualification_notice_is_mailed_once_to_the_login_who_may_download_it,
+    a_mail_still_waiting_when_the_member_opts_out_is_withdrawn,
 );
 
 const SUBJECT: &str = "7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a";
@@ -152,4 +153,25 @@ async fn a_new_qualification_notice_is_mailed_once_to_the_login_who_may_download
     let settings = kenpo_portal::tenant::Settings::default();
     let unread = inbox::unread(db, &insured.id, &settings, now).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(unread, 1, "and the portal's MYメール message");
+}
+
+async fn a_mail_still_waiting_when_the_member_opts_out_is_withdrawn(app: TestApp) {
+    let db = &app.state.db;
+    let kenpo = db.kenpo_by_issuer(&app.state.config.idp_issuer).await.ok().flatten();
+    let kenpo = kenpo.and_then(|k| KenpoId::parse(&k.id)).unwrap_or_else(|| panic!("the configured kenpo"));
+    import(&app, &kenpo, ImportKind::Members, MEMBERS, false).await;
+    let insured = db.member_by_subject(kenpo.as_str(), SUBJECT).await.ok().flatten();
+    let insured = insured.unwrap_or_else(|| panic!("the insured"));
+    db.record_login(&insured.id, Some("taro@example.jp"), "ja", 0).await.unwrap_or_else(|e| panic!("{e}"));
+    db.save_preferences(&insured.id, &["medical_expenses"], false, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(import(&app, &kenpo, ImportKind::Claims, CLAIMS, false).await, 1);
+
+    db.save_preferences(&insured.id, &[], false, 0).await.unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(deliver_now(&app.state).await.unwrap_or_else(|e| panic!("{e}")), 0);
+    let rows = db.kenpo_update_mails(kenpo.as_str(), 10).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].last_error.as_deref(), Some(kenpo_portal::flows::update_mails::WITHDRAWN));
+    assert!(rows[0].sent_at.is_none() && rows[0].next_attempt_at.is_none(), "never tried again");
+    assert!(!app.state.config.data_dir.join("outbox").exists(), "nothing was written");
 }
