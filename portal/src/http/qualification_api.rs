@@ -135,6 +135,17 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Respons
     authorize(state, headers, ApiRole::ManageQualification).await
 }
 
+/// The caller, then the JSON body it sent: the start of every operation that takes one.
+async fn caller_with<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(Caller, T), Response> {
+    let caller = caller(state, headers).await?;
+    let Json(body) = body.map_err(|e| bad_json(&e))?;
+    Ok((caller, body))
+}
+
 /// `GET /api/kenpo/qualification/applications?status=`: the kenpo's applications, oldest first.
 async fn list(
     State(state): State<AppState>,
@@ -234,13 +245,9 @@ async fn decide(
     Path(id): Path<String>,
     body: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
+    let (caller, body) = match caller_with(&state, &headers, body).await {
+        Ok(both) => both,
         Err(refused) => return refused,
-    };
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return bad_json(&e),
     };
     let decision = match body {
         DecisionBody::Accept => Decision::Accept,
@@ -284,13 +291,9 @@ async fn record_notice(
     headers: HeaderMap,
     body: Result<Json<NoticeBody>, JsonRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
+    let (caller, body) = match caller_with(&state, &headers, body).await {
+        Ok(both) => both,
         Err(refused) => return refused,
-    };
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return bad_json(&e),
     };
     let Some(reason) = NoticeReason::parse(&body.reason) else {
         return bad_request(
@@ -338,13 +341,9 @@ async fn record_certificate(
     headers: HeaderMap,
     body: Result<Json<CertificateBody>, JsonRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
+    let (caller, body) = match caller_with(&state, &headers, body).await {
+        Ok(both) => both,
         Err(refused) => return refused,
-    };
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return bad_json(&e),
     };
     let (issued_on, valid_until, copay) =
         match card_dates(&body.issued_on, &body.valid_until, body.copay.as_ref()) {
