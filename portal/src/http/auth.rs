@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 pub const LOGIN: &str = "/auth/login";
 pub const CALLBACK: &str = "/auth/callback";
@@ -141,7 +140,7 @@ async fn logout(
     let Some(signed) = signed else { return Redirect::to("/").into_response() };
     // An unreadable form (a field twice, none at all) is treated like a wrong token.
     let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if token.is_empty() || !bool::from(token.as_bytes().ct_eq(signed.who.session.csrf.as_bytes())) {
+    if !signed.holds_csrf(&token) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let https = is_https(&state);

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use subtle::ConstantTimeEq;
 
 /// Plain `portal_session` over http (development, the launcher); the `__Host-` prefix under
 /// https, which binds the cookie to this host and path `/`, secure only.
@@ -131,6 +132,11 @@ pub struct Signed {
 }
 
 impl Signed {
+    /// Whether a form's token is this session's (compared in constant time); an empty one never is.
+    pub fn holds_csrf(&self, token: &str) -> bool {
+        !token.is_empty() && bool::from(token.as_bytes().ct_eq(self.who.session.csrf.as_bytes()))
+    }
+
     pub fn chrome(&self) -> Chrome {
         Chrome::new(&self.kenpo, Some((&self.who.member, &self.who.session)))
             .with_unread(Some(self.who.unread))

@@ -13,7 +13,6 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 pub const SETTINGS: &str = "/settings";
 
@@ -71,7 +70,7 @@ async fn save(State(state): State<AppState>, signed: Signed, body: Bytes) -> Res
     // Exactly one token, this session's: a second one is as good as a wrong one.
     let tokens: Vec<&str> = value("csrf").collect();
     let [token] = tokens[..] else { return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name) };
-    if token.is_empty() || !bool::from(token.as_bytes().ct_eq(signed.who.session.csrf.as_bytes())) {
+    if !signed.holds_csrf(token) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let mails: Vec<&str> = value("mail").collect();

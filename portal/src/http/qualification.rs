@@ -22,7 +22,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use time::{OffsetDateTime, UtcOffset};
 
 pub const PAGE: &str = "/qualification";
@@ -191,10 +190,6 @@ async fn render(state: &AppState, signed: &Signed, outcome: Outcome) -> Result<S
     Ok(state.templates.render("qualification.html", signed.locale, &signed.chrome(), page)?)
 }
 
-fn csrf_ok(signed: &Signed, token: &str) -> bool {
-    !token.is_empty() && bool::from(token.as_bytes().ct_eq(signed.who.session.csrf.as_bytes()))
-}
-
 /// 資格確認書の交付・再交付申請: POST, then redirect to the page (POST-redirect-GET); a form that
 /// cannot be sent is shown again with its error and what was typed.
 async fn apply(
@@ -203,7 +198,7 @@ async fn apply(
     form: Result<Form<ApplicationForm>, FormRejection>,
 ) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
-    if !csrf_ok(&signed, &form.csrf) {
+    if !signed.holds_csrf(&form.csrf) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let people = match people(&state, &signed) {

@@ -19,7 +19,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use subtle::ConstantTimeEq;
 
 pub const LIST: &str = "/survey";
 
@@ -42,10 +41,6 @@ fn sheet_path(id: &str) -> String {
 
 fn files(state: &AppState) -> FsFileStore {
     FsFileStore::under(&state.config.data_dir)
-}
-
-fn csrf_ok(signed: &Signed, token: &str) -> bool {
-    !token.is_empty() && bool::from(token.as_bytes().ct_eq(signed.who.session.csrf.as_bytes()))
 }
 
 impl From<SurveyError> for AppError {
@@ -264,7 +259,7 @@ async fn save(
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field =
         |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
-    if !csrf_ok(&signed, field("csrf")) {
+    if !signed.holds_csrf(field("csrf")) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let submit = field("action") == "submit";
@@ -341,7 +336,7 @@ async fn upload(
         Ok(form) => form,
         Err(r) => return refused(r),
     };
-    if !csrf_ok(&signed, &form.csrf) {
+    if !signed.holds_csrf(&form.csrf) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let Some(mut upload) = form.upload else { return refused(UploadRefusal::Empty) };
@@ -364,7 +359,7 @@ async fn remove(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    if !csrf_ok(&signed, &token) {
+    if !signed.holds_csrf(&token) {
         return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
     }
     let back = |query: &str| {
