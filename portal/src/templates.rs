@@ -75,6 +75,8 @@ pub struct Chrome {
     pub services: Vec<ServiceLink>,
     /// The signed-in member's unread MYメール, shown beside their name.
     pub unread_messages: Option<i64>,
+    /// The signed-in member has a 被扶養者資格確認 sheet to hand in: the menu links to `/survey`.
+    pub survey_open: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,12 +102,19 @@ impl Chrome {
                 .map(|s| ServiceLink { key: s.key(), path: s.path() })
                 .collect(),
             unread_messages: None,
+            survey_open: false,
         }
     }
 
     /// With the member's unread MYメール count.
     pub fn with_unread(mut self, unread: Option<i64>) -> Self {
         self.unread_messages = unread;
+        self
+    }
+
+    /// With whether the member has a survey sheet to hand in.
+    pub fn with_survey_open(mut self, open: bool) -> Self {
+        self.survey_open = open;
         self
     }
 
@@ -119,6 +128,7 @@ impl Chrome {
             signing_in_url: String::new(),
             services: Vec::new(),
             unread_messages: None,
+            survey_open: false,
         }
     }
 }
@@ -131,8 +141,6 @@ pub struct TopPage {
     pub notices: Vec<NoticeLine>,
     /// 被扶養者資格確認 sheets the member still has to hand in.
     pub survey_banner: Option<crate::flows::survey::Banner>,
-    /// Whether the menu offers the survey (`base.html`).
-    pub survey_open: bool,
 }
 
 /// A notice in a list: its link, title, category key and publication date (Japan time).
@@ -164,7 +172,7 @@ mod tests {
                 "top.html",
                 locale,
                 &chrome,
-                TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None, survey_open: false },
+                TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None },
             )?;
             assert!(top.contains(&format!("<html lang=\"{}\">", locale.code())));
             let page = ErrorPage { title_key: "error.server.title", body_key: "error.server.body" };
@@ -174,7 +182,7 @@ mod tests {
             "top.html",
             Locale::Ja,
             &chrome,
-            TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None, survey_open: false },
+            TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None },
         )?;
         assert!(top.contains(">ログイン</a>"), "the manual's 「ログイン」");
         let page = ErrorPage { title_key: "no.such.key", body_key: "error.server.body" };

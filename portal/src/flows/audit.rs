@@ -38,15 +38,35 @@ fn jst(millis: i64) -> String {
     at.and_then(|t| t.format(&format).ok()).unwrap_or_else(|| millis.to_string())
 }
 
+/// How the auditors' sheet names who read: a member at the portal, or one of the kenpo's
+/// systems through the API (whose client_id stands where a member's card would).
+fn reader_kind(kind: &str) -> &str {
+    match kind {
+        "member" => "加入者",
+        "api_client" => "健保API",
+        other => other,
+    }
+}
+
 /// The reads as CSV with a header in Japanese, as auditors read it in a spreadsheet (UTF-8 with
-/// a BOM). A deleted member shows as their id.
+/// a BOM). A deleted member shows as their id, an API client as its client_id.
 pub fn to_csv(records: &[ReadRecord]) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    out.write_record(["日時", "閲覧者の記号番号", "閲覧者", "本人の記号番号", "本人", "画面・文書", "条件"])?;
+    out.write_record([
+        "日時",
+        "閲覧者の種別",
+        "閲覧者の記号番号",
+        "閲覧者",
+        "本人の記号番号",
+        "本人",
+        "画面・文書",
+        "条件",
+    ])?;
     for r in records {
         let who = |card: &Option<String>, id: &str| card.clone().unwrap_or_else(|| id.to_owned());
         out.write_record([
             jst(r.at),
+            reader_kind(&r.reader_kind).to_owned(),
             who(&r.reader_card, &r.reader_id),
             r.reader_name.clone().unwrap_or_default(),
             who(&r.subject_card, &r.subject_id),
@@ -72,6 +92,7 @@ mod tests {
         assert_eq!(jst(from), "2026-11-24T00:00:00+09:00");
         let record = ReadRecord {
             at: from + 1_000,
+            reader_kind: "member".into(),
             reader_id: "r".into(),
             reader_card: Some("10-1001-00".into()),
             reader_name: Some("健保 太郎".into()),
@@ -81,12 +102,24 @@ mod tests {
             what: "medical_expenses".into(),
             detail: "year=2026".into(),
         };
-        let csv = to_csv(&[record]).map(String::from_utf8);
+        let by_api = ReadRecord {
+            reader_kind: "api_client".into(),
+            reader_id: "kihan-system".into(),
+            reader_card: None,
+            reader_name: None,
+            what: "survey_sheet".into(),
+            detail: "sheet-1".into(),
+            ..record.clone()
+        };
+        let csv = to_csv(&[record, by_api]).map(String::from_utf8);
         let csv = csv.ok().and_then(Result::ok).unwrap_or_default();
         assert!(csv.starts_with("\u{feff}日時,"), "{csv}");
         assert!(
-            csv.contains("2026-11-24T00:00:01+09:00,10-1001-00,健保 太郎,gone,,medical_expenses,year=2026"),
+            csv.contains(
+                "2026-11-24T00:00:01+09:00,加入者,10-1001-00,健保 太郎,gone,,medical_expenses,year=2026"
+            ),
             "{csv}"
         );
+        assert!(csv.contains("+09:00,健保API,kihan-system,,gone,,survey_sheet,sheet-1"), "{csv}");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::flows::{auth, inbox};
+use crate::flows::{auth, inbox, survey};
 use crate::i18n::Locale;
 use crate::session::PortalSession;
 use crate::store::{Kenpo, KenpoStore, Member, MemberStore};
@@ -79,12 +79,15 @@ pub struct SignedIn {
     pub household: Vec<Member>,
     /// Unread MYメール, for the header.
     pub unread: i64,
+    /// A 被扶養者資格確認 sheet of the household awaits this member: the menu links to `/survey`.
+    pub survey_open: bool,
 }
 
 impl Visitor {
     pub fn chrome(&self) -> Chrome {
         Chrome::new(&self.kenpo, self.member.as_ref().map(|m| (&m.member, &m.session)))
             .with_unread(self.member.as_ref().map(|m| m.unread))
+            .with_survey_open(self.member.as_ref().is_some_and(|m| m.survey_open))
     }
 }
 
@@ -118,7 +121,8 @@ impl FromRequestParts<AppState> for Visitor {
         };
         let household = state.db.household(&member.household_id).await?;
         let unread = inbox::unread(&state.db, &member.id, &kenpo.settings, state.clock.now()).await?;
-        let who = SignedIn { session_id: id, session, member, household, unread };
+        let survey_open = survey::awaits_answers(&state.db, &member).await?;
+        let who = SignedIn { session_id: id, session, member, household, unread, survey_open };
         Ok(Self { kenpo, locale, member: Some(who) })
     }
 }
@@ -140,6 +144,7 @@ impl Signed {
     pub fn chrome(&self) -> Chrome {
         Chrome::new(&self.kenpo, Some((&self.who.member, &self.who.session)))
             .with_unread(Some(self.who.unread))
+            .with_survey_open(self.who.survey_open)
     }
 }
 

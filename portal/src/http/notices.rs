@@ -243,12 +243,7 @@ mod tests {
                 "top.html",
                 locale,
                 chrome,
-                crate::templates::TopPage {
-                    refresh_day: 10,
-                    notices: Vec::new(),
-                    survey_banner: None,
-                    survey_open: false,
-                },
+                crate::templates::TopPage { refresh_day: 10, notices: Vec::new(), survey_banner: None },
             )
         };
         let html = top(&chrome.clone().with_unread(Some(3)), Locale::Ja)?;

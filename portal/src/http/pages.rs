@@ -44,8 +44,7 @@ async fn top(State(state): State<AppState>, visitor: Visitor) -> Response {
     match loaded.await {
         Ok((latest, survey_banner)) => {
             let notices = latest.iter().map(super::notices::line).collect();
-            let survey_open = survey_banner.is_some();
-            page(&state, &visitor, "top.html", TopPage { refresh_day, notices, survey_banner, survey_open })
+            page(&state, &visitor, "top.html", TopPage { refresh_day, notices, survey_banner })
         }
         Err(e) => AppError::from(e).render(visitor.locale, &visitor.kenpo.display_name),
     }

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::domain::MemberId;
 use crate::error::AppError;
 use crate::flows::access;
-use crate::store::{HealthDataRead, Member, RecordStore};
+use crate::store::{HealthDataRead, Member, Reader, RecordStore};
 use crate::tenant::Service;
 use serde::Serialize;
 
@@ -74,7 +74,7 @@ pub async fn record<'a>(
     }
     let read = HealthDataRead {
         kenpo_id: &signed.kenpo.id,
-        reader: &signed.who.member.id,
+        reader: Reader::Member(&signed.who.member.id),
         subjects: &subjects,
         what,
         detail,

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::flows::survey::{
     self, Answers, CHANGES, DocumentKind, FREQUENCIES, FieldError, Guidance, INCOME_KINDS, LIVING,
-    OCCUPATIONS, RELATIONSHIPS, Saved, SurveyError, UploadRefusal, YES_NO,
+    OCCUPATIONS, RELATIONSHIPS, Saved, Status, SurveyError, UploadRefusal, YES_NO,
 };
 use crate::store::{FsFileStore, Sheet, SheetFile};
 use axum::Router;
@@ -67,7 +67,6 @@ struct Row {
 struct ListPage {
     rows: Vec<Row>,
     may_answer: bool,
-    survey_open: bool,
 }
 
 async fn list(State(state): State<AppState>, signed: Signed) -> Response {
@@ -84,11 +83,7 @@ async fn list(State(state): State<AppState>, signed: Signed) -> Response {
                 to_do: s.status.awaits_member(),
             })
             .collect();
-        let page = ListPage {
-            survey_open: rows.iter().any(|r| r.to_do),
-            rows,
-            may_answer: survey::may_answer(&signed.who.member),
-        };
+        let page = ListPage { rows, may_answer: survey::may_answer(&signed.who.member) };
         Ok::<_, AppError>(state.templates.render("survey.html", signed.locale, &signed.chrome(), page)?)
     };
     match rendered.await {
@@ -150,6 +145,8 @@ struct SheetPage {
     answers_editable: bool,
     documents_editable: bool,
     return_reason: Option<String>,
+    /// 削除 for want of a reply by the deadline (never handed in).
+    lapsed: bool,
     a: Answers,
     /// Field → catalogue key of what is wrong with it.
     errors: BTreeMap<&'static str, &'static str>,
@@ -164,7 +161,6 @@ struct SheetPage {
     done: Option<&'static str>,
     upload_error: Option<&'static str>,
     max_mb: u64,
-    survey_open: bool,
 }
 
 fn size(bytes: i64) -> String {
@@ -201,6 +197,7 @@ fn render_sheet(
         answers_editable: sheet.status.answers_editable(),
         documents_editable: sheet.status.documents_editable(),
         return_reason: sheet.return_reason.clone(),
+        lapsed: sheet.status == Status::Removed && sheet.submitted_at.is_none(),
         errors: fields.iter().map(|e| (e.field, e.key)).collect(),
         missing_documents: missing.iter().map(|k| k.as_str()).collect(),
         required_documents: required.iter().map(|k| k.as_str()).collect(),
@@ -225,7 +222,6 @@ fn render_sheet(
             .and_then(UploadRefusal::from_code)
             .map(UploadRefusal::key),
         max_mb: state.config.upload_max_bytes / (1024 * 1024),
-        survey_open: true,
     };
     Ok(state.templates.render("survey_sheet.html", signed.locale, &signed.chrome(), page)?)
 }
@@ -281,7 +277,9 @@ async fn save(
                 Err(e) => e.render(signed.locale, &signed.kenpo.display_name),
             }
         }
-        Err(SurveyError::Illegal(_)) => back("locked").into_response(),
+        // Submitted: answers are read-only until 差し戻し. Anything later: the kenpo moved on.
+        Err(SurveyError::Illegal(t)) if t.from == Status::Submitted => back("locked").into_response(),
+        Err(SurveyError::Illegal(_)) => back("changed").into_response(),
         Err(SurveyError::Conflict) => back("changed").into_response(),
         Err(e) => AppError::from(e).render(signed.locale, &signed.kenpo.display_name),
     }
@@ -365,7 +363,9 @@ async fn remove(
     let back = |query: &str| {
         Redirect::to(&format!("{}?{query}&lang={}", sheet_path(&id), signed.locale.code())).into_response()
     };
-    match survey::remove_file(&state.db, &files(&state), &signed.who.member, &id, &file).await {
+    match survey::remove_file(&state.db, &files(&state), &signed.who.member, &id, &file, state.clock.now())
+        .await
+    {
         Ok(()) => back("done=removed"),
         Err(SurveyError::Upload(r)) => back(&format!("upload_error={}", r.code())),
         Err(e) => AppError::from(e).render(signed.locale, &signed.kenpo.display_name),
@@ -407,7 +407,6 @@ async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows::survey::Status;
     use crate::i18n::{self, Locale};
 
     /// The keys the sheet page builds (`t["survey.relationship." ~ v]` …) exist in both languages.
@@ -450,7 +449,8 @@ mod tests {
             .map(|q| format!("survey.q.{q}")),
         );
         keys.extend(
-            ["survey.error.required", "survey.error.yen", "survey.error.income_kinds"].map(String::from),
+            ["survey.error.required", "survey.error.yen", "survey.error.income_kinds", "survey.lapsed"]
+                .map(String::from),
         );
         keys.extend(
             ["base", "senior", "young", "together", "apart", "note"].map(|g| format!("survey.guidance.{g}")),

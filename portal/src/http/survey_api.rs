@@ -1,13 +1,14 @@
 //! 被扶養者資格確認 for the kenpo's systems (role `manage-surveys`): open a survey, list its
 //! sheets by status, read a sheet with its answers, download a document, send back with a
 //! reason, mark 審査中, decide 認定継続 / 削除. Every lookup is within the caller's kenpo: another
-//! kenpo's id is 404. The wire format is documented in `portal/openapi/kenpo-api.json`.
+//! kenpo's id is 404. Reading a sheet and downloading a document are recorded in the read audit
+//! under the caller's client_id. The wire format is documented in `portal/openapi/kenpo-api.json`.
 
 use super::kenpo_api::{ApiRole, Caller, api_error, authorize, bad_json, server_error};
 use crate::app::AppState;
 use crate::domain::MemberId;
 use crate::flows::survey::{self, DocumentKind, OpenSurvey, Outcome, Scope, Status, SurveyError};
-use crate::store::{FsFileStore, Sheet, SheetFile, Survey, SurveyStore};
+use crate::store::{FsFileStore, HealthDataRead, Reader, RecordStore, Sheet, SheetFile, Survey, SurveyStore};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -51,6 +52,12 @@ fn failed(e: SurveyError) -> Response {
             "invalid_transition",
             &format!("状況が「{}」の調査票にはこの操作はできません", status_ja(t.from)),
             &format!("a sheet that is {} cannot take this action", t.from.as_str()),
+        ),
+        SurveyError::EarlyLapse(e) => api_error(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            &format!("未提出の調査票を削除と決定できるのは提出期限（{}）を過ぎてからです", e.deadline),
+            &format!("a sheet not handed in can be decided removed only after its deadline ({})", e.deadline),
         ),
         SurveyError::Conflict => api_error(
             StatusCode::CONFLICT,
@@ -324,10 +331,13 @@ async fn read_sheet(
     headers: HeaderMap,
     Path(sheet_id): Path<String>,
 ) -> Response {
-    let (_, sheet, files) = match with_caller_sheet(&state, &headers, &sheet_id).await {
+    let (caller, sheet, files) = match with_caller_sheet(&state, &headers, &sheet_id).await {
         Ok(found) => found,
         Err(r) => return r,
     };
+    if let Err(r) = record_read(&state, &caller, &sheet, "survey_sheet", &sheet.id).await {
+        return r;
+    }
     let amounts = survey::typed_amounts(&sheet.answers)
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.map_or(serde_json::Value::Null, serde_json::Value::from)))
@@ -364,7 +374,15 @@ async fn download(
         Err(r) => return r,
     };
     let files = FsFileStore::under(&state.config.data_dir);
-    match survey::kenpo_file(&state.db, &files, &caller.kenpo.id, &sheet_id, &file_id).await {
+    let fetched = async {
+        let (sheet, file, bytes) =
+            survey::kenpo_file(&state.db, &files, &caller.kenpo.id, &sheet_id, &file_id)
+                .await
+                .map_err(failed)?;
+        record_read(&state, &caller, &sheet, "survey_document", &file.id).await?;
+        Ok::<_, Response>((file, bytes))
+    };
+    match fetched.await {
         Ok((file, bytes)) => (
             [
                 (header::CONTENT_TYPE, file.content_type.clone()),
@@ -377,8 +395,28 @@ async fn download(
             bytes,
         )
             .into_response(),
-        Err(e) => failed(e),
+        Err(r) => r,
     }
+}
+
+/// Records the kenpo system's read of the dependant's sheet or document (要配慮個人情報) in the
+/// read audit, under its client_id, before the data goes out: no record, no data.
+async fn record_read(
+    state: &AppState,
+    caller: &Caller,
+    sheet: &Sheet,
+    what: &str,
+    detail: &str,
+) -> Result<(), Response> {
+    let read = HealthDataRead {
+        kenpo_id: &caller.kenpo.id,
+        reader: Reader::ApiClient(&caller.client_id),
+        subjects: std::slice::from_ref(&sheet.member_id),
+        what,
+        detail,
+        at_millis: shared_runtime::db::to_millis(state.clock.now()),
+    };
+    state.db.record_reads(read).await.map_err(|e| server_error(&e))
 }
 
 #[derive(Debug, Deserialize)]
@@ -417,7 +455,8 @@ struct DecisionRequest {
     outcome: Outcome,
 }
 
-/// `POST /api/kenpo/sheets/{sheet}/decision`: `{"outcome": "continued" | "removed"}`.
+/// `POST /api/kenpo/sheets/{sheet}/decision`: `{"outcome": "continued" | "removed"}`. A sheet
+/// under review takes either; one never handed in takes `removed` once its deadline has passed.
 async fn decide(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -9,6 +9,9 @@ use std::future::Future;
 pub struct ReadRecord {
     /// Milliseconds since the epoch.
     pub at: i64,
+    /// `member` (reader_id is a member's id) or `api_client` (reader_id is the kenpo system's
+    /// client_id, and it has no card or name).
+    pub reader_kind: String,
     pub reader_id: String,
     pub reader_card: Option<String>,
     pub reader_name: Option<String>,
@@ -40,10 +43,10 @@ impl AuditStore for Db {
     ) -> Result<Vec<ReadRecord>, StoreError> {
         let card = |m: &str, h: &str| format!("{h}.symbol || '-' || {h}.number || '-' || {m}.branch");
         let sql = format!(
-            "SELECT r.at, r.reader_id, {} AS reader_card, rm.name AS reader_name, \
+            "SELECT r.at, r.reader_kind, r.reader_id, {} AS reader_card, rm.name AS reader_name, \
              r.subject_id, {} AS subject_card, sm.name AS subject_name, r.what, r.detail \
              FROM health_data_reads r \
-             LEFT JOIN members rm ON rm.id = r.reader_id LEFT JOIN households rh ON rh.id = rm.household_id \
+             LEFT JOIN members rm ON rm.id = r.reader_id AND r.reader_kind = 'member' LEFT JOIN households rh ON rh.id = rm.household_id \
              LEFT JOIN members sm ON sm.id = r.subject_id LEFT JOIN households sh ON sh.id = sm.household_id \
              WHERE r.kenpo_id = $1 AND r.at >= $2 AND r.at < $3 ORDER BY r.at, r.id LIMIT $4",
             card("rm", "rh"),

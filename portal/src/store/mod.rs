@@ -35,9 +35,9 @@ pub use qualification::{
     Applicant, Application, Certificate, Decided, IssuedNotice, NewApplication, NewCertificate,
     NewIssuedNotice, QualificationStore, Unannounced,
 };
-pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
+pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, Reader, RecordStore};
 pub use retention::PurgeReport;
-pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
+pub use survey::{DocumentWrite, ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};
 pub use update_mails::{DueUpdateMail, NewUpdateMail, UpdateMailRecord, UpdateMailStore};
 
 pub use shared_runtime::db::Backend;

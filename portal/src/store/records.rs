@@ -112,11 +112,38 @@ pub trait RecordStore {
     fn record_reads(&self, read: HealthDataRead<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Who read health data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader<'a> {
+    /// A member of the kenpo, signed in at the portal.
+    Member(&'a MemberId),
+    /// One of the kenpo's systems, by its IdP client_id, through the kenpo API.
+    ApiClient(&'a str),
+}
+
+impl Reader<'_> {
+    /// `health_data_reads.reader_kind`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Member(_) => "member",
+            Self::ApiClient(_) => "api_client",
+        }
+    }
+
+    /// `health_data_reads.reader_id`.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Member(id) => id.as_str(),
+            Self::ApiClient(client_id) => client_id,
+        }
+    }
+}
+
 /// One read of health data, for the kenpo's audit.
 #[derive(Debug, Clone, Copy)]
 pub struct HealthDataRead<'a> {
     pub kenpo_id: &'a str,
-    pub reader: &'a MemberId,
+    pub reader: Reader<'a>,
     pub subjects: &'a [MemberId],
     /// The page or document: `medical_expenses`, `etax_xlsx`, `checkup` …
     pub what: &'a str,
@@ -394,12 +421,13 @@ impl RecordStore for Db {
         let mut tx = self.pool().begin().await?;
         for subject in read.subjects {
             sqlx::query(
-                "INSERT INTO health_data_reads (id, kenpo_id, reader_id, subject_id, what, detail, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO health_data_reads (id, kenpo_id, reader_kind, reader_id, subject_id, what, detail, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(read.kenpo_id)
-            .bind(read.reader.as_str())
+            .bind(read.reader.kind())
+            .bind(read.reader.id())
             .bind(subject.as_str())
             .bind(read.what)
             .bind(read.detail)

@@ -2,10 +2,13 @@
 //! uploaded to each. Member-side reads always name the household, kenpo-side reads the kenpo:
 //! a sheet is never found by its id alone.
 
+mod rows;
+
 use super::members::{MemberRow, SELECT as MEMBERS};
 use super::{Db, Member, StoreError};
 use crate::domain::{HouseholdId, MemberId};
 use crate::flows::survey::{Answers, DocumentKind, Status};
+use rows::{FileRow, SheetRow, SurveyRow};
 use std::future::Future;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +85,16 @@ pub struct ReminderRow {
     pub insured_id: MemberId,
 }
 
+/// What became of a change to a sheet's documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentWrite {
+    Written,
+    /// The sheet no longer takes documents (審査中 or decided): nothing was written.
+    Closed,
+    /// No such file on the sheet (removal only).
+    NoFile,
+}
+
 pub trait SurveyStore {
     /// The kenpo's dependants (被扶養者), whom a survey's scope is chosen from.
     fn kenpo_dependants(
@@ -111,6 +124,12 @@ pub trait SurveyStore {
         &self,
         household_id: &HouseholdId,
     ) -> impl Future<Output = Result<Vec<Sheet>, StoreError>> + Send;
+    /// Whether the household has a sheet in one of `statuses`.
+    fn household_has_sheet_in(
+        &self,
+        household_id: &HouseholdId,
+        statuses: &[Status],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// One sheet, if it is the household's.
     fn household_sheet(
         &self,
@@ -125,14 +144,27 @@ pub trait SurveyStore {
     ) -> impl Future<Output = Result<Option<Sheet>, StoreError>> + Send;
     /// Writes the change; `false` when the sheet had left `change.from` meanwhile.
     fn change_sheet(&self, change: SheetChange<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn add_file(&self, file: &SheetFile) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records the file if the sheet still takes documents, deciding and writing in one
+    /// transaction that holds the sheet's row (PostgreSQL's row lock, SQLite's write lock), so a
+    /// kenpo moving the sheet to 審査中 meanwhile either waits for it or wins and it is refused.
+    /// `moves` lists the statuses that take a document change and where each goes (未回答 →
+    /// 入力中). [`DocumentWrite::Closed`]: nothing was written.
+    fn add_file(
+        &self,
+        file: &SheetFile,
+        moves: &[(Status, Status)],
+        now: i64,
+    ) -> impl Future<Output = Result<DocumentWrite, StoreError>> + Send;
     fn sheet_files(&self, sheet_id: &str) -> impl Future<Output = Result<Vec<SheetFile>, StoreError>> + Send;
-    /// Forgets a file of the sheet; `false` when there was none.
+    /// Forgets a file of the sheet if the sheet still takes documents, as [`Self::add_file`]
+    /// decides it.
     fn remove_file(
         &self,
         sheet_id: &str,
         file_id: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        moves: &[(Status, Status)],
+        now: i64,
+    ) -> impl Future<Output = Result<DocumentWrite, StoreError>> + Send;
     /// Sheets of the kenpo's surveys whose deadline is in `from..=to` and that still await the
     /// member (未回答, 入力中, 差し戻し).
     fn reminder_rows(
@@ -147,106 +179,6 @@ pub trait SurveyStore {
         sheet_ids: &[String],
         day: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-#[derive(sqlx::FromRow)]
-struct SurveyRow {
-    id: String,
-    kenpo_id: String,
-    title: String,
-    base_date: String,
-    deadline: String,
-    min_age: Option<i64>,
-    opened_by: String,
-    opened_at: i64,
-}
-
-impl From<SurveyRow> for Survey {
-    fn from(r: SurveyRow) -> Self {
-        Self {
-            id: r.id,
-            kenpo_id: r.kenpo_id,
-            title: r.title,
-            base_date: r.base_date,
-            deadline: r.deadline,
-            min_age: r.min_age,
-            opened_by: r.opened_by,
-            opened_at: r.opened_at,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct SheetRow {
-    id: String,
-    survey_id: String,
-    household_id: String,
-    member_id: String,
-    status: String,
-    answers: String,
-    return_reason: Option<String>,
-    submitted_at: Option<i64>,
-    decided_at: Option<i64>,
-    updated_at: i64,
-    survey_title: String,
-    base_date: String,
-    deadline: String,
-    member_name: String,
-    birth_date: String,
-}
-
-impl TryFrom<SheetRow> for Sheet {
-    type Error = StoreError;
-    fn try_from(r: SheetRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.id,
-            survey_id: r.survey_id,
-            household_id: HouseholdId::from_db(r.household_id),
-            member_id: MemberId::from_db(r.member_id),
-            status: Status::parse(&r.status).ok_or(StoreError::Corrupt("survey_sheets.status"))?,
-            answers: serde_json::from_str(&r.answers)
-                .map_err(|_| StoreError::Corrupt("survey_sheets.answers"))?,
-            return_reason: r.return_reason,
-            submitted_at: r.submitted_at,
-            decided_at: r.decided_at,
-            updated_at: r.updated_at,
-            survey_title: r.survey_title,
-            base_date: r.base_date,
-            deadline: r.deadline,
-            member_name: r.member_name,
-            birth_date: r.birth_date,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct FileRow {
-    id: String,
-    sheet_id: String,
-    kind: String,
-    content_type: String,
-    size_bytes: i64,
-    sha256: String,
-    storage_key: String,
-    original_name: String,
-    uploaded_at: i64,
-}
-
-impl TryFrom<FileRow> for SheetFile {
-    type Error = StoreError;
-    fn try_from(r: FileRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: r.id,
-            sheet_id: r.sheet_id,
-            kind: DocumentKind::parse(&r.kind).ok_or(StoreError::Corrupt("survey_files.kind"))?,
-            content_type: r.content_type,
-            size_bytes: r.size_bytes,
-            sha256: r.sha256,
-            storage_key: r.storage_key,
-            original_name: r.original_name,
-            uploaded_at: r.uploaded_at,
-        })
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -278,6 +210,35 @@ fn sheets(rows: Vec<SheetRow>) -> Result<Vec<Sheet>, StoreError> {
 
 fn answers_json(answers: &Answers) -> Result<String, StoreError> {
     serde_json::to_string(answers).map_err(|_| StoreError::Corrupt("survey answers"))
+}
+
+/// The first statement of a document change: moves the sheet by `moves` (and bumps its
+/// `updated_at`) only if its status is one of theirs. Being a write, it takes the row lock
+/// (PostgreSQL, which re-checks the status after waiting for a concurrent change) or the
+/// database's write lock (SQLite) until the transaction ends, so the status it saw is the status
+/// the document lands under. `false`: the sheet is in none of them (or gone).
+async fn hold_open_sheet(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    sheet_id: &str,
+    moves: &[(Status, Status)],
+    now: i64,
+) -> Result<bool, StoreError> {
+    if moves.is_empty() {
+        return Ok(false);
+    }
+    let whens: String =
+        (0..moves.len()).map(|i| format!(" WHEN ${} THEN ${}", 3 + 2 * i, 4 + 2 * i)).collect();
+    let from: Vec<String> = (0..moves.len()).map(|i| format!("${}", 3 + 2 * i)).collect();
+    let sql = format!(
+        "UPDATE survey_sheets SET status = CASE status{whens} END, updated_at = $2 \
+         WHERE id = $1 AND status IN ({})",
+        from.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(sheet_id).bind(now);
+    for (from, to) in moves {
+        query = query.bind(from.as_str()).bind(to.as_str());
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected() == 1)
 }
 
 impl SurveyStore for Db {
@@ -373,6 +334,26 @@ impl SurveyStore for Db {
         sheets(rows)
     }
 
+    async fn household_has_sheet_in(
+        &self,
+        household_id: &HouseholdId,
+        statuses: &[Status],
+    ) -> Result<bool, StoreError> {
+        if statuses.is_empty() {
+            return Ok(false);
+        }
+        let listed: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM survey_sheets WHERE household_id = $1 AND status IN ({})",
+            listed.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64,)>(&sql).bind(household_id.as_str());
+        for status in statuses {
+            query = query.bind(status.as_str());
+        }
+        Ok(query.fetch_one(self.pool()).await?.0 > 0)
+    }
+
     async fn household_sheet(
         &self,
         household_id: &HouseholdId,
@@ -415,7 +396,16 @@ impl SurveyStore for Db {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn add_file(&self, f: &SheetFile) -> Result<(), StoreError> {
+    async fn add_file(
+        &self,
+        f: &SheetFile,
+        moves: &[(Status, Status)],
+        now: i64,
+    ) -> Result<DocumentWrite, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if !hold_open_sheet(&mut tx, &f.sheet_id, moves, now).await? {
+            return Ok(DocumentWrite::Closed);
+        }
         sqlx::query(
             "INSERT INTO survey_files (id, sheet_id, kind, content_type, size_bytes, sha256, storage_key, \
              original_name, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -429,9 +419,10 @@ impl SurveyStore for Db {
         .bind(&f.storage_key)
         .bind(&f.original_name)
         .bind(f.uploaded_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(DocumentWrite::Written)
     }
 
     async fn sheet_files(&self, sheet_id: &str) -> Result<Vec<SheetFile>, StoreError> {
@@ -444,13 +435,27 @@ impl SurveyStore for Db {
             .collect()
     }
 
-    async fn remove_file(&self, sheet_id: &str, file_id: &str) -> Result<bool, StoreError> {
+    async fn remove_file(
+        &self,
+        sheet_id: &str,
+        file_id: &str,
+        moves: &[(Status, Status)],
+        now: i64,
+    ) -> Result<DocumentWrite, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if !hold_open_sheet(&mut tx, sheet_id, moves, now).await? {
+            return Ok(DocumentWrite::Closed);
+        }
         let done = sqlx::query("DELETE FROM survey_files WHERE sheet_id = $1 AND id = $2")
             .bind(sheet_id)
             .bind(file_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(DocumentWrite::NoFile);
+        }
+        tx.commit().await?;
+        Ok(DocumentWrite::Written)
     }
 
     async fn reminder_rows(

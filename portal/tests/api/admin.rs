@@ -213,7 +213,7 @@ async fn the_binary_changes_settings_and_refuses_bad_input_with_exit_code_2(app:
 async fn the_audit_lists_the_kenpos_reads_with_cards_and_names_in_japan_time(app: TestApp) {
     use kenpo_portal::domain::KenpoId;
     use kenpo_portal::import::{ImportKind, ImportOptions, import_file};
-    use kenpo_portal::store::{HealthDataRead, MemberStore, RecordStore};
+    use kenpo_portal::store::{HealthDataRead, MemberStore, Reader, RecordStore};
     let kenpo = configured(&app).await;
     let id = KenpoId::parse(&kenpo.id).unwrap_or_else(|| panic!("kenpo id"));
     let csv = "symbol,number,branch,relation,name,name_kana,birth_date,sex,acquired_on,lost_on,idp_subject\n\
@@ -237,7 +237,7 @@ async fn the_audit_lists_the_kenpos_reads_with_cards_and_names_in_japan_time(app
     for (at, detail) in [(1_795_480_200_000, "year=2026"), (1_795_480_200_000 + 86_400_000, "next-day")] {
         let read = HealthDataRead {
             kenpo_id: &kenpo.id,
-            reader: &taro.id,
+            reader: Reader::Member(&taro.id),
             subjects: &subjects,
             what: "medical_expenses",
             detail,
@@ -245,15 +245,31 @@ async fn the_audit_lists_the_kenpos_reads_with_cards_and_names_in_japan_time(app
         };
         app.state.db.record_reads(read).await.unwrap_or_else(|e| panic!("record: {e}"));
     }
+    // One of the kenpo's systems reads 花子's survey sheet through the API at 10:00.
+    let read = HealthDataRead {
+        kenpo_id: &kenpo.id,
+        reader: Reader::ApiClient("kihan-system"),
+        subjects: &subjects[1..],
+        what: "survey_sheet",
+        detail: "sheet-1",
+        at_millis: 1_795_482_000_000,
+    };
+    app.state.db.record_reads(read).await.unwrap_or_else(|e| panic!("record: {e}"));
     let issuer = kenpo.issuer.clone();
     let (code, out, err) = portal_command(&app, &["reads", "--kenpo", &issuer, "--from", "2026-11-24"], "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("\u{feff}日時,閲覧者の記号番号"), "{out}");
+    assert!(out.starts_with("\u{feff}日時,閲覧者の種別,閲覧者の記号番号"), "{out}");
     assert!(
-        out.contains("2026-11-24T09:30:00+09:00,1001-2345-00,健保 太郎,1001-2345-01,健保 花子,medical_expenses,year=2026"),
+        out.contains("2026-11-24T09:30:00+09:00,加入者,1001-2345-00,健保 太郎,1001-2345-01,健保 花子,medical_expenses,year=2026"),
         "{out}"
     );
-    assert_eq!(out.lines().count(), 3, "a header and one line per person read that day: {out}");
+    assert!(
+        out.contains(
+            "2026-11-24T10:00:00+09:00,健保API,kihan-system,,1001-2345-01,健保 花子,survey_sheet,sheet-1"
+        ),
+        "the kenpo's system is named by its client_id, apart from members: {out}"
+    );
+    assert_eq!(out.lines().count(), 4, "a header and one line per person read that day: {out}");
     let (code, out, _) = portal_command(
         &app,
         &["reads", "--kenpo", &issuer, "--from", "2026-11-24", "--to", "2026-11-25", "--json"],
@@ -261,7 +277,10 @@ async fn the_audit_lists_the_kenpos_reads_with_cards_and_names_in_japan_time(app
     );
     assert_eq!(code, 0);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
-    assert_eq!(json.as_array().map(Vec::len), Some(4), "{out}");
+    assert_eq!(json.as_array().map(Vec::len), Some(5), "{out}");
+    let kinds: Vec<&str> =
+        json.as_array().into_iter().flatten().filter_map(|r| r["reader_kind"].as_str()).collect();
+    assert_eq!(kinds, ["member", "member", "api_client", "member", "member"], "{out}");
     let (code, _, err) = portal_command(&app, &["reads", "--kenpo", &issuer, "--from", "24/11/2026"], "");
     assert_eq!(code, 2, "{err}");
 }

@@ -85,6 +85,9 @@ impl Status {
             (Submitted, Event::Review) => Some(UnderReview),
             (UnderReview, Event::Decide(Outcome::Continued)) => Some(Continued),
             (UnderReview, Event::Decide(Outcome::Removed)) => Some(Removed),
+            // No reply by the deadline: 資格喪失 (§5). Whether the deadline has passed is
+            // [`lapse`]'s to say.
+            (Unanswered | InProgress | Returned, Event::Lapse) => Some(Removed),
             _ => None,
         };
         to.ok_or(IllegalTransition { from: self, event })
@@ -113,6 +116,30 @@ pub enum Event {
     /// The kenpo starts reviewing.
     Review,
     Decide(Outcome),
+    /// The kenpo removes a dependant whose sheet was never handed in by the deadline (§5:
+    /// "non-reply by deadline → 資格喪失").
+    Lapse,
+}
+
+/// What the kenpo's decision `outcome` on a sheet that is `status` comes to `today` (Japan
+/// time): a sheet handed in is decided as such; 削除 of a sheet never handed in (未回答, 入力中,
+/// 差し戻し) is a [`Event::Lapse`], and only once `deadline` has passed: until the end of the
+/// deadline day the member may still answer.
+pub fn decision(status: Status, outcome: Outcome, deadline: Date, today: Date) -> Result<Event, EarlyLapse> {
+    if outcome == Outcome::Removed && status.awaits_member() {
+        if today > deadline {
+            return Ok(Event::Lapse);
+        }
+        return Err(EarlyLapse { deadline });
+    }
+    Ok(Event::Decide(outcome))
+}
+
+/// 削除 for want of a reply was asked for on or before the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a sheet not handed in may be removed only after its deadline {deadline}")]
+pub struct EarlyLapse {
+    pub deadline: Date,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -184,7 +211,7 @@ mod tests {
     use crate::domain::{HouseholdId, Sex};
     use time::macros::date;
 
-    const ALL_EVENTS: [Event; 7] = [
+    const ALL_EVENTS: [Event; 8] = [
         Event::Save,
         Event::ChangeDocuments,
         Event::Submit,
@@ -192,6 +219,7 @@ mod tests {
         Event::Review,
         Event::Decide(Outcome::Continued),
         Event::Decide(Outcome::Removed),
+        Event::Lapse,
     ];
 
     /// The whole table: every pair not listed here is refused.
@@ -212,6 +240,9 @@ mod tests {
             (UnderReview, Event::SendBack, Returned),
             (UnderReview, Event::Decide(Outcome::Continued), Continued),
             (UnderReview, Event::Decide(Outcome::Removed), Removed),
+            (Unanswered, Event::Lapse, Removed),
+            (InProgress, Event::Lapse, Removed),
+            (Returned, Event::Lapse, Removed),
         ]
     }
 
@@ -247,6 +278,45 @@ mod tests {
             assert!(!decided.answers_editable() && !decided.documents_editable(), "{decided:?}");
         }
         assert!(Status::Submitted.next(Event::Submit).is_err(), "submitted once");
+    }
+
+    #[test]
+    fn a_sheet_never_handed_in_is_removed_only_after_the_deadline() {
+        let deadline = date!(2026 - 09 - 30);
+        let removed = Outcome::Removed;
+        for status in [Status::Unanswered, Status::InProgress, Status::Returned] {
+            assert_eq!(
+                decision(status, removed, deadline, date!(2026 - 10 - 01)),
+                Ok(Event::Lapse),
+                "{status:?} the day after"
+            );
+            assert_eq!(
+                decision(status, removed, deadline, deadline),
+                Err(EarlyLapse { deadline }),
+                "{status:?} on the deadline day the member may still answer"
+            );
+            assert_eq!(
+                decision(status, removed, deadline, date!(2026 - 07 - 01)),
+                Err(EarlyLapse { deadline })
+            );
+            // 認定継続 needs the answers: it stays an illegal transition, whatever the date.
+            let continued = decision(status, Outcome::Continued, deadline, date!(2026 - 10 - 01));
+            assert_eq!(continued, Ok(Event::Decide(Outcome::Continued)));
+            assert!(status.next(Event::Decide(Outcome::Continued)).is_err(), "{status:?}");
+        }
+        // A sheet handed in is decided on its answers, before or after the deadline.
+        assert_eq!(
+            decision(Status::UnderReview, removed, deadline, date!(2026 - 07 - 01)),
+            Ok(Event::Decide(removed))
+        );
+        assert_eq!(
+            decision(Status::Submitted, removed, deadline, date!(2026 - 10 - 01)),
+            Ok(Event::Decide(removed))
+        );
+        assert!(Status::Submitted.next(Event::Decide(removed)).is_err(), "review first");
+        assert!(Status::Submitted.next(Event::Lapse).is_err(), "a reply came");
+        let lapsed = Status::Unanswered.next(Event::Lapse);
+        assert!(lapsed.is_ok_and(|s| !s.answers_editable() && !s.documents_editable()));
     }
 
     #[test]

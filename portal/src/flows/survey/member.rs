@@ -4,9 +4,11 @@
 //! with their own login, or an id from another household, finds nothing.
 
 use super::attachments::{UploadRefusal, sniff};
-use super::{Answers, DocumentKind, Event, FieldError, SurveyError, millis};
+use super::{Answers, DocumentKind, Event, FieldError, Status, SurveyError, millis};
 use crate::domain::Relation;
-use crate::store::{FileStore, Member, Sheet, SheetChange, SheetFile, StoreError, SurveyStore};
+use crate::store::{
+    DocumentWrite, FileStore, Member, Sheet, SheetChange, SheetFile, StoreError, SurveyStore,
+};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -21,6 +23,16 @@ pub async fn member_sheets(db: &impl SurveyStore, viewer: &Member) -> Result<Vec
         return Ok(Vec::new());
     }
     db.household_sheets(&viewer.household_id).await
+}
+
+/// Whether the viewer has a sheet to hand in (未回答, 入力中 or 差し戻し), for the menu on every
+/// page: one query, and none for whom cannot answer.
+pub async fn awaits_answers(db: &impl SurveyStore, viewer: &Member) -> Result<bool, StoreError> {
+    if !may_answer(viewer) {
+        return Ok(false);
+    }
+    let waiting: Vec<Status> = Status::ALL.into_iter().filter(|s| s.awaits_member()).collect();
+    db.household_has_sheet_in(&viewer.household_id, &waiting).await
 }
 
 /// What the banner on the top page says: sheets still to hand in.
@@ -137,8 +149,16 @@ pub struct Upload {
     pub content: Vec<u8>,
 }
 
+/// Where a document change takes each status that allows one (未回答 → 入力中; the others
+/// stay), for the store to apply only while the sheet is still in one of them.
+fn document_moves() -> Vec<(Status, Status)> {
+    Status::ALL.into_iter().filter_map(|s| s.next(Event::ChangeDocuments).ok().map(|to| (s, to))).collect()
+}
+
 /// Keeps a document for the sheet, if its content is one we accept and the sheet still takes
-/// documents (also after 提出, §5). A first document makes a 未回答 sheet 入力中.
+/// documents (also after 提出, §5). A first document makes a 未回答 sheet 入力中. The status is
+/// checked again where the record is written, in the same transaction: an upload racing the
+/// kenpo's 審査中 is refused ([`UploadRefusal::Closed`]) and its bytes removed.
 pub async fn upload(
     db: &impl SurveyStore,
     files: &impl FileStore,
@@ -148,13 +168,14 @@ pub async fn upload(
     now: OffsetDateTime,
 ) -> Result<SheetFile, SurveyError> {
     let sheet = own_sheet(db, viewer, sheet_id).await?;
-    let to = sheet.status.next(Event::ChangeDocuments).map_err(|_| UploadRefusal::Closed)?;
+    if !sheet.status.documents_editable() {
+        return Err(UploadRefusal::Closed.into());
+    }
     let kind = upload.kind.ok_or(UploadRefusal::UnknownKind)?;
     let sniffed = sniff(&upload.content)?;
     let size_bytes = i64::try_from(upload.content.len()).unwrap_or(i64::MAX);
     let sha256 = hex::encode(Sha256::digest(&upload.content));
     let storage_key = files.put(upload.content).await?;
-    let now = millis(now);
     let file = SheetFile {
         id: uuid::Uuid::new_v4().to_string(),
         sheet_id: sheet.id.clone(),
@@ -164,52 +185,48 @@ pub async fn upload(
         sha256,
         storage_key,
         original_name: upload.file_name,
-        uploaded_at: now,
+        uploaded_at: millis(now),
     };
-    if let Err(e) = db.add_file(&file).await {
+    let written = db.add_file(&file, &document_moves(), file.uploaded_at).await;
+    if !matches!(written, Ok(DocumentWrite::Written)) {
         if let Err(gone) = files.delete(&file.storage_key).await {
-            tracing::warn!(error = %gone, "an upload's bytes outlive its failed record");
+            tracing::warn!(error = %gone, "a refused upload's bytes were not deleted");
         }
-        return Err(e.into());
     }
-    if to != sheet.status {
-        let change = SheetChange {
-            id: &sheet.id,
-            from: sheet.status,
-            to,
-            answers: &sheet.answers,
-            return_reason: sheet.return_reason.as_deref(),
-            submitted_at: sheet.submitted_at,
-            decided_at: sheet.decided_at,
-            now,
-        };
-        // A sheet that moved on meanwhile keeps its new status; the document is kept either way.
-        db.change_sheet(change).await?;
+    match written? {
+        DocumentWrite::Written => Ok(file),
+        DocumentWrite::Closed | DocumentWrite::NoFile => Err(UploadRefusal::Closed.into()),
     }
-    Ok(file)
 }
 
-/// Removes one of the sheet's documents, while the sheet takes changes to them.
+/// Removes one of the sheet's documents, while the sheet takes changes to them (checked again
+/// where the record is deleted, as for [`upload`]).
 pub async fn remove_file(
     db: &impl SurveyStore,
     files: &impl FileStore,
     viewer: &Member,
     sheet_id: &str,
     file_id: &str,
+    now: OffsetDateTime,
 ) -> Result<(), SurveyError> {
     let sheet = own_sheet(db, viewer, sheet_id).await?;
     let stored = db.sheet_files(&sheet.id).await?;
     let file = stored.iter().find(|f| f.id == file_id).ok_or(SurveyError::NotFound)?;
-    if sheet.status.next(Event::ChangeDocuments).is_err() {
+    if !sheet.status.documents_editable() {
         return Err(UploadRefusal::Closed.into());
     }
-    if db.remove_file(&sheet.id, &file.id).await?
-        && let Err(e) = files.delete(&file.storage_key).await
-    {
-        // The record is gone, so nobody reaches the bytes; they are only disk space now.
-        tracing::warn!(error = %e, "a removed document's bytes were not deleted");
+    match db.remove_file(&sheet.id, &file.id, &document_moves(), millis(now)).await? {
+        DocumentWrite::Written => {
+            if let Err(e) = files.delete(&file.storage_key).await {
+                // The record is gone, so nobody reaches the bytes; they are only disk space now.
+                tracing::warn!(error = %e, "a removed document's bytes were not deleted");
+            }
+            Ok(())
+        }
+        DocumentWrite::Closed => Err(UploadRefusal::Closed.into()),
+        // Removed meanwhile (the same member, twice).
+        DocumentWrite::NoFile => Err(SurveyError::NotFound),
     }
-    Ok(())
 }
 
 /// One of the household's uploaded documents, to show back to the member.

@@ -19,11 +19,12 @@ pub use answers::{
 };
 pub use attachments::{DEFAULT_MAX_BYTES, DocumentKind, Sniffed, UploadRefusal, display_name, sniff};
 pub use lifecycle::{
-    Event, IllegalTransition, Outcome, ReminderCandidate, Scope, Status, age_on, in_scope, reminder_due,
+    EarlyLapse, Event, IllegalTransition, Outcome, ReminderCandidate, Scope, Status, age_on, decision,
+    in_scope, reminder_due,
 };
 pub use member::{
-    Banner, Saved, Upload, banner, may_answer, member_file, member_sheet, member_sheets, remove_file, save,
-    upload,
+    Banner, Saved, Upload, awaits_answers, banner, may_answer, member_file, member_sheet, member_sheets,
+    remove_file, save, upload,
 };
 pub use review::{
     DEFAULT_MIN_AGE, OpenSurvey, Reminder, decide, due_reminders, kenpo_file, kenpo_sheet, mark_reminded,
@@ -39,6 +40,9 @@ pub enum SurveyError {
     NotFound,
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
+    /// 削除 of a sheet never handed in, asked for before its deadline has passed.
+    #[error(transparent)]
+    EarlyLapse(#[from] EarlyLapse),
     /// The sheet moved on meanwhile (the kenpo decided while the member typed).
     #[error("the sheet changed meanwhile")]
     Conflict,
@@ -57,3 +61,6 @@ pub enum SurveyError {
 fn millis(now: time::OffsetDateTime) -> i64 {
     shared_runtime::db::to_millis(now)
 }
+
+#[cfg(test)]
+mod tests;

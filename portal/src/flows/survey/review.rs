@@ -2,7 +2,7 @@
 //! sheet back with a reason, review and decide; and which households are due a reminder.
 //! Every lookup names the kenpo: another kenpo's sheet is not found.
 
-use super::lifecycle::{ReminderCandidate, Scope, in_scope, reminder_due};
+use super::lifecycle::{ReminderCandidate, Scope, decision, in_scope, reminder_due};
 use super::{Answers, Event, Outcome, SurveyError, millis};
 use crate::domain::{HouseholdId, MemberId};
 use crate::store::{FileStore, Sheet, SheetChange, SheetFile, StoreError, Survey, SurveyStore};
@@ -76,32 +76,31 @@ pub async fn kenpo_sheet(
     Ok((sheet, files))
 }
 
-/// One document of one of the kenpo's sheets, with its bytes.
+/// One document of one of the kenpo's sheets, with the sheet and the document's bytes.
 pub async fn kenpo_file(
     db: &impl SurveyStore,
     files: &impl FileStore,
     kenpo_id: &str,
     sheet_id: &str,
     file_id: &str,
-) -> Result<(SheetFile, Vec<u8>), SurveyError> {
-    let (_, stored) = kenpo_sheet(db, kenpo_id, sheet_id).await?;
+) -> Result<(Sheet, SheetFile, Vec<u8>), SurveyError> {
+    let (sheet, stored) = kenpo_sheet(db, kenpo_id, sheet_id).await?;
     let file = stored.into_iter().find(|f| f.id == file_id).ok_or(SurveyError::NotFound)?;
     let bytes = files.get(&file.storage_key).await?;
-    Ok((file, bytes))
+    Ok((sheet, file, bytes))
 }
 
 async fn kenpo_change(
     db: &impl SurveyStore,
     kenpo_id: &str,
-    sheet_id: &str,
+    sheet: Sheet,
     event: Event,
     reason: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Sheet, SurveyError> {
-    let sheet = db.kenpo_sheet(kenpo_id, sheet_id).await?.ok_or(SurveyError::NotFound)?;
     let to = sheet.status.next(event)?;
     let now = millis(now);
-    let decided = matches!(event, Event::Decide(_));
+    let decided = matches!(event, Event::Decide(_) | Event::Lapse);
     let change = SheetChange {
         id: &sheet.id,
         from: sheet.status,
@@ -115,6 +114,10 @@ async fn kenpo_change(
     if !db.change_sheet(change).await? {
         return Err(SurveyError::Conflict);
     }
+    db.kenpo_sheet(kenpo_id, &sheet.id).await?.ok_or(SurveyError::NotFound)
+}
+
+async fn found(db: &impl SurveyStore, kenpo_id: &str, sheet_id: &str) -> Result<Sheet, SurveyError> {
     db.kenpo_sheet(kenpo_id, sheet_id).await?.ok_or(SurveyError::NotFound)
 }
 
@@ -130,7 +133,8 @@ pub async fn send_back(
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(SurveyError::Invalid("reason"));
     }
-    kenpo_change(db, kenpo_id, sheet_id, Event::SendBack, Some(reason), now).await
+    let sheet = found(db, kenpo_id, sheet_id).await?;
+    kenpo_change(db, kenpo_id, sheet, Event::SendBack, Some(reason), now).await
 }
 
 /// 審査中: the member can no longer change anything.
@@ -140,10 +144,13 @@ pub async fn start_review(
     sheet_id: &str,
     now: OffsetDateTime,
 ) -> Result<Sheet, SurveyError> {
-    kenpo_change(db, kenpo_id, sheet_id, Event::Review, None, now).await
+    let sheet = found(db, kenpo_id, sheet_id).await?;
+    kenpo_change(db, kenpo_id, sheet, Event::Review, None, now).await
 }
 
-/// 認定継続 or 削除.
+/// 認定継続 or 削除 of a sheet under review; or 削除 of a sheet never handed in (未回答, 入力中,
+/// 差し戻し) once its deadline has passed in Japan ([`decision`]): §5, no reply by the deadline
+/// is loss of dependant status. Before that, [`SurveyError::EarlyLapse`].
 pub async fn decide(
     db: &impl SurveyStore,
     kenpo_id: &str,
@@ -151,7 +158,13 @@ pub async fn decide(
     outcome: Outcome,
     now: OffsetDateTime,
 ) -> Result<Sheet, SurveyError> {
-    kenpo_change(db, kenpo_id, sheet_id, Event::Decide(outcome), None, now).await
+    let sheet = found(db, kenpo_id, sheet_id).await?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let deadline =
+        Date::parse(&sheet.deadline, &format).map_err(|_| StoreError::Corrupt("surveys.deadline"))?;
+    let today = now.to_offset(time::macros::offset!(+9)).date();
+    let event = decision(sheet.status, outcome, deadline, today)?;
+    kenpo_change(db, kenpo_id, sheet, event, None, now).await
 }
 
 /// One reminder mail's worth: a household whose insured member has sheets to hand in.
