@@ -26,6 +26,7 @@ mod portal_notices_api;
 mod portal_qualification;
 mod portal_settings;
 mod portal_survey;
+mod portal_survey_gaps;
 mod portal_tenants;
 mod portal_update_mails;
 mod protocol;

@@ -20,19 +20,19 @@ on_every_backend!(
 );
 
 /// A tiny PNG, a PDF, and an ELF executable (what a renamed `.pdf` might hide).
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 const ELF: &[u8] = b"\x7FELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3E\0\x01\0\0\0\x78\0\x40\0\0\0\0\0";
 
-struct Seeded {
-    dependant: String,
-    stranger_dependant: String,
+pub(crate) struct Seeded {
+    pub(crate) dependant: String,
+    pub(crate) stranger_dependant: String,
 }
 
 /// Household 1001: 健保 太郎 (insured) + 健保 花子 (dependant, adult) + 健保 一郎 (a child, out of
 /// scope by age). Household 2002: 他人 次郎 + 他人 三郎 (adult dependant). `login` says who of
 /// household 1001 signs in as the suite's IdP member.
-async fn seed(portal: &Portal, idp: &Idp, dependant_logs_in: bool) -> Seeded {
+pub(crate) async fn seed(portal: &Portal, idp: &Idp, dependant_logs_in: bool) -> Seeded {
     let pool = portal.state.db.pool();
     let kenpo = portal.state.kenpo_id.clone();
     let id = || uuid::Uuid::new_v4().to_string();
@@ -103,7 +103,7 @@ async fn sheet_of(portal: &Portal, member: &str) -> String {
         .unwrap_or_else(|e| panic!("sheet of {member}: {e}"))
 }
 
-async fn status_of(portal: &Portal, sheet: &str) -> String {
+pub(crate) async fn status_of(portal: &Portal, sheet: &str) -> String {
     sqlx::query("SELECT status FROM survey_sheets WHERE id = $1")
         .bind(sheet)
         .fetch_one(portal.state.db.pool())
@@ -112,7 +112,7 @@ async fn status_of(portal: &Portal, sheet: &str) -> String {
         .unwrap_or_else(|e| panic!("status: {e}"))
 }
 
-async fn file_count(portal: &Portal, sheet: &str) -> i64 {
+pub(crate) async fn file_count(portal: &Portal, sheet: &str) -> i64 {
     sqlx::query("SELECT COUNT(*) AS n FROM survey_files WHERE sheet_id = $1")
         .bind(sheet)
         .fetch_one(portal.state.db.pool())
@@ -122,7 +122,7 @@ async fn file_count(portal: &Portal, sheet: &str) -> i64 {
 }
 
 /// Follows the redirect a POST answers with (POST-redirect-GET) and returns the page.
-async fn after(browser: &Browser, posted: Page) -> Page {
+pub(crate) async fn after(browser: &Browser, posted: Page) -> Page {
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
     browser.follow(&posted).await
 }
@@ -387,7 +387,7 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
 
 /// A form posting to `action` with the session's token taken from `page_form`: what a member
 /// could craft by hand.
-fn posting_to(page_form: &LoginForm, action: &str) -> LoginForm {
+pub(crate) fn posting_to(page_form: &LoginForm, action: &str) -> LoginForm {
     let mut form = page_form.clone();
     form.action = url::Url::parse(action).unwrap_or_else(|e| panic!("{action}: {e}"));
     form
@@ -415,14 +415,14 @@ async fn a_dependant_signing_in_with_their_own_login_cannot_fill_the_sheet(idp: 
 }
 
 /// One of the kenpo's systems calling the survey API with its client_credentials token.
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     idp: &'a Idp,
     portal: &'a Portal,
     token: String,
 }
 
 impl<'a> Api<'a> {
-    async fn new(idp: &'a Idp, portal: &'a Portal, roles: &[ApiRole]) -> Self {
+    pub(crate) async fn new(idp: &'a Idp, portal: &'a Portal, roles: &[ApiRole]) -> Self {
         Self::new_as(idp, portal, "kihan-system", roles).await
     }
 
@@ -436,7 +436,7 @@ impl<'a> Api<'a> {
         self.idp.http.request(method, self.portal.at(path)).bearer_auth(&self.token)
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
         let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(body);
@@ -446,7 +446,7 @@ impl<'a> Api<'a> {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn bytes(&self, path: &str) -> (StatusCode, Vec<u8>) {
+    pub(crate) async fn bytes(&self, path: &str) -> (StatusCode, Vec<u8>) {
         let response = self.request(Method::GET, path).send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
         let status = response.status();
         (status, response.bytes().await.map(|b| b.to_vec()).unwrap_or_default())

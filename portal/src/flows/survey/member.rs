@@ -188,10 +188,10 @@ pub async fn upload(
         uploaded_at: millis(now),
     };
     let written = db.add_file(&file, &document_moves(), file.uploaded_at).await;
-    if !matches!(written, Ok(DocumentWrite::Written)) {
-        if let Err(gone) = files.delete(&file.storage_key).await {
-            tracing::warn!(error = %gone, "a refused upload's bytes were not deleted");
-        }
+    if !matches!(written, Ok(DocumentWrite::Written))
+        && let Err(gone) = files.delete(&file.storage_key).await
+    {
+        tracing::warn!(error = %gone, "a refused upload's bytes were not deleted");
     }
     match written? {
         DocumentWrite::Written => Ok(file),
