@@ -107,7 +107,9 @@ async fn kenpo_change(
         to,
         answers: &sheet.answers,
         return_reason: reason,
-        submitted_at: sheet.submitted_at,
+        // A sheet that lapses was not handed in (again): an earlier submission that was sent back
+        // is not what the decision was about.
+        submitted_at: if event == Event::Lapse { None } else { sheet.submitted_at },
         decided_at: if decided { Some(now) } else { sheet.decided_at },
         now,
     };

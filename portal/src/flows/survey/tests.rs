@@ -82,6 +82,21 @@ async fn a_sheet_never_handed_in_is_removed_only_after_the_deadline(db: Db) {
     assert!(matches!(late, Err(SurveyError::Illegal(_))), "{late:?}");
     let again = decide(&db, &kenpo, &sheet.id, Outcome::Removed, after).await;
     assert!(matches!(again, Err(SurveyError::Illegal(_))), "decided once: {again:?}");
+
+    // A sheet sent back and never handed in again lapses too, and shows as not handed in.
+    let spec = OpenSurvey {
+        title: "再確認".to_owned(),
+        base_date: date!(2026 - 06 - 01),
+        deadline,
+        scope: Scope { min_age: None, members: vec![sheet.member_id.clone()] },
+    };
+    let (second, _) = open(&db, &kenpo, spec, "kihan-system", after).await.unwrap_or_else(|e| panic!("{e}"));
+    let returned = db.survey_sheets(&second.id, None).await.unwrap_or_else(|e| panic!("{e}"));
+    let returned = returned.into_iter().next().unwrap_or_else(|| panic!("a sheet"));
+    move_sheet(&db, &returned, Status::Unanswered, Status::Returned).await;
+    let lapsed = decide(&db, &kenpo, &returned.id, Outcome::Removed, after).await;
+    let lapsed = lapsed.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((lapsed.status, lapsed.submitted_at), (Status::Removed, None));
 }
 
 fn file_of(sheet: &Sheet, key: &str) -> SheetFile {
