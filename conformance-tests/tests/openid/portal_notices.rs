@@ -8,7 +8,7 @@ use kenpo_portal::domain::{KenpoId, MemberId};
 use kenpo_portal::flows::inbox::{self, Outgoing};
 use kenpo_portal::flows::notices::{self, Draft, DraftFile};
 use kenpo_portal::import::{ImportKind, ImportOptions, import_file};
-use kenpo_portal::store::{Card, Db, KenpoStore};
+use kenpo_portal::store::{Card, Db, InboxStore, KenpoStore};
 use kenpo_portal::tenant::MailCategory;
 use reqwest::StatusCode;
 use time::format_description::well_known::Rfc3339;
@@ -17,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 on_every_backend!(
     a_notice_is_shown_only_in_its_window_and_only_to_its_kenpo,
     a_member_never_reads_another_members_message_and_reading_lowers_the_unread_count,
+    a_member_deletes_their_own_message_and_no_other,
 );
 
 const MEMBERS: &str =
@@ -228,6 +229,75 @@ async fn a_member_never_reads_another_members_message_and_reading_lowers_the_unr
         en.body.contains("New medical expense information is available"),
         "the portal's words in English"
     );
+}
+
+async fn a_member_deletes_their_own_message_and_no_other(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    let db = &portal.state.db;
+    let a = portal.state.kenpo_id.clone();
+    let csv = format!(
+        "10,1001,00,本人,健保 太郎,,19790822,1,,,{}\n10,2002,00,本人,他人 次郎,,19800101,1,,,\n",
+        idp.member.sub
+    );
+    import_members(db, &a, &csv).await;
+    let kenpo = db.kenpo(&a).await.ok().flatten().unwrap_or_else(|| panic!("kenpo A"));
+    let now = OffsetDateTime::now_utc();
+    let send = |subject: &str, number: &str| Outgoing {
+        subject: subject.to_owned(),
+        body: "本文".to_owned(),
+        cards: vec![Card { symbol: "10".into(), number: number.into(), branch: "00".into() }],
+        ..Outgoing::default()
+    };
+    let sent = |out| async { inbox::send(db, &kenpo, out, now).await.unwrap_or_else(|e| panic!("{e:?}")) };
+    let stranger = sent(send("他人宛の通知", "2002")).await;
+    let own = sent(send("任意継続のご案内", "1001")).await;
+    let kept = sent(send("健診のご案内", "1001")).await;
+    let card = Card { symbol: "10".into(), number: "2002".into(), branch: "00".into() };
+    let found = db.members_by_card(&a, &[card]).await.unwrap_or_else(|e| panic!("{e}"));
+    let jiro = found.into_iter().next().map(|(_, id)| id).unwrap_or_else(|| panic!("jiro"));
+    let settings = &kenpo.settings;
+
+    let browser = idp.browser();
+    let page =
+        log_in_at(&browser, &portal.url, &idp.issuer, &idp.member, &format!("/inbox/{}", own.message_id))
+            .await;
+    let form = page.form("form.message-delete");
+    assert_eq!(page.text("form.message-delete button"), "このメッセージを削除");
+    assert!(form.action.path().ends_with(&format!("/inbox/{}/delete", own.message_id)), "{}", form.action);
+
+    // Without this session's token: refused, nothing deleted.
+    let mut no_token = form.clone();
+    no_token.hidden.retain(|(k, _)| k != "csrf");
+    assert_eq!(browser.submit(&no_token, &[]).await.status, StatusCode::FORBIDDEN);
+    let forged = browser.submit(&no_token, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get(&portal.at(&format!("/inbox/{}", own.message_id))).await.status, StatusCode::OK);
+
+    // Another member's message id: not found, and theirs stays.
+    let mut theirs = form.clone();
+    theirs.action.set_path(&format!("/inbox/{}/delete", stranger.message_id));
+    let refused = browser.submit(&theirs, &[]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(inbox::unread(db, &jiro, settings, now).await.ok(), Some(1), "jiro's message is untouched");
+
+    let done = browser.submit(&form, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let list = browser.follow(&done).await;
+    assert_eq!(list.text("p[role=status]"), "メッセージを削除しました。");
+    assert!(!list.body.contains("任意継続のご案内") && list.body.contains("健診のご案内"), "{}", list.body);
+    assert_eq!(list.text("a.inbox-link"), "MYメール（未読 1件）", "the deleted message no longer counts");
+    assert_eq!(
+        browser.get(&portal.at(&format!("/inbox/{}", own.message_id))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(browser.submit(&form, &[]).await.status, StatusCode::NOT_FOUND, "deleted once");
+
+    let en = browser.get(&portal.at(&format!("/inbox/{}?lang=en", kept.message_id))).await;
+    assert_eq!(en.text("form.message-delete button"), "Delete this message");
+    let done = browser.submit(&en.form("form.message-delete"), &[]).await;
+    let list = browser.follow(&done).await;
+    assert_eq!(list.text("p[role=status]"), "The message was deleted.");
+    assert!(list.body.contains("There are no messages."), "{}", list.body);
 }
 
 /// A notice with a file and a kenpo message to the suite's member (tied by the demo data), for
