@@ -18,6 +18,7 @@ on_every_backend!(
     a_notice_is_shown_only_in_its_window_and_only_to_its_kenpo,
     a_member_never_reads_another_members_message_and_reading_lowers_the_unread_count,
     a_member_deletes_their_own_message_and_no_other,
+    the_daily_retention_job_purges_notices_long_expired_with_their_files,
 );
 
 const MEMBERS: &str =
@@ -298,6 +299,53 @@ async fn a_member_deletes_their_own_message_and_no_other(idp: Idp) {
     let list = browser.follow(&done).await;
     assert_eq!(list.text("p[role=status]"), "The message was deleted.");
     assert!(list.body.contains("There are no messages."), "{}", list.body);
+}
+
+async fn the_daily_retention_job_purges_notices_long_expired_with_their_files(idp: Idp) {
+    use kenpo_portal::import::retention_job::purge_every_kenpo;
+    use time::macros::datetime;
+    let portal = idp.spawn_portal().await;
+    let db = &portal.state.db;
+    let a = portal.state.kenpo_id.clone();
+    let file = || Some(vec![DraftFile { file_name: "古い案内.pdf".to_owned(), content: PDF.to_vec() }]);
+    let published = datetime!(2023-04-01 09:00 +09:00);
+    let old =
+        publish(db, &a, "2年前に終了", "本文", published, Some(datetime!(2024-10-31 09:00 +09:00)), file())
+            .await;
+    let recent =
+        publish(db, &a, "半年前に終了", "本文", published, Some(datetime!(2026-05-20 09:00 +09:00)), file())
+            .await;
+    let open = publish(db, &a, "期限なし", "本文", published, None, file()).await;
+    let kenpo_id = a.as_str();
+    let exists = |id: String| async move {
+        let id = kenpo_portal::domain::NoticeId::parse(&id).unwrap_or_else(|| panic!("id"));
+        kenpo_portal::store::NoticeStore::notice(db, kenpo_id, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    };
+    // A fixed day in Tokyo: 24 months back is November 2024.
+    let now = datetime!(2026-11-24 03:00 +09:00);
+    purge_every_kenpo(&portal.state, now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!exists(old.clone()).await, "expired more than 24 months ago (default): purged");
+    assert!(exists(recent.clone()).await && exists(open.clone()).await);
+
+    let kenpo = db.kenpo(&a).await.ok().flatten().unwrap_or_else(|| panic!("kenpo A"));
+    let refused =
+        kenpo_portal::flows::admin::change_settings(db, &kenpo, r#"{"notice_retention_months":0}"#, now)
+            .await;
+    assert!(refused.is_err(), "0 months is refused like the other retentions");
+    kenpo_portal::flows::admin::change_settings(db, &kenpo, r#"{"notice_retention_months":3}"#, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    purge_every_kenpo(&portal.state, now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!exists(recent).await, "the kenpo's shorter retention");
+    assert!(exists(open).await, "a notice without an expiry is kept until deleted");
+    let (files,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notice_attachments")
+        .fetch_one(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(files, 1, "the purged notices' files went with them");
 }
 
 /// A notice with a file and a kenpo message to the suite's member (tied by the demo data), for

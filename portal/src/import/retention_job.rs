@@ -25,7 +25,8 @@ pub fn spawn_retention_job(state: AppState) -> tokio::task::JoinHandle<()> {
         every_day.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every_day.tick().await;
-            if let Err(e) = purge_every_kenpo(&state, OffsetDateTime::now_utc()).await {
+            // The app's clock, so a test's fixed time is the job's too.
+            if let Err(e) = purge_every_kenpo(&state, state.clock.now()).await {
                 tracing::error!(error = %e, "retention job failed");
             }
         }
