@@ -9,6 +9,11 @@
 //! message id together, so another member's message is not found. Opening a message marks it
 //! read. Messages older than the kenpo's `inbox_retention_months` are not shown, and the
 //! retention job deletes them.
+//!
+//! A member may delete a message of theirs ([`remove`]): it leaves their inbox but stays counted
+//! in the kenpo's list of what it sent ([`sent`]). The kenpo may recall a message it wrote
+//! ([`recall`]): it leaves every inbox, read or not. The portal's own messages are neither
+//! listed nor recalled through the kenpo's API.
 
 use crate::domain::{MemberId, MessageId};
 use crate::import::retention_job::retention_cutoff;

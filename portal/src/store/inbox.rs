@@ -1,6 +1,7 @@
 //! MYメール: messages and the inboxes they were delivered to. An inbox is the member a login
 //! signs in as; everything a member reads here is selected by their own member id, so a message
-//! of someone else's is simply not found.
+//! of someone else's is simply not found. A delivery the member deleted keeps its row, marked
+//! `deleted_at`, so the kenpo's counts stay true; every read of the member's skips it.
 
 use super::notices::Listed;
 use super::{Db, StoreError};
