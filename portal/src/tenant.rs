@@ -147,6 +147,9 @@ pub struct Settings {
     /// Whose 資格情報のお知らせ and 資格確認書 a login handles (spec §6: some kenpo let only the
     /// 被保険者 download the dependants' notices).
     pub qualification_pdf: QualificationPdf,
+    /// Months an expired お知らせ is kept (for the kenpo's API) after its `expires_at`; then the
+    /// retention job deletes it with its files. A notice without an expiry is kept until deleted.
+    pub notice_retention_months: u32,
 }
 
 /// Who downloads whose 資格情報のお知らせ and applies for whose 資格確認書.
@@ -179,6 +182,7 @@ impl Default for Settings {
             insurer_number: String::new(),
             qualification_pdf: QualificationPdf::default(),
             mail_from: String::new(),
+            notice_retention_months: 24,
         }
     }
 }
@@ -197,6 +201,8 @@ pub enum SettingsError {
     InsurerNumber,
     #[error("kenpo settings: mail_from must be a mail address (info@example.jp)")]
     MailFrom,
+    #[error("kenpo settings: notice_retention_months must be between 1 and 120")]
+    NoticeRetention,
 }
 
 impl Settings {
@@ -217,6 +223,9 @@ impl Settings {
             && (!matches!(number.len(), 6 | 8) || !number.bytes().all(|b| b.is_ascii_digit()))
         {
             return Err(SettingsError::InsurerNumber);
+        }
+        if !(1..=120).contains(&settings.notice_retention_months) {
+            return Err(SettingsError::NoticeRetention);
         }
         let from = settings.mail_from.trim();
         if !from.is_empty() && from.parse::<shared_runtime::mail::Address>().is_err() {
@@ -243,6 +252,7 @@ mod tests {
         let s = Settings::parse("{}")?;
         assert_eq!(s.retention_months, 24);
         assert_eq!(s.inbox_retention_months, 24);
+        assert_eq!(s.notice_retention_months, 24);
         assert!(s.household_visible);
         assert_eq!(s.mail_categories, MailCategory::ALL);
         assert_eq!(s.services, Service::ALL);
@@ -258,6 +268,18 @@ mod tests {
             Settings::parse(r#"{"inbox_retention_months":0}"#),
             Err(SettingsError::InboxRetention)
         ));
+        assert!(matches!(
+            Settings::parse(r#"{"notice_retention_months":0}"#),
+            Err(SettingsError::NoticeRetention)
+        ));
+        assert!(matches!(
+            Settings::parse(r#"{"notice_retention_months":121}"#),
+            Err(SettingsError::NoticeRetention)
+        ));
+        assert_eq!(
+            Settings::parse(r#"{"notice_retention_months":6}"#).ok().map(|s| s.notice_retention_months),
+            Some(6)
+        );
         assert!(Settings::parse(r#"{"retention":24}"#).is_err());
         assert!(Settings::parse(r#"{"edition":"gold"}"#).is_err());
         assert!(matches!(

@@ -326,6 +326,7 @@ async fn every_portal_page_passes_axe_on_a_phone(idp: Idp) {
         ("notice", &notice),
         ("MYメール", "/inbox"),
         ("MYメール message", &message),
+        ("MYメール, a message deleted", "/inbox?deleted=1"),
         ("qualification", "/qualification"),
         ("English qualification", "/qualification?lang=en"),
         ("dependant survey list", "/survey"),

@@ -8,7 +8,7 @@ use kenpo_portal::domain::{KenpoId, MemberId};
 use kenpo_portal::flows::inbox::{self, Outgoing};
 use kenpo_portal::flows::notices::{self, Draft, DraftFile};
 use kenpo_portal::import::{ImportKind, ImportOptions, import_file};
-use kenpo_portal::store::{Card, Db, KenpoStore};
+use kenpo_portal::store::{Card, Db, InboxStore, KenpoStore};
 use kenpo_portal::tenant::MailCategory;
 use reqwest::StatusCode;
 use time::format_description::well_known::Rfc3339;
@@ -17,6 +17,8 @@ use time::{Duration, OffsetDateTime};
 on_every_backend!(
     a_notice_is_shown_only_in_its_window_and_only_to_its_kenpo,
     a_member_never_reads_another_members_message_and_reading_lowers_the_unread_count,
+    a_member_deletes_their_own_message_and_no_other,
+    the_daily_retention_job_purges_notices_long_expired_with_their_files,
 );
 
 const MEMBERS: &str =
@@ -228,6 +230,122 @@ async fn a_member_never_reads_another_members_message_and_reading_lowers_the_unr
         en.body.contains("New medical expense information is available"),
         "the portal's words in English"
     );
+}
+
+async fn a_member_deletes_their_own_message_and_no_other(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    let db = &portal.state.db;
+    let a = portal.state.kenpo_id.clone();
+    let csv = format!(
+        "10,1001,00,本人,健保 太郎,,19790822,1,,,{}\n10,2002,00,本人,他人 次郎,,19800101,1,,,\n",
+        idp.member.sub
+    );
+    import_members(db, &a, &csv).await;
+    let kenpo = db.kenpo(&a).await.ok().flatten().unwrap_or_else(|| panic!("kenpo A"));
+    let now = OffsetDateTime::now_utc();
+    let send = |subject: &str, number: &str| Outgoing {
+        subject: subject.to_owned(),
+        body: "本文".to_owned(),
+        cards: vec![Card { symbol: "10".into(), number: number.into(), branch: "00".into() }],
+        ..Outgoing::default()
+    };
+    let sent = |out| async { inbox::send(db, &kenpo, out, now).await.unwrap_or_else(|e| panic!("{e:?}")) };
+    let stranger = sent(send("他人宛の通知", "2002")).await;
+    let own = sent(send("任意継続のご案内", "1001")).await;
+    let kept = sent(send("健診のご案内", "1001")).await;
+    let card = Card { symbol: "10".into(), number: "2002".into(), branch: "00".into() };
+    let found = db.members_by_card(&a, &[card]).await.unwrap_or_else(|e| panic!("{e}"));
+    let jiro = found.into_iter().next().map(|(_, id)| id).unwrap_or_else(|| panic!("jiro"));
+    let settings = &kenpo.settings;
+
+    let browser = idp.browser();
+    let page =
+        log_in_at(&browser, &portal.url, &idp.issuer, &idp.member, &format!("/inbox/{}", own.message_id))
+            .await;
+    let form = page.form("form.message-delete");
+    assert_eq!(page.text("form.message-delete button"), "このメッセージを削除");
+    assert!(form.action.path().ends_with(&format!("/inbox/{}/delete", own.message_id)), "{}", form.action);
+
+    // Without this session's token: refused, nothing deleted.
+    let mut no_token = form.clone();
+    no_token.hidden.retain(|(k, _)| k != "csrf");
+    assert_eq!(browser.submit(&no_token, &[]).await.status, StatusCode::FORBIDDEN);
+    let forged = browser.submit(&no_token, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get(&portal.at(&format!("/inbox/{}", own.message_id))).await.status, StatusCode::OK);
+
+    // Another member's message id: not found, and theirs stays.
+    let mut theirs = form.clone();
+    theirs.action.set_path(&format!("/inbox/{}/delete", stranger.message_id));
+    let refused = browser.submit(&theirs, &[]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(inbox::unread(db, &jiro, settings, now).await.ok(), Some(1), "jiro's message is untouched");
+
+    let done = browser.submit(&form, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let list = browser.follow(&done).await;
+    assert_eq!(list.text("p[role=status]"), "メッセージを削除しました。");
+    assert!(!list.body.contains("任意継続のご案内") && list.body.contains("健診のご案内"), "{}", list.body);
+    assert_eq!(list.text("a.inbox-link"), "MYメール（未読 1件）", "the deleted message no longer counts");
+    assert_eq!(
+        browser.get(&portal.at(&format!("/inbox/{}", own.message_id))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(browser.submit(&form, &[]).await.status, StatusCode::NOT_FOUND, "deleted once");
+
+    let en = browser.get(&portal.at(&format!("/inbox/{}?lang=en", kept.message_id))).await;
+    assert_eq!(en.text("form.message-delete button"), "Delete this message");
+    let done = browser.submit(&en.form("form.message-delete"), &[]).await;
+    let list = browser.follow(&done).await;
+    assert_eq!(list.text("p[role=status]"), "The message was deleted.");
+    assert!(list.body.contains("There are no messages."), "{}", list.body);
+}
+
+async fn the_daily_retention_job_purges_notices_long_expired_with_their_files(idp: Idp) {
+    use kenpo_portal::import::retention_job::purge_every_kenpo;
+    use time::macros::datetime;
+    let portal = idp.spawn_portal().await;
+    let db = &portal.state.db;
+    let a = portal.state.kenpo_id.clone();
+    let file = || Some(vec![DraftFile { file_name: "古い案内.pdf".to_owned(), content: PDF.to_vec() }]);
+    let published = datetime!(2023-04-01 09:00 +09:00);
+    let old =
+        publish(db, &a, "2年前に終了", "本文", published, Some(datetime!(2024-10-31 09:00 +09:00)), file())
+            .await;
+    let recent =
+        publish(db, &a, "半年前に終了", "本文", published, Some(datetime!(2026-05-20 09:00 +09:00)), file())
+            .await;
+    let open = publish(db, &a, "期限なし", "本文", published, None, file()).await;
+    let kenpo_id = a.as_str();
+    let exists = |id: String| async move {
+        let id = kenpo_portal::domain::NoticeId::parse(&id).unwrap_or_else(|| panic!("id"));
+        kenpo_portal::store::NoticeStore::notice(db, kenpo_id, &id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    };
+    // A fixed day in Tokyo: 24 months back is November 2024.
+    let now = datetime!(2026-11-24 03:00 +09:00);
+    purge_every_kenpo(&portal.state, now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!exists(old.clone()).await, "expired more than 24 months ago (default): purged");
+    assert!(exists(recent.clone()).await && exists(open.clone()).await);
+
+    let kenpo = db.kenpo(&a).await.ok().flatten().unwrap_or_else(|| panic!("kenpo A"));
+    let refused =
+        kenpo_portal::flows::admin::change_settings(db, &kenpo, r#"{"notice_retention_months":0}"#, now)
+            .await;
+    assert!(refused.is_err(), "0 months is refused like the other retentions");
+    kenpo_portal::flows::admin::change_settings(db, &kenpo, r#"{"notice_retention_months":3}"#, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    purge_every_kenpo(&portal.state, now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!exists(recent).await, "the kenpo's shorter retention");
+    assert!(exists(open).await, "a notice without an expiry is kept until deleted");
+    let (files,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notice_attachments")
+        .fetch_one(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(files, 1, "the purged notices' files went with them");
 }
 
 /// A notice with a file and a kenpo message to the suite's member (tied by the demo data), for

@@ -9,10 +9,15 @@
 //! message id together, so another member's message is not found. Opening a message marks it
 //! read. Messages older than the kenpo's `inbox_retention_months` are not shown, and the
 //! retention job deletes them.
+//!
+//! A member may delete a message of theirs ([`remove`]): it leaves their inbox but stays counted
+//! in the kenpo's list of what it sent ([`sent`]). The kenpo may recall a message it wrote
+//! ([`recall`]): it leaves every inbox, read or not. The portal's own messages are neither
+//! listed nor recalled through the kenpo's API.
 
 use crate::domain::{MemberId, MessageId};
 use crate::import::retention_job::retention_cutoff;
-use crate::store::{Audience, Card, Content, InboxStore, Kenpo, Listed, Message, StoreError};
+use crate::store::{Audience, Card, Content, InboxStore, Kenpo, Listed, Message, SentMessage, StoreError};
 use crate::tenant::{MailCategory, Settings};
 use std::collections::HashSet;
 use time::OffsetDateTime;
@@ -28,7 +33,13 @@ pub const MAX_RECIPIENTS: usize = 10_000;
 /// The first instant kept: midnight (Japan time) starting the first month kept, as the health
 /// data's retention counts months.
 pub fn kept_since(now: OffsetDateTime, settings: &Settings) -> i64 {
-    let month = retention_cutoff(now, settings.inbox_retention_months);
+    month_start_back(now, settings.inbox_retention_months)
+}
+
+/// Midnight (Japan time) starting the month `months` before the month of `now`, in epoch
+/// milliseconds: where a retention of whole months begins.
+pub fn month_start_back(now: OffsetDateTime, months: u32) -> i64 {
+    let month = retention_cutoff(now, months);
     let first = time::Date::from_calendar_date(
         month.year(),
         time::Month::try_from(month.month()).unwrap_or(time::Month::January),
@@ -64,6 +75,36 @@ pub async fn open(
         db.mark_read(member, id, shared_runtime::db::to_millis(now)).await?;
     }
     Ok(Some(message))
+}
+
+/// Deletes the member's message `id` from their MYメール; `false` when they have no such
+/// message (another member's, or no longer kept), and then nothing changed.
+pub async fn remove(
+    db: &impl InboxStore,
+    member: &MemberId,
+    id: &MessageId,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    db.delete_delivery(member, id, kept_since(now, settings), shared_runtime::db::to_millis(now)).await
+}
+
+/// Page `page` (from 1) of the messages the kenpo wrote, with how many inboxes each reached
+/// and how many of them opened it.
+pub async fn sent(
+    db: &impl InboxStore,
+    kenpo_id: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<Listed<SentMessage>, StoreError> {
+    db.sent_messages(kenpo_id, (page - 1) * per_page, per_page).await
+}
+
+/// The kenpo takes back a message it wrote: gone from every inbox it reached, read or not.
+/// `None` when the kenpo wrote no such message (another kenpo's, or the portal's); else how
+/// many inboxes still held it.
+pub async fn recall(db: &impl InboxStore, kenpo_id: &str, id: &MessageId) -> Result<Option<u64>, StoreError> {
+    db.recall_message(kenpo_id, id).await
 }
 
 /// The member's unread messages, for the header.
@@ -354,6 +395,27 @@ mod tests {
             let n = delivered.len();
             delivered.retain(|(_, m)| m.sent_at >= before);
             Ok((n - delivered.len()) as u64)
+        }
+        async fn delete_delivery(
+            &self,
+            member: &MemberId,
+            id: &MessageId,
+            since: i64,
+            _: i64,
+        ) -> Result<bool, StoreError> {
+            let mut delivered = self.delivered.lock().map_err(|_| StoreError::Corrupt("lock"))?;
+            let n = delivered.len();
+            delivered.retain(|(m, msg)| !(m == member && &msg.id == id && msg.sent_at >= since));
+            Ok(delivered.len() < n)
+        }
+        async fn sent_messages(&self, _: &str, _: i64, _: i64) -> Result<Listed<SentMessage>, StoreError> {
+            Ok(Listed { items: Vec::new(), total: 0 })
+        }
+        async fn recall_message(&self, _: &str, id: &MessageId) -> Result<Option<u64>, StoreError> {
+            let mut delivered = self.delivered.lock().map_err(|_| StoreError::Corrupt("lock"))?;
+            let n = delivered.len();
+            delivered.retain(|(_, msg)| &msg.id != id);
+            Ok((delivered.len() < n).then_some((n - delivered.len()) as u64))
         }
     }
 

@@ -4,7 +4,10 @@
 //! are checked here, with messages in both languages, before anything is stored.
 
 use crate::domain::{AttachmentId, NoticeCategory, NoticeId};
-use crate::store::{AttachmentInfo, Listed, NewAttachment, Notice, NoticeFields, NoticeStore, StoreError};
+use crate::store::{
+    AttachmentInfo, Kenpo, Listed, NewAttachment, Notice, NoticeFields, NoticeStore, StoreError,
+};
+use crate::tenant::Settings;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -82,6 +85,105 @@ pub async fn attachment(
         return Ok(None);
     }
     db.attachment(kenpo_id, notice, attachment).await
+}
+
+/// Notices per page of the kenpo API's list when it does not say (`?per_page=`).
+pub const API_PAGE_SIZE: i64 = 50;
+/// The most notices one page of the kenpo API's list holds: each comes with its files'
+/// descriptions, never their content.
+pub const API_MAX_PAGE_SIZE: i64 = 100;
+
+/// Which page of a kenpo API list was asked for (`?page=&per_page=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiPage {
+    /// From 1.
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// A `?page=` or `?per_page=` the kenpo API refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PagingError {
+    #[error("page must be a whole number from 1 to 100000")]
+    Page,
+    #[error("per_page must be a whole number from 1 to {API_MAX_PAGE_SIZE}")]
+    PerPage,
+}
+
+impl PagingError {
+    pub fn message_ja(self) -> String {
+        match self {
+            Self::Page => "page は1〜100000の整数で指定してください".to_owned(),
+            Self::PerPage => format!("per_page は1〜{API_MAX_PAGE_SIZE}の整数で指定してください"),
+        }
+    }
+}
+
+/// Reads a kenpo API list's paging: page 1 and [`API_PAGE_SIZE`] when absent; a value that is
+/// not a number in range is refused, never silently replaced.
+pub fn api_paging(page: Option<&str>, per_page: Option<&str>) -> Result<ApiPage, PagingError> {
+    let number = |s: &str, max: i64| s.trim().parse::<i64>().ok().filter(|n| (1..=max).contains(n));
+    let page = match page {
+        None => 1,
+        Some(p) => number(p, 100_000).ok_or(PagingError::Page)?,
+    };
+    let per_page = match per_page {
+        None => API_PAGE_SIZE,
+        Some(p) => number(p, API_MAX_PAGE_SIZE).ok_or(PagingError::PerPage)?,
+    };
+    Ok(ApiPage { page, per_page })
+}
+
+/// Page `page` (from 1) of all the kenpo's notices, scheduled and expired too, for its API.
+pub async fn for_kenpo(
+    db: &impl NoticeStore,
+    kenpo_id: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<Listed<Notice>, StoreError> {
+    db.kenpo_notices(kenpo_id, (page - 1) * per_page, per_page).await
+}
+
+/// The file of the kenpo's notice that the API's path names: by its id, or by its position in
+/// the notice's list of files counted from 1 (`…/attachments/1` is the first).
+pub async fn kenpo_attachment(
+    db: &impl NoticeStore,
+    kenpo_id: &str,
+    notice: &NoticeId,
+    file: &str,
+) -> Result<Option<(AttachmentInfo, Vec<u8>)>, StoreError> {
+    let id = match file.parse::<usize>() {
+        Ok(n) if (1..=MAX_ATTACHMENTS).contains(&n) => {
+            let Some(found) = db.notice(kenpo_id, notice).await? else { return Ok(None) };
+            match found.attachments.into_iter().nth(n - 1) {
+                Some(info) => info.id,
+                None => return Ok(None),
+            }
+        }
+        _ => match AttachmentId::parse(file) {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+    };
+    db.attachment(kenpo_id, notice, &id).await
+}
+
+/// The expiry before which a notice is purged at `now`: the start (midnight, Japan time) of the
+/// month `notice_retention_months` back, as the other retention periods count whole months. A
+/// notice is therefore kept at least that many months after it expired.
+pub fn purge_expired_before(now: OffsetDateTime, settings: &Settings) -> i64 {
+    crate::flows::inbox::month_start_back(now, settings.notice_retention_months)
+}
+
+/// For the retention job: deletes every kenpo's notices, with their files, that expired longer
+/// ago than its `notice_retention_months`. Returns how many notices it deleted.
+pub async fn purge(db: &impl NoticeStore, kenpos: &[Kenpo], now: OffsetDateTime) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    for kenpo in kenpos {
+        deleted +=
+            db.purge_notices_expired_before(&kenpo.id, purge_expired_before(now, &kenpo.settings)).await?;
+    }
+    Ok(deleted)
 }
 
 /// A notice as the kenpo sends it, unchecked: the API's JSON, files already decoded.
@@ -357,6 +459,31 @@ mod tests {
         assert!(matches!(check_file(file("big.pdf", &big)), Err(DraftError::FileTooLarge(_))));
         let many = Draft { attachments: Some(vec![file("a.pdf", PDF); MAX_ATTACHMENTS + 1]), ..draft() };
         assert_eq!(check(many).err(), Some(vec![DraftError::TooManyFiles]));
+    }
+
+    #[test]
+    fn the_apis_paging_has_defaults_a_maximum_and_refuses_nonsense() {
+        assert_eq!(api_paging(None, None), Ok(ApiPage { page: 1, per_page: API_PAGE_SIZE }));
+        assert_eq!(api_paging(Some("3"), Some("100")), Ok(ApiPage { page: 3, per_page: 100 }));
+        assert_eq!(api_paging(Some("0"), None), Err(PagingError::Page));
+        assert_eq!(api_paging(Some("x"), None), Err(PagingError::Page));
+        assert_eq!(api_paging(None, Some("101")), Err(PagingError::PerPage), "the maximum");
+        assert_eq!(api_paging(None, Some("0")), Err(PagingError::PerPage));
+        assert!(PagingError::PerPage.message_ja().contains("100"));
+    }
+
+    #[test]
+    fn notices_are_purged_from_the_month_the_retention_reaches_back_to() {
+        let now = datetime!(2026-11-24 10:00 +09:00);
+        let months = |n| Settings { notice_retention_months: n, ..Settings::default() };
+        let at = |t: OffsetDateTime| shared_runtime::db::to_millis(t);
+        assert_eq!(purge_expired_before(now, &months(24)), at(datetime!(2024-11-01 00:00 +09:00)));
+        assert_eq!(purge_expired_before(now, &months(1)), at(datetime!(2026-10-01 00:00 +09:00)));
+        // 2026-11-30 16:00 UTC is already December 1st in Tokyo.
+        assert_eq!(
+            purge_expired_before(datetime!(2026-11-30 16:00 UTC), &months(24)),
+            at(datetime!(2024-12-01 00:00 +09:00))
+        );
     }
 
     #[test]

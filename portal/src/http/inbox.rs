@@ -1,5 +1,6 @@
-//! MYメール: the signed-in member's inbox and one message, which opening marks read.
-//! `flows::inbox` decides whose inbox it is; another member's message id is 404.
+//! MYメール: the signed-in member's inbox and one message, which opening marks read, and
+//! deleting a message (a form with the session's CSRF token, then back to the list with a
+//! confirmation). `flows::inbox` decides whose inbox it is; another member's message id is 404.
 
 use super::member::Signed;
 use super::notices::jst_minute;
@@ -13,16 +14,18 @@ use crate::flows::plain_text::{self, Paragraph};
 use crate::i18n::{self, Locale};
 use crate::store::{Content, Message};
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 pub const INBOX: &str = "/inbox";
 pub const MESSAGE: &str = "/inbox/{id}";
+pub const DELETE: &str = "/inbox/{id}/delete";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(INBOX, get(list)).route(MESSAGE, get(one))
+    Router::new().route(INBOX, get(list)).route(MESSAGE, get(one)).route(DELETE, post(delete))
 }
 
 /// The message's subject and text in `locale`: the kenpo's as written, the portal's from the
@@ -48,6 +51,8 @@ fn from_key(content: &Content) -> &'static str {
 #[derive(Debug, Default, Deserialize)]
 struct ListQuery {
     page: Option<String>,
+    /// Set by the redirect after a deletion: the list confirms it.
+    deleted: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +71,7 @@ struct ListPage {
     page: i64,
     pages: i64,
     pager_base: String,
+    deleted: bool,
 }
 
 async fn list(State(state): State<AppState>, signed: Signed, Query(q): Query<ListQuery>) -> Response {
@@ -91,6 +97,7 @@ async fn render_list(state: &AppState, signed: &Signed, q: ListQuery) -> Result<
         page,
         pages: page_count(listed.total, PAGE_SIZE),
         pager_base: format!("{INBOX}?lang={}", signed.locale.code()),
+        deleted: q.deleted.is_some(),
     };
     let html = state.templates.render("inbox.html", signed.locale, &signed.chrome(), page)?;
     Ok(Html(html).into_response())
@@ -98,6 +105,7 @@ async fn render_list(state: &AppState, signed: &Signed, q: ListQuery) -> Result<
 
 #[derive(Serialize)]
 struct MessagePage {
+    id: String,
     subject: String,
     from_key: &'static str,
     sent_at: String,
@@ -120,6 +128,7 @@ async fn render_one(state: &AppState, signed: &Signed, id: &str) -> Result<Respo
     records::record(state, signed, [member], "inbox_message", id.as_str()).await?;
     let (subject, body) = texts(&message.content, signed.locale);
     let page = MessagePage {
+        id: id.to_string(),
         subject,
         from_key: from_key(&message.content),
         sent_at: jst_minute(message.sent_at),
@@ -132,6 +141,35 @@ async fn render_one(state: &AppState, signed: &Signed, id: &str) -> Result<Respo
     }
     let html = state.templates.render("inbox_message.html", signed.locale, &chrome, page)?;
     Ok(Html(html).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Deletes the member's message, then back to the list (POST-redirect-GET), which confirms it.
+async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: Result<Form<DeleteForm>, FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if !signed.holds_csrf(&form.csrf) {
+        return AppError::Csrf.render(signed.locale, &signed.kenpo.display_name);
+    }
+    remove(&state, &signed, &id).await.unwrap_or_else(|e| e.render(signed.locale, &signed.kenpo.display_name))
+}
+
+async fn remove(state: &AppState, signed: &Signed, id: &str) -> Result<Response, AppError> {
+    let id = MessageId::parse(id).ok_or(AppError::NotFound)?;
+    let member = &signed.who.member.id;
+    if !inbox::remove(&state.db, member, &id, &signed.kenpo.settings, state.clock.now()).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to(&format!("{INBOX}?deleted=1&lang={}", signed.locale.code())).into_response())
 }
 
 #[cfg(test)]

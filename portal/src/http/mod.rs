@@ -11,6 +11,7 @@ mod inbox;
 pub mod kenpo_api;
 mod medical;
 pub mod member;
+mod messages_api;
 mod notices;
 mod notices_api;
 mod pages;

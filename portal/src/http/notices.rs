@@ -184,7 +184,7 @@ async fn send_file(
 }
 
 /// `attachment` with the file's name: an ASCII stand-in, and the real one in UTF-8 (RFC 6266).
-fn content_disposition(name: &str) -> String {
+pub(super) fn content_disposition(name: &str) -> String {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     let encoded: String = name

@@ -1,5 +1,5 @@
-//! The kenpo API for お知らせ and MYメール (role `manage-notices`): publish, read, replace and
-//! delete notices, and send a MYメール to listed members or to all of them. JSON in and out;
+//! The kenpo API for お知らせ (role `manage-notices`): publish, list (paged), read, replace and
+//! delete notices and download their files back; MYメール is `messages_api`. JSON in and out;
 //! errors are the kenpo API's `{error, message_ja, message_en}`, with `errors` listing each
 //! fault of a refused notice or message.
 //!
@@ -9,15 +9,16 @@
 //! small (`flows::notices::MAX_ATTACHMENT_BYTES`, at most `MAX_ATTACHMENTS`).
 
 use super::kenpo_api::{ApiRole, api_error, authorize, bad_json, server_error};
+use super::notices::content_disposition;
 use crate::app::AppState;
 use crate::domain::NoticeId;
-use crate::flows::inbox::{self, OutgoingError, SendError};
 use crate::flows::notices::{
-    self, Draft, DraftError, DraftFile, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, WriteError,
+    self, ApiPage, Draft, DraftError, DraftFile, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PagingError,
+    WriteError, page_count,
 };
-use crate::store::{Card, Notice, NoticeStore};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use crate::store::{Notice, NoticeStore};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,7 +30,7 @@ use time::macros::offset;
 
 pub const NOTICES: &str = "/api/kenpo/notices";
 pub const NOTICE: &str = "/api/kenpo/notices/{id}";
-pub const MESSAGES: &str = "/api/kenpo/messages";
+pub const ATTACHMENT: &str = "/api/kenpo/notices/{id}/attachments/{n}";
 
 /// A notice with every file at its largest, in base64, and room for the text.
 const MAX_BODY_BYTES: usize = MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES / 3 * 4 + 1024 * 1024;
@@ -39,7 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route(NOTICES, post(create).get(list))
         .route(NOTICE, get(read).put(replace).delete(delete))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .route(MESSAGES, post(send))
+        .route(ATTACHMENT, get(download))
+        .merge(super::messages_api::routes())
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,19 +83,54 @@ struct FileView {
     file_name: String,
     media_type: String,
     size_bytes: i64,
+    /// Where the API gives the file back.
+    url: String,
 }
 
 #[derive(Debug, Serialize)]
 struct NoticeList {
     notices: Vec<NoticeView>,
+    page: i64,
+    per_page: i64,
+    /// Notices in all pages.
+    total: i64,
+    /// The next page's path and query; `null` on the last page.
+    next: Option<String>,
+}
+
+/// `?page=&per_page=` of a kenpo API list.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PageQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for, or what is wrong with it (a query that is not even `key=value` pairs
+    /// is a bad page too).
+    pub(super) fn of(query: Result<Query<Self>, QueryRejection>) -> Result<ApiPage, PagingError> {
+        let Ok(Query(q)) = query else { return Err(PagingError::Page) };
+        notices::api_paging(q.page.as_deref(), q.per_page.as_deref())
+    }
+}
+
+/// The 400 for a page the API refuses, in both languages.
+pub(super) fn bad_paging(e: PagingError) -> Response {
+    api_error(StatusCode::BAD_REQUEST, "invalid_request", &e.message_ja(), &e.to_string())
+}
+
+/// The path of the page after `at` of a list of `total` at `path`, if there is one.
+pub(super) fn next_page(path: &str, at: ApiPage, total: i64) -> Option<String> {
+    (at.page < page_count(total, at.per_page))
+        .then(|| format!("{path}?page={}&per_page={}", at.page + 1, at.per_page))
 }
 
 /// One fault of a refused notice or message.
 #[derive(Debug, Serialize)]
-struct Fault {
-    code: &'static str,
-    message_ja: String,
-    message_en: String,
+pub(super) struct Fault {
+    pub(super) code: &'static str,
+    pub(super) message_ja: String,
+    pub(super) message_en: String,
 }
 
 /// A refusal listing every fault.
@@ -105,7 +142,7 @@ struct Invalid {
     errors: Vec<Fault>,
 }
 
-fn invalid(faults: Vec<Fault>) -> Response {
+pub(super) fn invalid(faults: Vec<Fault>) -> Response {
     let body = Invalid {
         error: "invalid_request",
         message_ja: "内容に誤りがあります（errors を参照）",
@@ -117,7 +154,7 @@ fn invalid(faults: Vec<Fault>) -> Response {
     response
 }
 
-fn rfc3339(millis: i64) -> String {
+pub(super) fn rfc3339(millis: i64) -> String {
     shared_runtime::db::from_millis(millis).to_offset(offset!(+9)).format(&Rfc3339).unwrap_or_default()
 }
 
@@ -137,6 +174,7 @@ fn view(n: &Notice) -> NoticeView {
                 file_name: a.file_name.clone(),
                 media_type: a.media_type.clone(),
                 size_bytes: a.size_bytes,
+                url: format!("{NOTICES}/{}/attachments/{}", n.id, a.id),
             })
             .collect(),
     }
@@ -219,15 +257,60 @@ async fn create(
     }
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
     let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    match state.db.all_notices(&caller.kenpo.id).await {
-        Ok(all) => Json(NoticeList { notices: all.iter().map(view).collect() }).into_response(),
+    let at = match PageQuery::of(query) {
+        Ok(at) => at,
+        Err(e) => return bad_paging(e),
+    };
+    match notices::for_kenpo(&state.db, &caller.kenpo.id, at.page, at.per_page).await {
+        Ok(listed) => Json(NoticeList {
+            notices: listed.items.iter().map(view).collect(),
+            page: at.page,
+            per_page: at.per_page,
+            total: listed.total,
+            next: next_page(NOTICES, at, listed.total),
+        })
+        .into_response(),
         Err(e) => server_error(&e),
     }
+}
+
+/// `GET …/attachments/{n}`: a file back as stored, `{n}` its id or its position from 1.
+async fn download(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, n)): Path<(String, String)>,
+) -> Response {
+    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let Some(id) = NoticeId::parse(&id) else { return file_not_found() };
+    match notices::kenpo_attachment(&state.db, &caller.kenpo.id, &id, &n).await {
+        Ok(Some((info, content))) => (
+            [
+                (header::CONTENT_TYPE, info.media_type),
+                (header::CONTENT_DISPOSITION, content_disposition(&info.file_name)),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            content,
+        )
+            .into_response(),
+        Ok(None) => file_not_found(),
+        Err(e) => server_error(&e),
+    }
+}
+
+fn file_not_found() -> Response {
+    api_error(StatusCode::NOT_FOUND, "not_found", "添付ファイルが見つかりません", "no such attachment")
 }
 
 async fn read(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -277,68 +360,37 @@ async fn delete(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MessageBody {
-    subject: String,
-    body: String,
-    #[serde(default)]
-    to_all: bool,
-    #[serde(default)]
-    recipients: Vec<Recipient>,
-}
+#[cfg(test)]
+mod tests {
+    use super::super::messages_api::{MESSAGE, MESSAGES};
+    use super::*;
 
-/// A member by the portal's id, or by card (記号・番号・枝番).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Recipient {
-    Member { member_id: String },
-    Card { symbol: String, number: String, branch: String },
-}
-
-#[derive(Debug, Serialize)]
-struct SentView {
-    message_id: String,
-    /// Inboxes the message reached (a household without separate logins is one).
-    delivered: u64,
-}
-
-async fn send(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<MessageBody>, JsonRejection>,
-) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(e) => return bad_json(&e),
-    };
-    let mut out =
-        inbox::Outgoing { subject: body.subject, body: body.body, to_all: body.to_all, ..Default::default() };
-    for r in body.recipients {
-        match r {
-            Recipient::Member { member_id } => out.member_ids.push(member_id),
-            Recipient::Card { symbol, number, branch } => out.cards.push(Card { symbol, number, branch }),
+    #[test]
+    fn every_route_is_in_the_openapi_document_with_its_role() {
+        let doc: serde_json::Value =
+            serde_json::from_str(super::super::kenpo_api::DOCUMENT).unwrap_or_default();
+        for (path, method) in [
+            (NOTICES, "get"),
+            (NOTICES, "post"),
+            (NOTICE, "delete"),
+            (ATTACHMENT, "get"),
+            (MESSAGES, "post"),
+            (MESSAGES, "get"),
+            (MESSAGE, "delete"),
+        ] {
+            let role = &doc["paths"][path][method]["x-required-role"];
+            assert_eq!(role.as_str(), Some("manage-notices"), "{method} {path}");
         }
+        let list = &doc["paths"][NOTICES]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert!(list["required"].as_array().is_some_and(|r| r.iter().any(|f| f == "next")), "paged");
     }
-    match inbox::send(&state.db, &caller.kenpo, out, state.clock.now()).await {
-        Ok(sent) => {
-            let view = SentView { message_id: sent.message_id.to_string(), delivered: sent.delivered };
-            (StatusCode::CREATED, Json(view)).into_response()
-        }
-        Err(SendError::Invalid(errors)) => invalid(
-            errors
-                .iter()
-                .map(|e: &OutgoingError| Fault {
-                    code: e.code(),
-                    message_ja: e.message_ja(),
-                    message_en: e.message_en(),
-                })
-                .collect(),
-        ),
-        Err(SendError::Store(e)) => server_error(&e),
+
+    #[test]
+    fn the_next_page_is_linked_until_the_last() {
+        let at = |page| ApiPage { page, per_page: 2 };
+        assert_eq!(next_page(NOTICES, at(1), 3).as_deref(), Some("/api/kenpo/notices?page=2&per_page=2"));
+        assert_eq!(next_page(NOTICES, at(2), 3), None);
+        assert_eq!(next_page(NOTICES, at(1), 2), None);
+        assert_eq!(next_page(NOTICES, at(1), 0), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The daily retention job: for every kenpo, deletes health data older than the kenpo's
-//! `retention_months` (settings JSON; default 24), and MYメール messages older than its
-//! `inbox_retention_months`. The integrator starts it from `app.rs`.
+//! `retention_months` (settings JSON; default 24), MYメール messages older than its
+//! `inbox_retention_months`, and お知らせ (with their files) that expired longer ago than its
+//! `notice_retention_months`. The integrator starts it from `app.rs`.
 
 use crate::app::AppState;
 use crate::domain::Month;
@@ -24,7 +25,8 @@ pub fn spawn_retention_job(state: AppState) -> tokio::task::JoinHandle<()> {
         every_day.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every_day.tick().await;
-            if let Err(e) = purge_every_kenpo(&state, OffsetDateTime::now_utc()).await {
+            // The app's clock, so a test's fixed time is the job's too.
+            if let Err(e) = purge_every_kenpo(&state, state.clock.now()).await {
                 tracing::error!(error = %e, "retention job failed");
             }
         }
@@ -44,6 +46,11 @@ pub async fn purge_every_kenpo(
     let kenpos = state.db.kenpos().await?;
     let messages = crate::flows::inbox::purge(&state.db, &kenpos, now).await?;
     tracing::info!(messages, "retention: deleted MYメール messages past each kenpo's inbox_retention_months");
+    let notices = crate::flows::notices::purge(&state.db, &kenpos, now).await?;
+    tracing::info!(
+        notices,
+        "retention: deleted お知らせ expired longer ago than each kenpo's notice_retention_months"
+    );
     Ok(())
 }
 

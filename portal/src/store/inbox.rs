@@ -1,6 +1,7 @@
 //! MYメール: messages and the inboxes they were delivered to. An inbox is the member a login
 //! signs in as; everything a member reads here is selected by their own member id, so a message
-//! of someone else's is simply not found.
+//! of someone else's is simply not found. A delivery the member deleted keeps its row, marked
+//! `deleted_at`, so the kenpo's counts stay true; every read of the member's skips it.
 
 use super::notices::Listed;
 use super::{Db, StoreError};
@@ -26,6 +27,19 @@ pub struct Message {
     pub content: Content,
     pub sent_at: i64,
     pub read_at: Option<i64>,
+}
+
+/// A message the kenpo sent, as its list of sent messages shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub id: MessageId,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: i64,
+    /// Inboxes it was delivered to (those whose member deleted it since included).
+    pub recipients: i64,
+    /// Of those, how many opened it.
+    pub read: i64,
 }
 
 /// Whom a message goes to.
@@ -102,6 +116,29 @@ pub trait InboxStore {
         kenpo_id: &str,
         before: i64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Removes the member's message from their inbox (it stays counted in the kenpo's list);
+    /// `false` when they have no such message sent at or after `since`.
+    fn delete_delivery(
+        &self,
+        member: &MemberId,
+        id: &MessageId,
+        since: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The messages the kenpo wrote (not the portal's), newest first, with their counts.
+    fn sent_messages(
+        &self,
+        kenpo_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Listed<SentMessage>, StoreError>> + Send;
+    /// Deletes a message the kenpo wrote, from every inbox it went to: how many inboxes still
+    /// held it, or `None` when the kenpo wrote no such message.
+    fn recall_message(
+        &self,
+        kenpo_id: &str,
+        id: &MessageId,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 }
 
 /// `$first, $first+1, …` for an `IN (…)` list.
@@ -259,14 +296,14 @@ impl InboxStore for Db {
     ) -> Result<Listed<Message>, StoreError> {
         let (total,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM inbox_deliveries d JOIN inbox_messages m ON m.id = d.message_id \
-             WHERE d.member_id = $1 AND m.sent_at >= $2",
+             WHERE d.member_id = $1 AND d.deleted_at IS NULL AND m.sent_at >= $2",
         )
         .bind(member.as_str())
         .bind(since)
         .fetch_one(self.pool())
         .await?;
         let items = sqlx::query_as::<_, MessageRow>(&format!(
-            "{SELECT} WHERE d.member_id = $1 AND m.sent_at >= $2 ORDER BY m.sent_at DESC, m.id LIMIT $3 OFFSET $4"
+            "{SELECT} WHERE d.member_id = $1 AND d.deleted_at IS NULL AND m.sent_at >= $2 ORDER BY m.sent_at DESC, m.id LIMIT $3 OFFSET $4"
         ))
         .bind(member.as_str())
         .bind(since)
@@ -287,7 +324,7 @@ impl InboxStore for Db {
         since: i64,
     ) -> Result<Option<Message>, StoreError> {
         sqlx::query_as::<_, MessageRow>(&format!(
-            "{SELECT} WHERE d.member_id = $1 AND d.message_id = $2 AND m.sent_at >= $3"
+            "{SELECT} WHERE d.member_id = $1 AND d.message_id = $2 AND d.deleted_at IS NULL AND m.sent_at >= $3"
         ))
         .bind(member.as_str())
         .bind(id.as_str())
@@ -313,7 +350,7 @@ impl InboxStore for Db {
     async fn unread_count(&self, member: &MemberId, since: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM inbox_deliveries d JOIN inbox_messages m ON m.id = d.message_id \
-             WHERE d.member_id = $1 AND d.read_at IS NULL AND m.sent_at >= $2",
+             WHERE d.member_id = $1 AND d.read_at IS NULL AND d.deleted_at IS NULL AND m.sent_at >= $2",
         )
         .bind(member.as_str())
         .bind(since)
@@ -331,4 +368,86 @@ impl InboxStore for Db {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn delete_delivery(
+        &self,
+        member: &MemberId,
+        id: &MessageId,
+        since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE inbox_deliveries SET deleted_at = $1 WHERE member_id = $2 AND message_id = $3 \
+             AND deleted_at IS NULL AND message_id IN (SELECT id FROM inbox_messages WHERE sent_at >= $4)",
+        )
+        .bind(now)
+        .bind(member.as_str())
+        .bind(id.as_str())
+        .bind(since)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn sent_messages(
+        &self,
+        kenpo_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Listed<SentMessage>, StoreError> {
+        let (total,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM inbox_messages WHERE kenpo_id = $1 AND sender = 'kenpo'")
+                .bind(kenpo_id)
+                .fetch_one(self.pool())
+                .await?;
+        let rows = sqlx::query_as::<_, (String, String, String, i64, i64, i64)>(
+            "SELECT m.id, m.subject, m.body, m.sent_at, \
+             (SELECT COUNT(*) FROM inbox_deliveries d WHERE d.message_id = m.id), \
+             (SELECT COUNT(*) FROM inbox_deliveries d WHERE d.message_id = m.id AND d.read_at IS NOT NULL) \
+             FROM inbox_messages m WHERE m.kenpo_id = $1 AND m.sender = 'kenpo' \
+             ORDER BY m.sent_at DESC, m.id LIMIT $2 OFFSET $3",
+        )
+        .bind(kenpo_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(|(id, subject, body, sent_at, recipients, read)| SentMessage {
+                id: MessageId::from_db(id),
+                subject,
+                body,
+                sent_at,
+                recipients,
+                read,
+            })
+            .collect();
+        Ok(Listed { items, total })
+    }
+
+    async fn recall_message(&self, kenpo_id: &str, id: &MessageId) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let (held,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM inbox_deliveries WHERE message_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        // Deliveries go with their message (ON DELETE CASCADE).
+        let done =
+            sqlx::query("DELETE FROM inbox_messages WHERE kenpo_id = $1 AND id = $2 AND sender = 'kenpo'")
+                .bind(kenpo_id)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(u64::try_from(held).unwrap_or(0)))
+    }
 }
+
+#[cfg(test)]
+mod tests;

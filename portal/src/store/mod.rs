@@ -23,6 +23,7 @@ pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use files::{FileError, FileStore, FsFileStore};
 pub use import::{ImportTx, KnownMember, MailAudience, PublishedTable, RecordedImport, Subscriber, Upserted};
+pub use inbox::SentMessage;
 pub use inbox::{Audience, Card, Content, InboxStore, Message};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
 pub use members::{Member, MemberStore};

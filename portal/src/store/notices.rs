@@ -73,8 +73,20 @@ pub trait NoticeStore {
         notice: &NoticeId,
         attachment: &AttachmentId,
     ) -> impl Future<Output = Result<Option<(AttachmentInfo, Vec<u8>)>, StoreError>> + Send;
-    /// Every notice of the kenpo, scheduled and expired too, newest first, with their files.
-    fn all_notices(&self, kenpo_id: &str) -> impl Future<Output = Result<Vec<Notice>, StoreError>> + Send;
+    /// A page of the kenpo's notices, scheduled and expired too, newest first, with their files.
+    fn kenpo_notices(
+        &self,
+        kenpo_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Listed<Notice>, StoreError>> + Send;
+    /// Deletes the kenpo's notices (and their files) that expired before `expired_before`; how
+    /// many. A notice without an expiry is never purged.
+    fn purge_notices_expired_before(
+        &self,
+        kenpo_id: &str,
+        expired_before: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn insert_notice(
         &self,
         kenpo_id: &str,
@@ -152,18 +164,22 @@ const COLUMNS: &str = "id, category, title, body, published_at, expires_at";
 const ATTACHMENT_COLUMNS: &str = "a.id, a.notice_id, a.file_name, a.media_type, a.size_bytes";
 
 impl Db {
-    /// The files of the kenpo's notices, by notice, in their order.
+    /// The files of these notices of the kenpo's, by notice, in their order.
     async fn attachments_of(&self, kenpo_id: &str, notices: &mut [Notice]) -> Result<(), StoreError> {
         if notices.is_empty() {
             return Ok(());
         }
-        let rows = sqlx::query_as::<_, AttachmentRow>(&format!(
+        // A page of notices at most: well within the backends' limits on bound parameters.
+        let ids = (0..notices.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
             "SELECT {ATTACHMENT_COLUMNS} FROM notice_attachments a JOIN notices n ON n.id = a.notice_id \
-             WHERE n.kenpo_id = $1 ORDER BY a.notice_id, a.position"
-        ))
-        .bind(kenpo_id)
-        .fetch_all(self.pool())
-        .await?;
+             WHERE n.kenpo_id = $1 AND n.id IN ({ids}) ORDER BY a.notice_id, a.position"
+        );
+        let mut query = sqlx::query_as::<_, AttachmentRow>(&sql).bind(kenpo_id);
+        for n in notices.iter() {
+            query = query.bind(n.id.as_str());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         for row in rows {
             if let Some(n) = notices.iter_mut().find(|n| n.id.as_str() == row.notice_id) {
                 n.attachments.push(row.into());
@@ -276,18 +292,45 @@ impl NoticeStore for Db {
         Ok(row.map(|r| (r.info.into(), r.content)))
     }
 
-    async fn all_notices(&self, kenpo_id: &str) -> Result<Vec<Notice>, StoreError> {
+    async fn kenpo_notices(
+        &self,
+        kenpo_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Listed<Notice>, StoreError> {
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notices WHERE kenpo_id = $1")
+            .bind(kenpo_id)
+            .fetch_one(self.pool())
+            .await?;
         let mut notices = sqlx::query_as::<_, NoticeRow>(&format!(
-            "SELECT {COLUMNS} FROM notices WHERE kenpo_id = $1 ORDER BY published_at DESC, id"
+            "SELECT {COLUMNS} FROM notices WHERE kenpo_id = $1 ORDER BY published_at DESC, id LIMIT $2 OFFSET $3"
         ))
         .bind(kenpo_id)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(self.pool())
         .await?
         .into_iter()
         .map(Notice::try_from)
         .collect::<Result<Vec<_>, _>>()?;
         self.attachments_of(kenpo_id, &mut notices).await?;
-        Ok(notices)
+        Ok(Listed { items: notices, total })
+    }
+
+    async fn purge_notices_expired_before(
+        &self,
+        kenpo_id: &str,
+        expired_before: i64,
+    ) -> Result<u64, StoreError> {
+        // Files go with their notice (ON DELETE CASCADE).
+        let done = sqlx::query(
+            "DELETE FROM notices WHERE kenpo_id = $1 AND expires_at IS NOT NULL AND expires_at < $2",
+        )
+        .bind(kenpo_id)
+        .bind(expired_before)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn insert_notice(
@@ -364,3 +407,6 @@ impl NoticeStore for Db {
         Ok(done.rows_affected() > 0)
     }
 }
+
+#[cfg(test)]
+mod tests;
