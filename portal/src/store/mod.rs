@@ -35,6 +35,9 @@ pub use qualification::{
     Applicant, Application, Certificate, Decided, IssuedNotice, NewApplication, NewCertificate,
     NewIssuedNotice, QualificationStore, Unannounced,
 };
+pub use qualification::{
+    CardPerson, NoticeSnapshot, QualificationNews, UnannouncedCertificate, UnannouncedDecision,
+};
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, RecordStore};
 pub use retention::PurgeReport;
 pub use survey::{ReminderRow, Sheet, SheetChange, SheetFile, Survey, SurveyStore};

@@ -198,6 +198,8 @@ async fn a_new_notice_is_announced_to_the_logins_that_may_download_it_once(db: D
         record_notice(&db, &kenpo.id, card, date!(2026 - 01 - 05), NoticeReason::Enrolment, None, now)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+    let stated = notice.snapshot.as_ref().map(|s| (s.name.as_str(), s.branch.as_str(), s.insured));
+    assert_eq!(stated, Some(("健保 花子", "01", false)), "what the notice states, kept as issued");
     let unknown = CardNumber { symbol: "1001", number: "2345", branch: "07" };
     assert!(matches!(
         record_notice(&db, &kenpo.id, unknown, date!(2026 - 01 - 05), NoticeReason::Other, None, now).await,
