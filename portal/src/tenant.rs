@@ -147,6 +147,10 @@ pub struct Settings {
     /// Whose 資格情報のお知らせ and 資格確認書 a login handles (spec §6: some kenpo let only the
     /// 被保険者 download the dependants' notices).
     pub qualification_pdf: QualificationPdf,
+    /// Whether a member import issues 資格情報のお知らせ itself (spec §6: on 加入 and on a change
+    /// of 氏名 or 記号番号; `flows::qualification::on_import`). Off: the kenpo records each notice
+    /// through its API.
+    pub qualification_notice_on_import: bool,
 }
 
 /// Who downloads whose 資格情報のお知らせ and applies for whose 資格確認書.
@@ -178,6 +182,7 @@ impl Default for Settings {
             inbox_retention_months: 24,
             insurer_number: String::new(),
             qualification_pdf: QualificationPdf::default(),
+            qualification_notice_on_import: false,
             mail_from: String::new(),
         }
     }

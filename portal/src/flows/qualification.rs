@@ -468,5 +468,6 @@ pub fn notice_document(kenpo: &Kenpo, member: &Member, notice: &IssuedNotice) ->
 }
 
 pub mod announce;
+pub mod on_import;
 #[cfg(test)]
 mod tests;

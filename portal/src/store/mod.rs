@@ -22,6 +22,7 @@ pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use files::{FileError, FileStore, FsFileStore};
+pub use import::ImportNotice;
 pub use import::{ImportTx, KnownMember, MailAudience, PublishedTable, RecordedImport, Subscriber, Upserted};
 pub use inbox::{Audience, Card, Content, InboxStore, Message};
 pub use kenpos::{Kenpo, KenpoStore, NewKenpo};
