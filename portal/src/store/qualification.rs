@@ -3,14 +3,11 @@
 //! already allowed (`flows::access::qualification_people`), or for the kenpo's own review.
 
 use super::{Db, StoreError};
-use crate::domain::{
-    ApplicationReason, ApplicationStatus, Copay, HouseholdId, MemberId, NoticeReason, Relation,
-};
+use crate::domain::{ApplicationReason, ApplicationStatus, Copay, HouseholdId, MemberId, NoticeReason};
 use rows::{
     APPLICATION, ApplicationRow, CERTIFICATE, CardPersonRow, CardRow, CertificateRow, NOTICE, NoticeRow,
     copay_columns,
 };
-use serde::{Deserialize, Serialize};
 use shared_runtime::db::{to_millis, unique_violation};
 use std::future::Future;
 use time::{Date, OffsetDateTime};
@@ -28,43 +25,6 @@ pub struct IssuedNotice {
     /// What the notice stated when it was issued; `None` for notices recorded before snapshots
     /// were kept, which are drawn from the member as they stand.
     pub snapshot: Option<NoticeSnapshot>,
-}
-
-/// The person and insurer as a 資格情報のお知らせ stated them when it was issued (spec §6), kept
-/// with the notice (JSON) so that a later member import does not rewrite an issued document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NoticeSnapshot {
-    /// 保険者名称
-    pub insurer_name: String,
-    /// 保険者番号 (empty when the kenpo had not set it).
-    pub insurer_number: String,
-    /// 氏名
-    pub name: String,
-    /// 生年月日, `YYYY-MM-DD`.
-    pub birth_date: String,
-    /// 記号・番号・枝番
-    pub symbol: String,
-    pub number: String,
-    pub branch: String,
-    /// 被保険者 (true) or 被扶養者.
-    pub insured: bool,
-    /// 資格取得年月日, `YYYY-MM-DD`.
-    pub acquired_on: Option<String>,
-}
-
-/// The member holding a card, with what a 資格情報のお知らせ states about them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CardPerson {
-    pub member_id: MemberId,
-    pub name: String,
-    /// `YYYY-MM-DD`.
-    pub birth_date: String,
-    pub symbol: String,
-    pub number: String,
-    pub branch: String,
-    pub relation: Relation,
-    /// `YYYY-MM-DD`.
-    pub acquired_on: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -588,6 +548,8 @@ impl QualificationStore for Db {
 
 mod news;
 mod rows;
+mod snapshot;
 pub use news::{QualificationNews, UnannouncedCertificate, UnannouncedDecision};
+pub use snapshot::{CardPerson, NoticeSnapshot};
 #[cfg(test)]
 pub(crate) mod tests;
