@@ -150,6 +150,10 @@ pub struct Settings {
     /// Months an expired お知らせ is kept (for the kenpo's API) after its `expires_at`; then the
     /// retention job deletes it with its files. A notice without an expiry is kept until deleted.
     pub notice_retention_months: u32,
+    /// Whether a member import issues 資格情報のお知らせ itself (spec §6: on 加入 and on a change
+    /// of 氏名 or 記号番号; `flows::qualification::on_import`). Off: the kenpo records each notice
+    /// through its API.
+    pub qualification_notice_on_import: bool,
 }
 
 /// Who downloads whose 資格情報のお知らせ and applies for whose 資格確認書.
@@ -181,6 +185,7 @@ impl Default for Settings {
             inbox_retention_months: 24,
             insurer_number: String::new(),
             qualification_pdf: QualificationPdf::default(),
+            qualification_notice_on_import: false,
             mail_from: String::new(),
             notice_retention_months: 24,
         }

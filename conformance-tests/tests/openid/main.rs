@@ -24,6 +24,8 @@ mod portal_kenpo_api;
 mod portal_notices;
 mod portal_notices_api;
 mod portal_qualification;
+mod portal_qualification_access;
+mod portal_qualification_mails;
 mod portal_settings;
 mod portal_survey;
 mod portal_survey_gaps;

@@ -9,8 +9,8 @@ use crate::domain::{
 use crate::export::QualificationNotice;
 use crate::flows::access;
 use crate::store::{
-    Application, Certificate, Decided, IssuedNotice, Kenpo, Member, MemberStore, NewApplication,
-    NewCertificate, NewIssuedNotice, QualificationStore, StoreError,
+    Application, CardPerson, Certificate, Decided, IssuedNotice, Kenpo, KenpoStore, Member, MemberStore,
+    NewApplication, NewCertificate, NewIssuedNotice, NoticeSnapshot, QualificationStore, StoreError,
 };
 use crate::tenant::MailCategory;
 use serde::Serialize;
@@ -297,9 +297,11 @@ async fn holder(
         .ok_or(QualificationError::NotFound)
 }
 
-/// The kenpo issued a 資格情報のお知らせ to the member with `card`.
+/// The kenpo issued a 資格情報のお知らせ to the member with `card`. What it states of the person
+/// and the insurer is kept with it as issued ([`NoticeSnapshot`]): a later member import does
+/// not rewrite it.
 pub async fn record_notice(
-    db: &impl QualificationStore,
+    db: &(impl QualificationStore + KenpoStore),
     kenpo_id: &str,
     card: CardNumber<'_>,
     issued_on: Date,
@@ -307,9 +309,46 @@ pub async fn record_notice(
     copay: Option<Copay>,
     now: OffsetDateTime,
 ) -> Result<IssuedNotice, QualificationError> {
-    let member_id = holder(db, kenpo_id, card).await?;
-    let new = NewIssuedNotice { kenpo_id, member_id: &member_id, issued_on, reason, copay, at: now };
+    let person = db
+        .card_person(kenpo_id, (card.symbol, card.number, card.branch))
+        .await?
+        .ok_or(QualificationError::NotFound)?;
+    let kenpo = db.kenpo(kenpo_id).await?.ok_or(QualificationError::NotFound)?;
+    let snapshot = snapshot(&kenpo, &person);
+    let new = NewIssuedNotice {
+        kenpo_id,
+        member_id: &person.member_id,
+        issued_on,
+        reason,
+        copay,
+        snapshot: Some(&snapshot),
+        at: now,
+    };
     Ok(db.record_notice(new).await?)
+}
+
+/// The kenpo's 保険者名称: its `insurer_name` setting, else its display name.
+fn insurer_name(kenpo: &Kenpo) -> String {
+    if kenpo.settings.insurer_name.is_empty() {
+        kenpo.display_name.clone()
+    } else {
+        kenpo.settings.insurer_name.clone()
+    }
+}
+
+/// What a notice issued now states of `person` under `kenpo`.
+pub fn snapshot(kenpo: &Kenpo, person: &CardPerson) -> NoticeSnapshot {
+    NoticeSnapshot {
+        insurer_name: insurer_name(kenpo),
+        insurer_number: kenpo.settings.insurer_number.clone(),
+        name: person.name.clone(),
+        birth_date: person.birth_date.clone(),
+        symbol: person.symbol.clone(),
+        number: person.number.clone(),
+        branch: person.branch.clone(),
+        insured: person.relation == Relation::Insured,
+        acquired_on: person.acquired_on.clone(),
+    }
 }
 
 /// The kenpo issued a 資格確認書 to the member with `card` (職権交付, or on paper outside the
@@ -391,17 +430,31 @@ pub async fn mark_announced(
     Ok(db.mark_announced(&ids, now).await?)
 }
 
-/// The printable 資格情報のお知らせ of `member`'s latest `notice`, under the kenpo's names.
+/// The printable 資格情報のお知らせ of `member`'s latest `notice`: as it was issued (its
+/// snapshot), or, for a notice recorded before snapshots were kept, from the member as they
+/// stand under the kenpo's names. `None` when a date cannot be read.
 pub fn notice_document(kenpo: &Kenpo, member: &Member, notice: &IssuedNotice) -> Option<QualificationNotice> {
-    let settings = &kenpo.settings;
-    let insurer_name = if settings.insurer_name.is_empty() {
-        kenpo.display_name.clone()
-    } else {
-        settings.insurer_name.clone()
-    };
+    if let Some(s) = &notice.snapshot {
+        return Some(QualificationNotice {
+            insurer_name: s.insurer_name.clone(),
+            insurer_number: s.insurer_number.clone(),
+            name: s.name.clone(),
+            birth_date: parse_date(&s.birth_date)?,
+            symbol: s.symbol.clone(),
+            number: s.number.clone(),
+            branch: s.branch.clone(),
+            insured: s.insured,
+            acquired_on: match s.acquired_on.as_deref() {
+                Some(d) => Some(parse_date(d)?),
+                None => None,
+            },
+            issued_on: notice.issued_on,
+            copay: notice.copay,
+        });
+    }
     Some(QualificationNotice {
-        insurer_name,
-        insurer_number: settings.insurer_number.clone(),
+        insurer_name: insurer_name(kenpo),
+        insurer_number: kenpo.settings.insurer_number.clone(),
         name: member.name.clone(),
         birth_date: parse_date(&member.birth_date)?,
         symbol: member.symbol.clone(),
@@ -414,5 +467,7 @@ pub fn notice_document(kenpo: &Kenpo, member: &Member, notice: &IssuedNotice) ->
     })
 }
 
+pub mod announce;
+pub mod on_import;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 use super::{ImportKind, ImportLimits, ImportReport, LineError, MemberKey, ReasonCode};
 use super::{benefits, claims, members, prescriptions};
 use crate::domain::{KenpoId, MemberId};
+use crate::flows::qualification::on_import;
 use crate::flows::update_mails;
 use crate::store::{Db, ImportTx, KenpoStore, KnownMember, StoreError, Upserted};
 use sha2::{Digest, Sha256};
@@ -57,10 +58,21 @@ pub async fn import_file(
         Some(what) if !options.dry_run => db.kenpo(kenpo.as_str()).await?.map(|k| (what, k)),
         _ => None,
     };
+    // A member file may issue 資格情報のお知らせ (`flows::qualification::on_import`).
+    let issuer = match kind {
+        ImportKind::Members => db.kenpo(kenpo.as_str()).await?,
+        _ => None,
+    };
     let mut tx = db.begin_import(now).await?;
     let known = tx.members(kenpo).await?;
     let (rows, written) = match &parsed {
-        Parsed::Members(lines) => (lines.len(), write_members(&mut tx, kenpo, lines, &known).await?),
+        Parsed::Members(lines) => {
+            let written = write_members(&mut tx, kenpo, lines, &known).await?;
+            if let Some(k) = &issuer {
+                on_import::issue_notices(&mut tx, k, lines, &known, now).await?;
+            }
+            (lines.len(), written)
+        }
         Parsed::Claims(lines) => {
             let rows = resolve(lines, &known, |c| (&c.member, c.line))?;
             (lines.len(), tx.upsert_claims(kenpo, &rows).await?)

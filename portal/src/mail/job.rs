@@ -4,6 +4,7 @@
 //! issued 資格情報のお知らせ. Tests run [`announce_now`] and [`deliver_now`].
 
 use crate::app::AppState;
+use crate::flows::qualification::announce;
 use crate::flows::update_mails::{self, Outgoing};
 use crate::store::{KenpoStore, StoreError};
 use std::time::Duration;
@@ -21,7 +22,8 @@ pub async fn deliver_now(state: &AppState) -> Result<usize, StoreError> {
     update_mails::deliver_due(&state.db, &state.mailer, outgoing, state.clock.now()).await
 }
 
-/// Queues the update mails of 資格情報のお知らせ issued since the last round, for every kenpo
+/// Queues the update mails of 資格情報のお知らせ and 資格確認書 issued, and of decisions on
+/// applications made, since the last round, for every kenpo
 /// (failures are logged; the next round tries again). Returns how many mails were queued.
 pub async fn announce_now(state: &AppState) -> usize {
     let kenpos = match state.db.kenpos().await {
@@ -39,6 +41,23 @@ pub async fn announce_now(state: &AppState) -> usize {
                 tracing::warn!(kenpo = %kenpo.id, error = %e, "update mails: new notices not announced")
             }
         }
+        queued += announce_qualification(state, kenpo).await;
+    }
+    queued
+}
+
+/// Newly issued 資格確認書 and decisions on applications (`flows::qualification::announce`);
+/// failures are logged and tried again next round. Returns how many mails were queued.
+async fn announce_qualification(state: &AppState, kenpo: &crate::store::Kenpo) -> usize {
+    let now = state.clock.now();
+    let mut queued = 0;
+    match announce::announce_new_certificates(&state.db, kenpo, now).await {
+        Ok(n) => queued += n,
+        Err(e) => tracing::warn!(kenpo = %kenpo.id, error = %e, "update mails: new cards not announced"),
+    }
+    match announce::announce_decisions(&state.db, kenpo, now).await {
+        Ok(n) => queued += n,
+        Err(e) => tracing::warn!(kenpo = %kenpo.id, error = %e, "update mails: decisions not announced"),
     }
     queued
 }

@@ -36,12 +36,15 @@ pub fn render(mail: &UpdateMail<'_>, locale: Locale) -> Result<(String, String),
             .map(|t| t.replace("{kenpo}", mail.kenpo_name))
     };
     let category = text(&format!("settings.mail.{}", mail.category.key()))?;
+    // A category that is a change rather than new data (電子申請, 資格確認書) says so.
+    let news =
+        text(&format!("update_mail.news.{}", mail.category.key())).or_else(|_| text("update_mail.news"))?;
     let subject = text(&format!("update_mail.subject.{}", mail.category.key()))?;
     let url = mail.portal_url.trim_end_matches('/');
     let body = [
         text("update_mail.greeting")?,
         String::new(),
-        text("update_mail.news")?.replace("{category}", &category),
+        news.replace("{category}", &category),
         text("update_mail.login")?,
         format!("{url}/?lang={}", locale.code()),
         String::new(),
@@ -119,6 +122,15 @@ mod tests {
             render(&mail(MailCategory::MedicalExpenses), Locale::Ja).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(subject, "【デモ健康保険組合加入者ページ】新しい医療費情報を公開しました");
         assert!(body.contains("（医療費情報）") && body.contains("「個人設定・通知設定」"), "{body}");
+    }
+
+    #[test]
+    fn an_application_mail_says_only_that_the_status_changed() {
+        let (subject, body) =
+            render(&mail(MailCategory::Applications), Locale::Ja).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(subject, "【デモ健康保険組合加入者ページ】電子申請の状況を更新しました");
+        assert!(body.contains("電子申請の状況を更新しました（電子申請）"), "{body}");
+        assert!(!body.contains("新しい情報を公開しました"), "{body}");
     }
 
     #[test]

@@ -80,7 +80,10 @@ macro_rules! on_conn {
 
 // After the macro, which they use.
 mod checkups;
+mod qualification;
 mod update_mails;
+
+pub use qualification::ImportNotice;
 
 pub use update_mails::{MailAudience, PublishedTable, Subscriber};
 

@@ -22,6 +22,7 @@ pub use api_grants::ApiGrantStore;
 pub use audit::{AuditStore, ReadRecord};
 pub use checkups::{CheckupStore, NewCheckup, Stored};
 pub use files::{FileError, FileStore, FsFileStore};
+pub use import::ImportNotice;
 pub use import::{ImportTx, KnownMember, MailAudience, PublishedTable, RecordedImport, Subscriber, Upserted};
 pub use inbox::SentMessage;
 pub use inbox::{Audience, Card, Content, InboxStore, Message};
@@ -35,6 +36,9 @@ pub(crate) use qualification::tests as qualification_fixtures;
 pub use qualification::{
     Applicant, Application, Certificate, Decided, IssuedNotice, NewApplication, NewCertificate,
     NewIssuedNotice, QualificationStore, Unannounced,
+};
+pub use qualification::{
+    CardPerson, NoticeSnapshot, QualificationNews, UnannouncedCertificate, UnannouncedDecision,
 };
 pub use records::{Benefit, CheckupRecord, Claim, HealthDataRead, Prescription, Reader, RecordStore};
 pub use retention::PurgeReport;

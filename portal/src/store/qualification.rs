@@ -5,7 +5,8 @@
 use super::{Db, StoreError};
 use crate::domain::{ApplicationReason, ApplicationStatus, Copay, HouseholdId, MemberId, NoticeReason};
 use rows::{
-    APPLICATION, ApplicationRow, CERTIFICATE, CardRow, CertificateRow, NOTICE, NoticeRow, copay_columns,
+    APPLICATION, ApplicationRow, CERTIFICATE, CardPersonRow, CardRow, CertificateRow, NOTICE, NoticeRow,
+    copay_columns,
 };
 use shared_runtime::db::{to_millis, unique_violation};
 use std::future::Future;
@@ -21,6 +22,9 @@ pub struct IssuedNotice {
     pub copay: Option<Copay>,
     /// The member's 資格取得年月日, as the kenpo's member file gives it.
     pub acquired_on: Option<Date>,
+    /// What the notice stated when it was issued; `None` for notices recorded before snapshots
+    /// were kept, which are drawn from the member as they stand.
+    pub snapshot: Option<NoticeSnapshot>,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +34,8 @@ pub struct NewIssuedNotice<'a> {
     pub issued_on: Date,
     pub reason: NoticeReason,
     pub copay: Option<Copay>,
+    /// What the notice states, kept as issued.
+    pub snapshot: Option<&'a NoticeSnapshot>,
     pub at: OffsetDateTime,
 }
 
@@ -119,6 +125,12 @@ pub trait QualificationStore {
         kenpo_id: &str,
         card: (&str, &str, &str),
     ) -> impl Future<Output = Result<Option<MemberId>, StoreError>> + Send;
+    /// The member of `kenpo_id` with this card, as a notice states them.
+    fn card_person(
+        &self,
+        kenpo_id: &str,
+        card: (&str, &str, &str),
+    ) -> impl Future<Output = Result<Option<CardPerson>, StoreError>> + Send;
     fn record_notice(
         &self,
         new: NewIssuedNotice<'_>,
@@ -243,13 +255,38 @@ impl QualificationStore for Db {
         Ok(id.map(|(id,)| MemberId::from_db(id)))
     }
 
+    async fn card_person(
+        &self,
+        kenpo_id: &str,
+        (symbol, number, branch): (&str, &str, &str),
+    ) -> Result<Option<CardPerson>, StoreError> {
+        let row: Option<CardPersonRow> = sqlx::query_as(
+            "SELECT m.id, m.name, m.birth_date, h.symbol, h.number, m.branch, m.relation, m.acquired_on \
+             FROM members m JOIN households h ON h.id = m.household_id \
+             WHERE h.kenpo_id = $1 AND h.symbol = $2 AND h.number = $3 AND m.branch = $4",
+        )
+        .bind(kenpo_id)
+        .bind(symbol)
+        .bind(number)
+        .bind(branch)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(CardPerson::try_from).transpose()
+    }
+
     async fn record_notice(&self, new: NewIssuedNotice<'_>) -> Result<IssuedNotice, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let (percent, from, until) = copay_columns(new.copay);
+        let snapshot = new
+            .snapshot
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("qualification_notices.snapshot"))?;
         sqlx::query(
             "INSERT INTO qualification_notices \
-             (id, kenpo_id, member_id, issued_on, reason, copay_percent, copay_from, copay_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (id, kenpo_id, member_id, issued_on, reason, copay_percent, copay_from, copay_until, \
+             snapshot, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(new.kenpo_id)
@@ -259,6 +296,7 @@ impl QualificationStore for Db {
         .bind(percent)
         .bind(from)
         .bind(until)
+        .bind(snapshot)
         .bind(to_millis(new.at))
         .execute(self.pool())
         .await?;
@@ -488,6 +526,17 @@ impl QualificationStore for Db {
             // Dropping the transaction rolls back the certificate written for it.
             return Ok(None);
         }
+        // The decision to announce (`QualificationNews`), with the decision itself.
+        sqlx::query(
+            "INSERT INTO qualification_decisions (application_id, kenpo_id, status, decided_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(kenpo_id)
+        .bind(status.as_str())
+        .bind(to_millis(at))
+        .execute(&mut *tx)
+        .await?;
         let application = sqlx::query_as::<_, ApplicationRow>(&format!("{APPLICATION} WHERE a.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
@@ -497,6 +546,10 @@ impl QualificationStore for Db {
     }
 }
 
+mod news;
 mod rows;
+mod snapshot;
+pub use news::{QualificationNews, UnannouncedCertificate, UnannouncedDecision};
+pub use snapshot::{CardPerson, NoticeSnapshot};
 #[cfg(test)]
 pub(crate) mod tests;

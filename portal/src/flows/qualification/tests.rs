@@ -143,6 +143,52 @@ fn each_person_gets_their_latest_documents() {
     assert!(listed[1].notice.is_none() && listed[1].application.is_none());
 }
 
+#[test]
+fn a_notice_is_printed_as_issued_and_an_old_one_from_the_member_as_they_stand() {
+    let kenpo = Kenpo {
+        id: "k".into(),
+        issuer: "https://idp.example.jp/realms/k".into(),
+        client_id: "portal".into(),
+        host: None,
+        display_name: "テスト健保".into(),
+        settings: crate::tenant::Settings::default(),
+        client_secret_sealed: None,
+    };
+    let mut now_named = member(Relation::Dependant, "01");
+    now_named.name = "山田 花子".into();
+    let snapshot = NoticeSnapshot {
+        insurer_name: "旧名称健保".into(),
+        insurer_number: "06123456".into(),
+        name: "健保 花子".into(),
+        birth_date: "1981-03-15".into(),
+        symbol: "10".into(),
+        number: "1001".into(),
+        branch: "01".into(),
+        insured: false,
+        acquired_on: Some("2016-06-01".into()),
+    };
+    let notice = IssuedNotice {
+        id: "n".into(),
+        member_id: now_named.id.clone(),
+        issued_on: date!(2025 - 12 - 02),
+        reason: NoticeReason::Enrolment,
+        copay: None,
+        acquired_on: Some(date!(2020 - 01 - 01)),
+        snapshot: Some(snapshot),
+    };
+    let issued = notice_document(&kenpo, &now_named, &notice).unwrap_or_else(|| panic!("a document"));
+    assert_eq!(
+        (issued.name.as_str(), issued.insurer_name.as_str(), issued.insurer_number.as_str()),
+        ("健保 花子", "旧名称健保", "06123456")
+    );
+    assert_eq!((issued.birth_date, issued.acquired_on), (date!(1981 - 03 - 15), Some(date!(2016 - 06 - 01))));
+
+    let old = IssuedNotice { snapshot: None, ..notice };
+    let drawn = notice_document(&kenpo, &now_named, &old).unwrap_or_else(|| panic!("a document"));
+    assert_eq!((drawn.name.as_str(), drawn.insurer_name.as_str()), ("山田 花子", "テスト健保"));
+    assert_eq!(drawn.acquired_on, Some(date!(2020 - 01 - 01)), "the member file's, as before");
+}
+
 async fn signed_in_household(db: &Db) -> (Kenpo, Vec<Member>) {
     let (kenpo_id, _, _) = household(db).await;
     let kenpo =
@@ -198,6 +244,8 @@ async fn a_new_notice_is_announced_to_the_logins_that_may_download_it_once(db: D
         record_notice(&db, &kenpo.id, card, date!(2026 - 01 - 05), NoticeReason::Enrolment, None, now)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+    let stated = notice.snapshot.as_ref().map(|s| (s.name.as_str(), s.branch.as_str(), s.insured));
+    assert_eq!(stated, Some(("健保 花子", "01", false)), "what the notice states, kept as issued");
     let unknown = CardNumber { symbol: "1001", number: "2345", branch: "07" };
     assert!(matches!(
         record_notice(&db, &kenpo.id, unknown, date!(2026 - 01 - 05), NoticeReason::Other, None, now).await,

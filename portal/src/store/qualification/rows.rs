@@ -1,8 +1,10 @@
 //! The qualification tables' rows as sqlx reads them, and their meaning: dates parsed, words
 //! checked, a stored value this version cannot read reported as corrupt rather than guessed.
 
-use crate::domain::{ApplicationReason, ApplicationStatus, Copay, MemberId, NoticeReason, parse_date};
-use crate::store::{Application, Certificate, IssuedNotice, StoreError};
+use crate::domain::{
+    ApplicationReason, ApplicationStatus, Copay, MemberId, NoticeReason, Relation, parse_date,
+};
+use crate::store::{Application, CardPerson, Certificate, IssuedNotice, StoreError};
 use time::Date;
 
 pub(super) fn date(s: &str, column: &'static str) -> Result<Date, StoreError> {
@@ -45,6 +47,7 @@ pub(super) struct NoticeRow {
     pub(super) copay_from: Option<String>,
     pub(super) copay_until: Option<String>,
     pub(super) acquired_on: Option<String>,
+    pub(super) snapshot: Option<String>,
 }
 
 impl TryFrom<NoticeRow> for IssuedNotice {
@@ -63,12 +66,18 @@ impl TryFrom<NoticeRow> for IssuedNotice {
                 "qualification_notices.copay",
             )?,
             acquired_on: optional_date(r.acquired_on.as_deref(), "members.acquired_on")?,
+            snapshot: r
+                .snapshot
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|_| StoreError::Corrupt("qualification_notices.snapshot"))?,
         })
     }
 }
 
 pub(super) const NOTICE: &str = "SELECT n.id, n.member_id, n.issued_on, n.reason, n.copay_percent, n.copay_from, \
-     n.copay_until, m.acquired_on FROM qualification_notices n JOIN members m ON m.id = n.member_id";
+     n.copay_until, m.acquired_on, n.snapshot FROM qualification_notices n JOIN members m ON m.id = n.member_id";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CertificateRow {
@@ -143,4 +152,32 @@ pub(super) struct CardRow {
     pub(super) number: String,
     pub(super) branch: String,
     pub(super) name: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CardPersonRow {
+    id: String,
+    name: String,
+    birth_date: String,
+    symbol: String,
+    number: String,
+    branch: String,
+    relation: String,
+    acquired_on: Option<String>,
+}
+
+impl TryFrom<CardPersonRow> for CardPerson {
+    type Error = StoreError;
+    fn try_from(r: CardPersonRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            member_id: MemberId::from_db(r.id),
+            name: r.name,
+            birth_date: r.birth_date,
+            symbol: r.symbol,
+            number: r.number,
+            branch: r.branch,
+            relation: Relation::parse(&r.relation).ok_or(StoreError::Corrupt("members.relation"))?,
+            acquired_on: r.acquired_on,
+        })
+    }
 }

@@ -59,6 +59,7 @@ async fn notices_round_trip_and_are_announced_once(db: Db) {
         issued_on,
         reason,
         copay,
+        snapshot: None,
         at: at(),
     };
     let first = db
