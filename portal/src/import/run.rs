@@ -57,7 +57,7 @@ pub async fn import_file(
         Some(what) if !options.dry_run => db.kenpo(kenpo.as_str()).await?.map(|k| (what, k)),
         _ => None,
     };
-    let mut tx = db.begin_import(now).await?;
+    let mut tx = db.begin_import(kenpo, now).await?;
     let known = tx.members(kenpo).await?;
     let (rows, written) = match &parsed {
         Parsed::Members(lines) => (lines.len(), write_members(&mut tx, kenpo, lines, &known).await?),
