@@ -147,6 +147,10 @@ pub struct Settings {
     /// Whose 資格情報のお知らせ and 資格確認書 a login handles (spec §6: some kenpo let only the
     /// 被保険者 download the dependants' notices).
     pub qualification_pdf: QualificationPdf,
+    /// 被扶養者資格確認: how many days before a survey's deadline the insured of a household
+    /// with sheets still to hand in is reminded by mail, once at each (0: on the deadline day);
+    /// empty: never.
+    pub survey_reminder_days: Vec<u16>,
 }
 
 /// Who downloads whose 資格情報のお知らせ and applies for whose 資格確認書.
@@ -179,9 +183,14 @@ impl Default for Settings {
             insurer_number: String::new(),
             qualification_pdf: QualificationPdf::default(),
             mail_from: String::new(),
+            survey_reminder_days: vec![7, 1],
         }
     }
 }
+
+/// At most this many reminders per survey, each at most this many days before its deadline.
+const MAX_REMINDERS: usize = 5;
+const MAX_REMINDER_DAYS: u16 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -197,6 +206,10 @@ pub enum SettingsError {
     InsurerNumber,
     #[error("kenpo settings: mail_from must be a mail address (info@example.jp)")]
     MailFrom,
+    #[error(
+        "kenpo settings: survey_reminder_days takes at most {MAX_REMINDERS} days, each from 0 to {MAX_REMINDER_DAYS}"
+    )]
+    SurveyReminderDays,
 }
 
 impl Settings {
@@ -221,6 +234,11 @@ impl Settings {
         let from = settings.mail_from.trim();
         if !from.is_empty() && from.parse::<shared_runtime::mail::Address>().is_err() {
             return Err(SettingsError::MailFrom);
+        }
+        if settings.survey_reminder_days.len() > MAX_REMINDERS
+            || settings.survey_reminder_days.iter().any(|&d| d > MAX_REMINDER_DAYS)
+        {
+            return Err(SettingsError::SurveyReminderDays);
         }
         Ok(settings)
     }
@@ -271,5 +289,15 @@ mod tests {
             Err(SettingsError::MailFrom)
         ));
         assert!(Settings::parse(r#"{"mail_from":"info@kenpo.example.jp"}"#).is_ok());
+        assert!(matches!(
+            Settings::parse(r#"{"survey_reminder_days":[61]}"#),
+            Err(SettingsError::SurveyReminderDays)
+        ));
+        assert!(matches!(
+            Settings::parse(r#"{"survey_reminder_days":[1,2,3,4,5,6]}"#),
+            Err(SettingsError::SurveyReminderDays)
+        ));
+        let never = Settings::parse(r#"{"survey_reminder_days":[]}"#);
+        assert_eq!(never.ok().map(|s| s.survey_reminder_days), Some(vec![]));
     }
 }

@@ -1,6 +1,6 @@
 //! The daily retention job: for every kenpo, deletes health data older than the kenpo's
-//! `retention_months` (settings JSON; default 24), and MYメール messages older than its
-//! `inbox_retention_months`. The integrator starts it from `app.rs`.
+//! `retention_months` (settings JSON; default 24), and MYメール messages and the trail of update
+//! mails older than its `inbox_retention_months`. The integrator starts it from `app.rs`.
 
 use crate::app::AppState;
 use crate::domain::Month;
@@ -44,6 +44,11 @@ pub async fn purge_every_kenpo(
     let kenpos = state.db.kenpos().await?;
     let messages = crate::flows::inbox::purge(&state.db, &kenpos, now).await?;
     tracing::info!(messages, "retention: deleted MYメール messages past each kenpo's inbox_retention_months");
+    let mails = crate::flows::update_mails::purge(&state.db, &kenpos, now).await?;
+    tracing::info!(
+        mails,
+        "retention: deleted the trail of update mails past each kenpo's inbox_retention_months"
+    );
     Ok(())
 }
 
