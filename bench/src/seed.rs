@@ -71,6 +71,7 @@ pub async fn seed(url: &str) -> anyhow::Result<Seeded> {
             signing_alg: Algorithm::ES256,
             jwks: None,
             rotate_refresh_tokens: true,
+            audiences: vec![],
         };
     let service = client(SERVICE_CLIENT, SERVICE_SECRET, vec![GrantType::ClientCredentials], vec![]);
     clients::create(&db, &master, &realm, service, now).await.context("registering the service client")?;

@@ -89,6 +89,7 @@ pub async fn ensure(state: &AppState) -> Result<DemoInfo, DemoError> {
             signing_alg: Algorithm::ES256,
             jwks: None,
             rotate_refresh_tokens: true,
+            audiences: vec![],
         };
         clients::create(&state.db, master, &realm, spec, now).await?;
     }

@@ -125,6 +125,10 @@ struct ClientArgs {
     /// A JWK Set file with the client's public keys, for private_key_jwt authentication.
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
+    /// A resource server its access tokens are also for (`aud`; repeat for more), which may then
+    /// introspect them: the portal's client id, for a kenpo system calling the kenpo API.
+    #[arg(long = "audience", value_name = "CLIENT_ID")]
+    audiences: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +285,7 @@ async fn client(args: ClientArgs, state: AppState) -> anyhow::Result<()> {
         signing_alg,
         jwks,
         rotate_refresh_tokens: !args.no_refresh_rotation,
+        audiences: args.audiences,
     };
     let (client, secret) =
         clients::create(&state.db, &state.master_key, &realm, spec, state.clock.now()).await?;

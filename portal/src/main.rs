@@ -104,6 +104,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the kenpo's latest update mails and survey reminders: to whom, what kind, how it went.
+    UpdateMails {
+        #[arg(long, value_name = "ISSUER")]
+        kenpo: String,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// JSON instead of tab-separated lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the kenpo's systems (clients at its IdP realm) may do through the kenpo API.
     ApiClient {
         #[command(subcommand)]
@@ -251,6 +262,7 @@ async fn main() -> ExitCode {
         Command::Reads { kenpo, from, to, json } => {
             reads(&config, &kenpo, from, to.unwrap_or(from), json).await
         }
+        Command::UpdateMails { kenpo, limit, json } => update_mails(&config, &kenpo, limit, json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -621,6 +633,32 @@ async fn reads(
     }
     if i64::try_from(records.len()).is_ok_and(|n| n >= kenpo_portal::flows::audit::MAX_ROWS) {
         eprintln!("kenpo-portal: the listing stopped at {} reads; ask for a shorter period", records.len());
+    }
+    Ok(())
+}
+
+async fn update_mails(config: &Config, issuer: &str, limit: u32, json: bool) -> Result<(), Failure> {
+    let (db, kenpo) = open(config, issuer).await?;
+    let trail = kenpo_portal::flows::update_mails::trail(&db, kenpo.as_str(), limit).await?;
+    db.close().await;
+    if json {
+        return print_json(&trail);
+    }
+    let when = |t: Option<OffsetDateTime>| t.map(|t| t.to_string()).unwrap_or_default();
+    println!("state\ttopic\trecipient\tmember\tattempts\tsent_at\tnext_attempt_at\tlast_error");
+    for m in trail {
+        let state = serde_json::to_value(m.state)?;
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            state.as_str().unwrap_or_default(),
+            m.topic,
+            m.recipient,
+            m.member_id,
+            m.attempts,
+            when(m.sent_at),
+            when(m.next_attempt_at),
+            m.last_error.unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -154,6 +154,10 @@ pub struct Settings {
     /// of 氏名 or 記号番号; `flows::qualification::on_import`). Off: the kenpo records each notice
     /// through its API.
     pub qualification_notice_on_import: bool,
+    /// 被扶養者資格確認: how many days before a survey's deadline the insured of a household
+    /// with sheets still to hand in is reminded by mail, once at each (0: on the deadline day);
+    /// empty: never.
+    pub survey_reminder_days: Vec<u16>,
 }
 
 /// Who downloads whose 資格情報のお知らせ and applies for whose 資格確認書.
@@ -188,9 +192,14 @@ impl Default for Settings {
             qualification_notice_on_import: false,
             mail_from: String::new(),
             notice_retention_months: 24,
+            survey_reminder_days: vec![7, 1],
         }
     }
 }
+
+/// At most this many reminders per survey, each at most this many days before its deadline.
+const MAX_REMINDERS: usize = 5;
+const MAX_REMINDER_DAYS: u16 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -208,6 +217,10 @@ pub enum SettingsError {
     MailFrom,
     #[error("kenpo settings: notice_retention_months must be between 1 and 120")]
     NoticeRetention,
+    #[error(
+        "kenpo settings: survey_reminder_days takes at most {MAX_REMINDERS} days, each from 0 to {MAX_REMINDER_DAYS}"
+    )]
+    SurveyReminderDays,
 }
 
 impl Settings {
@@ -235,6 +248,11 @@ impl Settings {
         let from = settings.mail_from.trim();
         if !from.is_empty() && from.parse::<shared_runtime::mail::Address>().is_err() {
             return Err(SettingsError::MailFrom);
+        }
+        if settings.survey_reminder_days.len() > MAX_REMINDERS
+            || settings.survey_reminder_days.iter().any(|&d| d > MAX_REMINDER_DAYS)
+        {
+            return Err(SettingsError::SurveyReminderDays);
         }
         Ok(settings)
     }
@@ -298,5 +316,15 @@ mod tests {
             Err(SettingsError::MailFrom)
         ));
         assert!(Settings::parse(r#"{"mail_from":"info@kenpo.example.jp"}"#).is_ok());
+        assert!(matches!(
+            Settings::parse(r#"{"survey_reminder_days":[61]}"#),
+            Err(SettingsError::SurveyReminderDays)
+        ));
+        assert!(matches!(
+            Settings::parse(r#"{"survey_reminder_days":[1,2,3,4,5,6]}"#),
+            Err(SettingsError::SurveyReminderDays)
+        ));
+        let never = Settings::parse(r#"{"survey_reminder_days":[]}"#);
+        assert_eq!(never.ok().map(|s| s.survey_reminder_days), Some(vec![]));
     }
 }

@@ -150,6 +150,7 @@ impl Idp {
             signing_alg: alg,
             jwks: None,
             rotate_refresh_tokens: true,
+            audiences: vec![],
         };
         let state = &self.state;
         clients::create(&state.db, &state.master_key, &self.realm, spec, self.now())

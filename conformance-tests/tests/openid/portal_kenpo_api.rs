@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 on_every_backend!(
     a_kenpo_system_is_known_by_its_idp_token_and_may_do_only_what_it_was_granted,
     tokens_not_signed_by_the_kenpos_realm_are_refused_with_401,
+    a_token_for_another_audience_or_revoked_at_the_idp_is_refused_at_once,
 );
 
 /// `GET /api/kenpo/roles` with `bearer`: the status, the challenge and the JSON body.
@@ -101,4 +102,42 @@ async fn tokens_not_signed_by_the_kenpos_realm_are_refused_with_401(idp: Idp) {
         );
         assert!(body.get("roles").is_none(), "{what}");
     }
+}
+
+/// RFC 9068 §4: a token whose `aud` does not name the portal is not for it, whoever signed it;
+/// RFC 7662: the portal asks the IdP, so a token the IdP revoked stops at once, not at expiry.
+async fn a_token_for_another_audience_or_revoked_at_the_idp_is_refused_at_once(idp: Idp) {
+    let portal = idp.spawn_portal().await;
+    let elsewhere = idp
+        .kenpo_system_for(
+            &portal,
+            "other-resource-user",
+            &[ApiRole::ManageNotices],
+            vec!["reports".to_owned()],
+        )
+        .await;
+    let token = idp.system_token(&elsewhere).await;
+    let (status, challenge, body) = roles(&idp, &portal, Some(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    let (db, rps, now) = (&portal.state.db, &portal.state.rps, portal.state.clock.unix());
+    assert!(matches!(
+        kenpo_api::authorize(db, rps, &token, ApiRole::ManageNotices, now).await,
+        Err(ApiAuthError::Unauthenticated("the token is not for the portal (aud)"))
+    ));
+
+    let system = idp.kenpo_system(&portal, "kihan-system", &[ApiRole::ManageNotices]).await;
+    let token = idp.system_token(&system).await;
+    assert_eq!(roles(&idp, &portal, Some(&token)).await.0, StatusCode::OK);
+    let revoked = idp
+        .http
+        .post(idp.endpoint("/protocol/openid-connect/revoke"))
+        .basic_auth(&system.client.client_id, Some(&system.client.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("revoke: {e}"));
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let (status, _, body) = roles(&idp, &portal, Some(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked minutes before it would expire: {body}");
 }

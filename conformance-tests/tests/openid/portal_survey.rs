@@ -182,10 +182,10 @@ async fn a_dependants_survey_runs_from_opening_to_decision(idp: Idp) {
     let db = &portal.state.db;
 
     // Reminders: one per household still to answer, once a day.
-    let due = survey::due_reminders(db, &kenpo, today, 30).await.unwrap_or_else(|e| panic!("{e}"));
+    let due = survey::due_reminders(db, &kenpo, today, &[30]).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(due.len(), 2, "{due:?}");
     survey::mark_reminded(db, &due, today).await.unwrap_or_else(|e| panic!("{e}"));
-    let again = survey::due_reminders(db, &kenpo, today, 30).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = survey::due_reminders(db, &kenpo, today, &[30]).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(again.is_empty(), "reminded today already: {again:?}");
 
     let browser = idp.browser();

@@ -3,17 +3,26 @@
 //! of the household's rows are new, saying nothing of them — and nobody else; the same file
 //! again mails nobody; a mail server that is down gets the mail once it is back. MYメール gets the
 //! portal's message for every login who would see the new data, once.
+//!
+//! Survey reminders (issue 8 item 3): before a 被扶養者資格確認 deadline, the insured of each
+//! household with sheets still to hand in gets one mail at each of the kenpo's reminder points,
+//! opted in to mails or not, naming nobody; one still waiting once the deadline has passed is
+//! withdrawn.
 
 use crate::helpers::{Idp, SmtpSink, log_in_at, on_every_backend};
 use kenpo_portal::domain::KenpoId;
-use kenpo_portal::flows::inbox;
+use kenpo_portal::flows::update_mails::reminders::HANDED_IN;
+use kenpo_portal::flows::{inbox, survey};
 use kenpo_portal::import::{ImportKind, ImportOptions, ImportReport, import_file};
-use kenpo_portal::mail::job::deliver_now;
+use kenpo_portal::mail::job::{announce_now, deliver_now};
 use kenpo_portal::store::{Db, MemberStore, PreferenceStore, UpdateMailStore};
 use reqwest::StatusCode;
 use shared_runtime::smtp_sink::unused_port;
 
-on_every_backend!(an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries_a_down_server);
+on_every_backend!(
+    an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries_a_down_server,
+    survey_reminders_reach_the_insured_who_must_act_once_at_each_point
+);
 
 /// IdP subjects of members the test never signs in as.
 const NEVER: &str = "0b7d7a52-6a0e-4f43-9a8e-2f1c3c1d0a01";
@@ -154,4 +163,104 @@ async fn an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries
     assert_eq!(db.kenpo_update_mails(&kenpo, 10).await.map(|m| m.len()).ok(), Some(1));
     let unread = inbox::unread(db, &suite.id, &settings, now).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(unread, 1, "no second MYメール message either");
+}
+
+const DAY: i64 = 24 * 60 * 60;
+
+async fn survey_reminders_reach_the_insured_who_must_act_once_at_each_point(idp: Idp) {
+    // Arrange: three households with a grown dependant each. 10-1001 is the suite's member, who
+    // logged in and opted in to no mail at all; 20-2002's insured never logged in; 30-3003's
+    // insured logged in, in English.
+    let mut sink = SmtpSink::start().await;
+    let portal = idp
+        .spawn_portal_with(&[
+            ("KENPO_PORTAL_SMTP_URL", sink.url().as_str()),
+            ("KENPO_PORTAL_MAIL_DOMAIN", "conformance.example.jp"),
+        ])
+        .await;
+    let db = &portal.state.db;
+    let kenpo = portal.state.kenpo_id.clone();
+    let sub = idp.member.sub.clone();
+    import(
+        db,
+        &kenpo,
+        ImportKind::Members,
+        &format!(
+            "{MEMBERS}10,1001,00,本人,健保 太郎,,19790822,1,,,{sub}\n10,1001,01,家族,健保 花子,,19810315,2,,,\n\
+             20,2002,00,本人,未登 次郎,,19800101,1,,,{NEVER}\n20,2002,01,家族,未登 春子,,19820101,2,,,\n\
+             30,3003,00,本人,英語 三郎,,19800101,1,,,{OPTED_OUT}\n30,3003,01,家族,英語 秋子,,19820101,2,,,\n"
+        ),
+    )
+    .await;
+    let suite = member(db, &kenpo, &sub).await;
+    db.record_login(&suite.id, Some(&idp.member.email), "ja", 0).await.unwrap_or_else(|e| panic!("{e}"));
+    let english = member(db, &kenpo, OPTED_OUT).await;
+    db.record_login(&english.id, Some("saburo@example.jp"), "en", 0).await.unwrap_or_else(|e| panic!("{e}"));
+    let today = portal.state.clock.today_in_japan();
+    let deadline = today + time::Duration::days(10);
+    let spec = survey::OpenSurvey {
+        title: "2026年度 被扶養者資格確認".to_owned(),
+        base_date: today,
+        deadline,
+        scope: survey::Scope { min_age: Some(18), members: vec![] },
+    };
+    let (_, sheets) = survey::open(db, &kenpo, spec, "test", portal.state.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sheets, 3);
+
+    // Ten days before the deadline nothing is due (the default points are 7 days and 1 day before).
+    assert_eq!(announce_now(&portal.state).await, 0, "too early");
+
+    // A week before: one mail to each insured who logged in; none to the one who never did.
+    portal.state.clock.advance(3 * DAY);
+    assert_eq!(announce_now(&portal.state).await, 2);
+    assert_eq!(announce_now(&portal.state).await, 0, "once a point");
+    assert_eq!(deliver_now(&portal.state).await.unwrap_or_else(|e| panic!("{e}")), 2);
+    let mut mails = vec![sink.next().await, sink.next().await];
+    sink.assert_no_more().await;
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    let addresses: Vec<_> = mails.iter().map(|m| m.to.clone()).collect();
+    let mut expected = vec![vec![idp.member.email.clone()], vec!["saburo@example.jp".to_owned()]];
+    expected.sort();
+    assert_eq!(addresses, expected);
+    for mail in &mails {
+        let parsed = mail.parsed();
+        let subject = parsed.header("Subject").unwrap_or_default().to_owned();
+        let text =
+            parsed.part("text/plain").unwrap_or_else(|| panic!("a text part: {}", mail.data)).to_owned();
+        let english = mail.to == vec!["saburo@example.jp".to_owned()];
+        if english {
+            assert!(subject.contains("annual check"), "{subject}");
+            assert!(text.contains(&format!("{}/survey?lang=en", portal.url)), "{text}");
+        } else {
+            assert_eq!(
+                subject,
+                "【コンフォーマンス健康保険組合加入者ページ】被扶養者資格確認のご提出期限が近づいています"
+            );
+            assert!(text.contains(&format!("{}/survey?lang=ja", portal.url)), "{text}");
+        }
+        for name in ["花子", "秋子", "太郎", "三郎", "健保", "英語"] {
+            assert!(!mail.data.contains(name), "the reminder names {name}: {text}");
+        }
+        assert!(!text.contains("/settings"), "not an opt-in mail: {text}");
+    }
+
+    // Nothing more until the day before.
+    portal.state.clock.advance(5 * DAY);
+    assert_eq!(announce_now(&portal.state).await, 0, "between the points");
+    portal.state.clock.advance(DAY);
+    assert_eq!(announce_now(&portal.state).await, 2, "the day before");
+
+    // Those reminders wait (say the mail server was busy) until the deadline has passed: they
+    // are withdrawn, not sent.
+    portal.state.clock.advance(2 * DAY);
+    assert_eq!(deliver_now(&portal.state).await.unwrap_or_else(|e| panic!("{e}")), 0);
+    sink.assert_no_more().await;
+    let trail = db.kenpo_update_mails(&kenpo, 10).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(trail.len(), 4, "{trail:?}");
+    let withdrawn: Vec<_> = trail.iter().filter(|m| m.last_error.as_deref() == Some(HANDED_IN)).collect();
+    assert_eq!(withdrawn.len(), 2, "{trail:?}");
+    assert!(withdrawn.iter().all(|m| m.sent_at.is_none() && m.next_attempt_at.is_none()));
+    assert!(trail.iter().all(|m| m.category == "survey_reminder"));
 }

@@ -25,6 +25,7 @@ on_every_backend!(
     backchannel_logout_is_retried_until_the_client_answers,
     rfc7009_a_revoked_client_credentials_token_is_inactive,
     refresh_token_of_a_client_without_rotation_stays_valid,
+    rfc9068_an_audience_may_introspect_the_tokens_meant_for_it,
 );
 
 const INTROSPECT: &str = "/protocol/openid-connect/token/introspect";
@@ -57,6 +58,7 @@ async fn register(
         signing_alg: Algorithm::ES256,
         jwks,
         rotate_refresh_tokens,
+        audiences: vec![],
     };
     clients::create(&idp.state.db, &idp.state.master_key, &idp.realm, spec, idp.now())
         .await
@@ -344,4 +346,56 @@ async fn refresh_token_of_a_client_without_rotation_stays_valid(idp: Idp) {
         assert!(again.refresh_token.is_none(), "no rotation, no new refresh token");
         assert_eq!(idp.userinfo(&again.access_token).await.status(), StatusCode::OK);
     }
+}
+
+/// RFC 9068 §3 and RFC 7662 §4: a client whose audience mapper names a resource server gets
+/// tokens whose `aud` names it too, and that resource server (here the suite's RP) may ask
+/// whether such a token is still active; a revocation shows there at once. Others see nothing.
+async fn rfc9068_an_audience_may_introspect_the_tokens_meant_for_it(idp: Idp) {
+    let secret = shared_crypto::random::token();
+    let spec = ClientSpec {
+        client_id: "kenpo-batch".to_owned(),
+        name: None,
+        confidential: true,
+        secret: Some(SecretString::from(secret.clone())),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        grant_types: vec![GrantType::ClientCredentials],
+        pkce_required: false,
+        signing_alg: Algorithm::ES256,
+        jwks: None,
+        rotate_refresh_tokens: false,
+        audiences: vec![idp.client.client_id.clone(), " ".to_owned()],
+    };
+    let refused =
+        clients::create(&idp.state.db, &idp.state.master_key, &idp.realm, spec.clone(), idp.now()).await;
+    assert!(refused.is_err(), "an empty audience is refused");
+    let spec = ClientSpec { audiences: vec![idp.client.client_id.clone()], ..spec };
+    clients::create(&idp.state.db, &idp.state.master_key, &idp.realm, spec, idp.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let batch = TestClient { client_id: "kenpo-batch".to_owned(), secret, ..idp.client.clone() };
+    let response =
+        idp.token_request(&batch, ClientAuth::Basic, &[("grant_type", "client_credentials")]).await;
+    let (status, body) = json(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["aud"], serde_json::json!(["kenpo-batch", idp.client.client_id]), "{claims}");
+
+    let stranger = client_with(&idp, "stranger", vec![GrantType::AuthorizationCode], None).await;
+    let introspect_as = |client: &TestClient| {
+        let (id, secret) = (client.client_id.clone(), client.secret.clone());
+        let request =
+            idp.http.post(idp.endpoint(INTROSPECT)).basic_auth(id, Some(secret)).form(&[("token", &token)]);
+        async move { json(request.send().await.unwrap_or_else(|e| panic!("{e}"))).await.1 }
+    };
+    let seen = introspect_as(&idp.client).await;
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["client_id"], "kenpo-batch");
+    assert_eq!(introspect_as(&stranger).await, serde_json::json!({"active": false}), "not its audience");
+
+    assert_eq!(revoke(&idp, &batch, &token).await, StatusCode::OK);
+    assert_eq!(introspect_as(&idp.client).await, serde_json::json!({"active": false}));
 }

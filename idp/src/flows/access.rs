@@ -40,6 +40,15 @@ impl Access {
     pub fn client_id(&self) -> Option<&str> {
         self.claims.get("client_id").and_then(Value::as_str)
     }
+
+    /// Whether the token names `client_id` in `aud` (a string, or an array of them).
+    pub fn is_for(&self, client_id: &str) -> bool {
+        match self.claims.get("aud") {
+            Some(Value::String(aud)) => aud == client_id,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+            _ => false,
+        }
+    }
 }
 
 fn revoked_jti_key(jti: &str) -> String {
@@ -114,12 +123,16 @@ pub struct Introspection {
 }
 
 /// RFC 7662: access tokens by verification, refresh tokens by their stored hash. A client sees
-/// only its own tokens.
+/// only its own tokens, and the access tokens it is an audience of (a resource server checking
+/// the tokens it is given: the portal, for the kenpo's systems).
 pub async fn introspect(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<Introspection, TokenError> {
     let inactive = Introspection { active: false, claims: Map::new() };
     if token.contains('.') {
         return Ok(match verify(ctx, token).await {
-            Ok(access) if access.client_id() == Some(client.client_id.as_str()) => {
+            Ok(access)
+                if access.client_id() == Some(client.client_id.as_str())
+                    || access.is_for(client.client_id.as_str()) =>
+            {
                 let mut claims = access.claims;
                 claims.remove("grant");
                 claims.insert("token_type".to_owned(), "Bearer".into());

@@ -67,6 +67,7 @@ pub async fn ensure_console(ctx: &Ctx<'_>) -> Result<Client, FlowError> {
                 signing_alg: Algorithm::ES256,
                 jwks: None,
                 rotate_refresh_tokens: true,
+                audiences: vec![],
             };
             match clients::create(ctx.db, ctx.master, ctx.realm, spec, ctx.now).await {
                 Ok((client, _)) => Ok(client),

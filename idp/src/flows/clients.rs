@@ -35,6 +35,8 @@ pub struct ClientSpec {
     pub jwks: Option<shared_crypto::keys::JwkSet>,
     /// Rotate refresh tokens on every use, revoking the grant when a used one comes back.
     pub rotate_refresh_tokens: bool,
+    /// Resource servers its access tokens are also for (Keycloak's audience mapper).
+    pub audiences: Vec<String>,
 }
 
 /// Registers the client. A confidential client's secret is returned once, here, and only its
@@ -54,6 +56,34 @@ pub async fn create<S: ClientStore + KeyStore + Sync>(
 
 /// Checks a spec and makes what the store keeps: parsed URIs, and for a confidential client
 /// its secret (the given one or a new one) with its keyed hash.
+/// At most this many audiences per client, each at most this long.
+const MAX_AUDIENCES: usize = 10;
+const MAX_AUDIENCE_CHARS: usize = 255;
+
+/// The audiences as given, trimmed, once each, in order; refuses empty, over-long or too many.
+fn audiences(given: Vec<String>) -> Result<Vec<String>, FlowError> {
+    let mut kept: Vec<String> = Vec::new();
+    for audience in given {
+        let audience = audience.trim();
+        if audience.is_empty()
+            || audience.chars().count() > MAX_AUDIENCE_CHARS
+            || audience.contains(char::is_control)
+        {
+            return Err(FlowError::invalid(
+                "audience",
+                "must be 1 to 255 characters, without control characters",
+            ));
+        }
+        if !kept.iter().any(|a| a == audience) {
+            kept.push(audience.to_owned());
+        }
+    }
+    if kept.len() > MAX_AUDIENCES {
+        return Err(FlowError::invalid("audience", "at most 10 per client"));
+    }
+    Ok(kept)
+}
+
 pub fn prepare(master: &MasterKey, spec: ClientSpec) -> Result<(NewClient, Option<SecretString>), FlowError> {
     let client_id = ClientId::parse(&spec.client_id).map_err(|e| FlowError::invalid("client_id", e))?;
     let uris = |field: &'static str, raw: &[String]| {
@@ -96,6 +126,7 @@ pub fn prepare(master: &MasterKey, spec: ClientSpec) -> Result<(NewClient, Optio
         id_token_signing_alg: spec.signing_alg,
         jwks: spec.jwks,
         rotate_refresh_tokens: spec.rotate_refresh_tokens,
+        audiences: audiences(spec.audiences)?,
     };
     Ok((new, secret))
 }

@@ -358,10 +358,20 @@ async fn mint(
     let lifetime = i64::from(ctx.realm.settings.access_token_seconds);
     let iat = ctx.now.unix_timestamp();
     let sub = user.map_or_else(|| format!("service-account-{}", client.client_id), |u| u.id.clone());
+    // RFC 9068 §3: `aud` names who the token is for: the client itself, and the resource
+    // servers its audience mappers name (a string when it is only the client, as before).
+    let aud = if client.audiences.is_empty() {
+        serde_json::Value::from(client.client_id.as_str())
+    } else {
+        std::iter::once(client.client_id.as_str())
+            .chain(client.audiences.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .into()
+    };
     let mut access = serde_json::json!({
         "iss": ctx.issuer,
         "sub": sub,
-        "aud": client.client_id.as_str(),
+        "aud": aud,
         "client_id": client.client_id.as_str(),
         "scope": grant.scope,
         "iat": iat,

@@ -152,6 +152,33 @@ pub struct ClientExport {
     /// Keycloak's client attributes are single strings: `"post.logout.redirect.uris":
     /// "https://a/##https://b/"`.
     pub attributes: BTreeMap<String, String>,
+    /// Its protocol mappers; of them only the audience mappers are taken over.
+    pub protocol_mappers: Vec<MapperExport>,
+}
+
+/// A protocol mapper (`ProtocolMapperRepresentation`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MapperExport {
+    pub protocol_mapper: String,
+    pub config: BTreeMap<String, String>,
+}
+
+impl MapperExport {
+    /// The audience an `oidc-audience-mapper` puts in access tokens; `None` for any other
+    /// mapper, or one that leaves access tokens alone.
+    pub fn access_token_audience(&self) -> Option<&str> {
+        if self.protocol_mapper != "oidc-audience-mapper"
+            || self.config.get("access.token.claim").is_some_and(|v| v != "true")
+        {
+            return None;
+        }
+        let audience = self
+            .config
+            .get("included.client.audience")
+            .or_else(|| self.config.get("included.custom.audience"));
+        audience.map(|a| a.trim()).filter(|a| !a.is_empty())
+    }
 }
 
 impl ClientExport {

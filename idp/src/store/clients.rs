@@ -43,6 +43,8 @@ pub struct Client {
     pub jwks: Option<JwkSet>,
     /// Each refresh hands out a new refresh token and retires the old one (reuse revokes).
     pub rotate_refresh_tokens: bool,
+    /// The resource servers its access tokens are also for (`aud`), which may introspect them.
+    pub audiences: Vec<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -67,6 +69,7 @@ pub struct NewClient {
     pub id_token_signing_alg: Algorithm,
     pub jwks: Option<JwkSet>,
     pub rotate_refresh_tokens: bool,
+    pub audiences: Vec<String>,
 }
 
 pub trait ClientStore {
@@ -115,6 +118,7 @@ struct ClientRow {
     id_token_signing_alg: String,
     jwks: Option<String>,
     rotate_refresh_tokens: i16,
+    audiences: String,
     created_at: i64,
 }
 
@@ -143,6 +147,7 @@ impl TryFrom<ClientRow> for Client {
                 .map_err(|_| StoreError::corrupt("clients.id_token_signing_alg"))?,
             jwks: row.jwks.as_deref().map(|j| from_json("clients.jwks", j)).transpose()?,
             rotate_refresh_tokens: is_set(row.rotate_refresh_tokens),
+            audiences: from_json("clients.audiences", &row.audiences)?,
             created_at: from_millis(row.created_at),
         })
     }
@@ -150,7 +155,7 @@ impl TryFrom<ClientRow> for Client {
 
 const SELECT: &str = "SELECT id, realm_id, client_id, name, enabled, confidential, secret_hash, \
      redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, grant_types, \
-     pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at FROM clients";
+     pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, audiences, created_at FROM clients";
 
 /// Inserts a client on `conn` (alone, or inside a migration's transaction).
 pub(super) async fn insert_client(
@@ -175,13 +180,14 @@ pub(super) async fn insert_client(
         id_token_signing_alg: new.id_token_signing_alg,
         jwks: new.jwks,
         rotate_refresh_tokens: new.rotate_refresh_tokens,
+        audiences: new.audiences,
         created_at: now,
     };
     sqlx::query(
         "INSERT INTO clients (id, realm_id, client_id, name, enabled, confidential, \
          secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, \
-         grant_types, pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         grant_types, pkce_required, id_token_signing_alg, jwks, rotate_refresh_tokens, audiences, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&client.id)
     .bind(&client.realm_id)
@@ -198,6 +204,7 @@ pub(super) async fn insert_client(
     .bind(client.id_token_signing_alg.as_str())
     .bind(client.jwks.as_ref().map(to_json))
     .bind(flag(client.rotate_refresh_tokens))
+    .bind(to_json(&client.audiences))
     .bind(to_millis(now))
     .execute(&mut *conn)
     .await
@@ -255,7 +262,7 @@ impl ClientStore for Db {
             "UPDATE clients SET client_id = $1, name = $2, enabled = $3, confidential = $4, secret_hash = $5, \
              redirect_uris = $6, post_logout_redirect_uris = $7, backchannel_logout_uri = $8, \
              grant_types = $9, pkce_required = $10, id_token_signing_alg = $11, jwks = $12, \
-             rotate_refresh_tokens = $13 WHERE realm_id = $14 AND id = $15",
+             rotate_refresh_tokens = $13, audiences = $14 WHERE realm_id = $15 AND id = $16",
         )
         .bind(client.client_id.as_str())
         .bind(&client.name)
@@ -270,6 +277,7 @@ impl ClientStore for Db {
         .bind(client.id_token_signing_alg.as_str())
         .bind(client.jwks.as_ref().map(to_json))
         .bind(flag(client.rotate_refresh_tokens))
+        .bind(to_json(&client.audiences))
         .bind(&client.realm_id)
         .bind(&client.id)
         .execute(self.pool())

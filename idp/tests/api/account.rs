@@ -407,6 +407,7 @@ async fn the_sessions_page_signs_one_session_out_with_back_channel_logout(app: T
         signing_alg: Algorithm::ES256,
         jwks: None,
         rotate_refresh_tokens: true,
+        audiences: vec![],
     };
     clients::create(&state.db, &state.master_key, &kenpo.realm, rp2, kenpo.app.clock.now())
         .await

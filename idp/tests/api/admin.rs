@@ -54,6 +54,7 @@ pub async fn service_account(app: &TestApp, realm: &kenpo_idp::store::Realm, cli
         signing_alg: Algorithm::ES256,
         jwks: None,
         rotate_refresh_tokens: false,
+        audiences: vec![],
     };
     let (_, secret) = clients::create(&app.state.db, &app.state.master_key, realm, spec, app.clock.now())
         .await

@@ -10,6 +10,7 @@ on_every_backend!(
     clients_are_registered_changed_and_their_secrets_rotated,
     realm_settings_terms_and_events,
     every_documented_operation_exists_and_asks_for_a_token,
+    an_audience_mapper_puts_the_resource_server_in_the_tokens_aud,
 );
 
 fn clients() -> String {
@@ -249,4 +250,69 @@ async fn every_documented_operation_exists_and_asks_for_a_token(app: TestApp) {
         let documented = paths.get(*path).and_then(|item| item.get(method.to_lowercase()));
         assert!(documented.is_some(), "{method} {path} is served but not documented");
     }
+}
+
+/// Keycloak's audience mapper, inline in the client (as `kcadm create clients -f` sends it): the
+/// client's tokens then name the resource server in `aud`; it is read back the same way, kept
+/// across a change that does not name mappers, and cleared by an empty list. Other mapper kinds
+/// are refused rather than silently ignored.
+async fn an_audience_mapper_puts_the_resource_server_in_the_tokens_aud(app: TestApp) {
+    let admin = Admin::new(app).await;
+    let token = admin.token("ops-admin").await;
+    let mapper = json!({
+        "name": "portal audience",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-audience-mapper",
+        "config": { "included.client.audience": "portal", "access.token.claim": "true" }
+    });
+    let unknown = json!({ "name": "x", "protocolMapper": "oidc-hardcoded-claim-mapper", "config": {} });
+    let new = |mappers: Value| {
+        json!({
+            "clientId": "kenpo-notices",
+            "publicClient": false,
+            "standardFlowEnabled": false,
+            "serviceAccountsEnabled": true,
+            "protocolMappers": mappers
+        })
+    };
+    let refused = admin.call(Method::POST, &clients(), Some(&token), Some(new(json!([unknown])))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("oidc-hardcoded-claim-mapper"), "{}", refused.body);
+
+    let made = admin.call(Method::POST, &clients(), Some(&token), Some(new(json!([mapper])))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let made = made.json();
+    let id = made["id"].as_str().unwrap_or_default().to_owned();
+    let secret = made["secret"].as_str().unwrap_or_default().to_owned();
+    let access = token_of(admin.app(), REALM, "kenpo-notices", &secret).await;
+    assert_eq!(claims_of(&access)["aud"], json!(["kenpo-notices", "portal"]));
+
+    let read = admin.call(Method::GET, &format!("{}/{id}", clients()), Some(&token), None).await.json();
+    let mappers = read["protocolMappers"].as_array().cloned().unwrap_or_default();
+    assert_eq!(mappers.len(), 1, "{read}");
+    assert_eq!(mappers[0]["protocolMapper"], "oidc-audience-mapper");
+    assert_eq!(mappers[0]["config"]["included.client.audience"], "portal");
+
+    let rename = json!({ "name": "お知らせ配信" });
+    let kept = admin.call(Method::PUT, &format!("{}/{id}", clients()), Some(&token), Some(rename)).await;
+    assert_eq!(kept.status, StatusCode::NO_CONTENT, "{}", kept.body);
+    let read = admin.call(Method::GET, &format!("{}/{id}", clients()), Some(&token), None).await.json();
+    assert_eq!(read["protocolMappers"].as_array().map(Vec::len), Some(1), "kept: {read}");
+
+    let none = json!({ "protocolMappers": [] });
+    let cleared = admin.call(Method::PUT, &format!("{}/{id}", clients()), Some(&token), Some(none)).await;
+    assert_eq!(cleared.status, StatusCode::NO_CONTENT, "{}", cleared.body);
+    let access = token_of(admin.app(), REALM, "kenpo-notices", &secret).await;
+    assert_eq!(claims_of(&access)["aud"], "kenpo-notices");
+}
+
+/// The claims of a JWT the IdP just issued (its signature is the protocol suite's business).
+fn claims_of(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }

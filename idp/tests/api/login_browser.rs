@@ -72,6 +72,7 @@ impl Kenpo {
             signing_alg: Algorithm::ES256,
             jwks: None,
             rotate_refresh_tokens: true,
+            audiences: vec![],
         };
         clients::create(&state.db, &state.master_key, &realm, client, now)
             .await

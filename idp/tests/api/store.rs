@@ -67,6 +67,7 @@ fn portal_spec(client_id: &str) -> ClientSpec {
         signing_alg: Algorithm::ES256,
         jwks: None,
         rotate_refresh_tokens: true,
+        audiences: vec![],
     }
 }
 

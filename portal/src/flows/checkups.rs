@@ -223,7 +223,7 @@ pub async fn import(
     let new: Vec<NewCheckup<'_>> = rows.iter().map(|r| r.as_new(kenpo)).collect();
     let documents = u64::try_from(new.len()).unwrap_or(u64::MAX);
     let announce = if options.dry_run { None } else { db.kenpo(kenpo.as_str()).await? };
-    let mut tx = db.begin_import(now).await?;
+    let mut tx = db.begin_import(kenpo, now).await?;
     let stored = tx.store_checkups(&new).await?;
     let recorded = tx.record_import(kenpo, KIND, file_name, &sha256, documents).await?;
     let seen_before = recorded.seen_before;

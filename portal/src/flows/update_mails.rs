@@ -15,10 +15,10 @@ use super::{access, inbox, qualification};
 use crate::domain::{MemberId, Relation};
 use crate::i18n::Locale;
 use crate::import::ImportKind;
-use crate::mail::{self, UpdateMail};
+use crate::mail::{self, Topic, UpdateMail};
 use crate::store::{
     Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, Member, NewUpdateMail, PublishedTable,
-    StoreError, UpdateMailStore,
+    StoreError, Subscriber, UpdateMailStore,
 };
 use crate::tenant::{MailCategory, Service, Settings};
 use shared_runtime::mail::retry;
@@ -31,7 +31,7 @@ use time::{Duration, OffsetDateTime};
 pub const LEASE: Duration = Duration::minutes(2);
 
 /// The last error of a mail not sent because the member opted out (or left no address) while
-/// it waited.
+/// it waited. (A reminder with nothing left to hand in: [`reminders::HANDED_IN`].)
 pub const WITHDRAWN: &str = "withdrawn: no longer opted in";
 
 /// How many mails one round of [`deliver_due`] takes on.
@@ -275,18 +275,12 @@ pub async fn deliver_due(
             kenpos.insert(due.kenpo_id.clone(), db.kenpo(&due.kenpo_id).await?);
         }
         let kenpo = kenpos.get(&due.kenpo_id).and_then(Option::as_ref);
-        // Sent only while the member still wants it, to the address of their latest login: an
-        // opt-out (or a kenpo that stopped the category) while the mail waited withdraws it.
-        let wanted =
-            kenpo.is_some_and(|k| MailCategory::parse(&due.category).is_some_and(|c| k.settings.mails(c)));
-        let current = if wanted {
-            db.mail_subscribers(std::slice::from_ref(&due.member_id), &due.category).await?.pop()
-        } else {
-            None
-        };
-        let Some(current) = current else {
-            db.update_mail_failed(&due.id, WITHDRAWN, None).await?;
-            continue;
+        let current = match still_wanted(db, kenpo, &due, now).await? {
+            Ok(current) => current,
+            Err(withdrawn) => {
+                db.update_mail_failed(&due.id, withdrawn, None).await?;
+                continue;
+            }
         };
         match send(mailer, outgoing, kenpo, &due, &current.email, now).await {
             Ok(()) => {
@@ -302,6 +296,99 @@ pub async fn deliver_due(
         }
     }
     Ok(sent)
+}
+
+/// Whether a due mail is still to be sent, and to which address: news only while the member
+/// still wants it, a reminder only while something is left to hand in; either to the address of
+/// the member's latest login. Else why it is withdrawn (an opt-out, or a kenpo that stopped the
+/// category, while the mail waited).
+async fn still_wanted(
+    db: &Db,
+    kenpo: Option<&Kenpo>,
+    due: &DueUpdateMail,
+    now: OffsetDateTime,
+) -> Result<Result<Subscriber, &'static str>, StoreError> {
+    let member = std::slice::from_ref(&due.member_id);
+    let current = match (kenpo, Topic::parse(&due.category)) {
+        (Some(kenpo), Some(Topic::News(category))) if kenpo.settings.mails(category) => {
+            db.mail_subscribers(member, &due.category).await?.pop()
+        }
+        (Some(_), Some(Topic::SurveyReminder)) => {
+            if !reminders::still_stands(db, due, now).await? {
+                return Ok(Err(reminders::HANDED_IN));
+            }
+            db.login_addresses(member).await?.pop()
+        }
+        _ => None,
+    };
+    Ok(current.ok_or(WITHDRAWN))
+}
+
+/// For the retention job: deletes every kenpo's finished update mails (the trail of who was told
+/// what kind of news) queued before its MYメール retention (`inbox_retention_months`), the
+/// period the messages themselves are kept. Pending mails stay. Returns how many it deleted.
+pub async fn purge(db: &Db, kenpos: &[Kenpo], now: OffsetDateTime) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    for kenpo in kenpos {
+        deleted += db.purge_update_mails_before(&kenpo.id, inbox::kept_since(now, &kenpo.settings)).await?;
+    }
+    Ok(deleted)
+}
+
+/// Where a mail of the trail stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    Pending,
+    Sent,
+    /// Not sent: the member opted out, or nothing was left to act on, while it waited.
+    Withdrawn,
+    /// Not sent: refused for good, or out of attempts.
+    GivenUp,
+}
+
+/// One mail of the kenpo's trail (`kenpo-portal update-mails`): what kind of news went to whom,
+/// when, and how it went. Never what the news was.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrailEntry {
+    pub publication: String,
+    pub member_id: String,
+    /// `mail::Topic::key`.
+    pub topic: String,
+    pub recipient: String,
+    pub state: MailState,
+    pub attempts: i32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// The kenpo's latest `limit` update mails, newest first.
+pub async fn trail(db: &Db, kenpo_id: &str, limit: u32) -> Result<Vec<TrailEntry>, StoreError> {
+    let withdrawn = |e: &Option<String>| e.as_deref().is_some_and(|e| e.starts_with("withdrawn"));
+    Ok(db
+        .kenpo_update_mails(kenpo_id, limit)
+        .await?
+        .into_iter()
+        .map(|m| TrailEntry {
+            state: match (m.sent_at, m.next_attempt_at) {
+                (Some(_), _) => MailState::Sent,
+                (None, Some(_)) => MailState::Pending,
+                (None, None) if withdrawn(&m.last_error) => MailState::Withdrawn,
+                (None, None) => MailState::GivenUp,
+            },
+            publication: m.publication_id,
+            member_id: m.member_id,
+            topic: m.category,
+            recipient: m.recipient,
+            attempts: m.attempts,
+            sent_at: m.sent_at,
+            next_attempt_at: m.next_attempt_at,
+            last_error: m.last_error,
+        })
+        .collect())
 }
 
 /// Why a send failed, and whether trying again could help.
@@ -325,16 +412,17 @@ async fn send(
     now: OffsetDateTime,
 ) -> Result<(), Failure> {
     let kenpo = kenpo.ok_or_else(|| Failure::permanent("the kenpo is gone"))?;
-    let category = MailCategory::parse(&due.category)
+    let topic = Topic::parse(&due.category)
         .ok_or_else(|| Failure::permanent(format!("unknown category {:?}", due.category)))?;
     let from = outgoing.sender(kenpo).map_err(Failure::permanent)?;
     let to: Address = recipient.parse().map_err(Failure::permanent)?;
     let portal_url = outgoing.portal_url(kenpo);
     let locale = Locale::parse(&due.locale).unwrap_or(Locale::Ja);
-    let update = UpdateMail { category, kenpo_name: &kenpo.display_name, portal_url: &portal_url };
+    let update = UpdateMail { topic, kenpo_name: &kenpo.display_name, portal_url: &portal_url };
     let message = mail::compose(&update, locale, from, to, &due.id, now).map_err(Failure::permanent)?;
     mailer.send(message).await.map_err(|e| Failure { permanent: e.is_permanent(), error: e.to_string() })
 }
 
+pub mod reminders;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The daily retention job: for every kenpo, deletes health data older than the kenpo's
-//! `retention_months` (settings JSON; default 24), MYメール messages older than its
-//! `inbox_retention_months`, and お知らせ (with their files) that expired longer ago than its
-//! `notice_retention_months`. The integrator starts it from `app.rs`.
+//! `retention_months` (settings JSON; default 24), MYメール messages and the trail of update
+//! mails older than its `inbox_retention_months`, and お知らせ (with their files) that expired
+//! longer ago than its `notice_retention_months`. The integrator starts it from `app.rs`.
 
 use crate::app::AppState;
 use crate::domain::Month;
@@ -50,6 +50,11 @@ pub async fn purge_every_kenpo(
     tracing::info!(
         notices,
         "retention: deleted お知らせ expired longer ago than each kenpo's notice_retention_months"
+    );
+    let mails = crate::flows::update_mails::purge(&state.db, &kenpos, now).await?;
+    tracing::info!(
+        mails,
+        "retention: deleted the trail of update mails past each kenpo's inbox_retention_months"
     );
     Ok(())
 }

@@ -63,7 +63,7 @@ pub async fn import_file(
         ImportKind::Members => db.kenpo(kenpo.as_str()).await?,
         _ => None,
     };
-    let mut tx = db.begin_import(now).await?;
+    let mut tx = db.begin_import(kenpo, now).await?;
     let known = tx.members(kenpo).await?;
     let (rows, written) = match &parsed {
         Parsed::Members(lines) => {

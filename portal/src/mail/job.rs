@@ -1,7 +1,7 @@
 //! Delivering update mails in the background of `kenpo-portal serve` and the launcher: a round
 //! whenever an import wakes it (`AppState::update_mails`), and every few seconds for retries and
 //! for mails queued by another process (the CLI's `import`), after queuing the mails of newly
-//! issued 資格情報のお知らせ. Tests run [`announce_now`] and [`deliver_now`].
+//! issued 資格情報のお知らせ and the survey reminders due. Tests run [`announce_now`] and [`deliver_now`].
 
 use crate::app::AppState;
 use crate::flows::qualification::announce;
@@ -22,8 +22,8 @@ pub async fn deliver_now(state: &AppState) -> Result<usize, StoreError> {
     update_mails::deliver_due(&state.db, &state.mailer, outgoing, state.clock.now()).await
 }
 
-/// Queues the update mails of 資格情報のお知らせ and 資格確認書 issued, and of decisions on
-/// applications made, since the last round, for every kenpo
+/// Queues, for every kenpo, the update mails of 資格情報のお知らせ and 資格確認書 issued, and of
+/// decisions on applications made, since the last round, and the 被扶養者資格確認 reminders due
 /// (failures are logged; the next round tries again). Returns how many mails were queued.
 pub async fn announce_now(state: &AppState) -> usize {
     let kenpos = match state.db.kenpos().await {
@@ -39,6 +39,12 @@ pub async fn announce_now(state: &AppState) -> usize {
             Ok(n) => queued += n,
             Err(e) => {
                 tracing::warn!(kenpo = %kenpo.id, error = %e, "update mails: new notices not announced")
+            }
+        }
+        match update_mails::reminders::queue_due(&state.db, kenpo, state.clock.now()).await {
+            Ok(n) => queued += n,
+            Err(e) => {
+                tracing::warn!(kenpo = %kenpo.id, error = %e, "update mails: survey reminders not queued")
             }
         }
         queued += announce_qualification(state, kenpo).await;

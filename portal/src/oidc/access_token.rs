@@ -1,7 +1,8 @@
 //! Access tokens of the kenpo's own systems (RFC 9068 JWTs, from the client_credentials grant at
-//! the kenpo's realm), which the kenpo API takes as bearer tokens. Checked here offline against
-//! the IdP's keys: such a token stands for a client alone and lives minutes, and the portal's
-//! own grants (`store::ApiClientStore`) decide what the client may do.
+//! the kenpo's realm), which the kenpo API takes as bearer tokens. Checked here against the
+//! IdP's keys and for the portal as audience; then asked of the IdP (`Rp::verify_client_token`)
+//! whether it still holds them active. The portal's own grants (`store::ApiClientStore`) decide
+//! what the client may do.
 
 use super::{Metadata, RpError, jwt};
 use serde::Deserialize;
@@ -21,12 +22,20 @@ struct Claims {
     exp: Option<i64>,
     iat: Option<i64>,
     client_id: Option<String>,
+    /// A string or an array of them (RFC 7519 §4.1.3).
+    aud: Option<serde_json::Value>,
     /// Present on a member's token (their IdP session), which the kenpo API never takes.
     sid: Option<serde_json::Value>,
     grant: Option<serde_json::Value>,
 }
 
-pub(super) fn verify(token: &str, metadata: &Metadata, now: i64) -> Result<ClientToken, RpError> {
+/// Verifies `token` as an access token for `audience` (the portal's client at the realm).
+pub(super) fn verify(
+    token: &str,
+    metadata: &Metadata,
+    audience: &str,
+    now: i64,
+) -> Result<ClientToken, RpError> {
     let refuse = RpError::AccessToken;
     let (typ, claims): (_, Claims) = jwt::verified(token, metadata).map_err(refuse)?;
     // RFC 9068 §4: the type tells an access token from an ID token signed by the same keys.
@@ -45,6 +54,14 @@ pub(super) fn verify(token: &str, metadata: &Metadata, now: i64) -> Result<Clien
     }
     if claims.sid.is_some() || claims.grant.is_some() {
         return Err(refuse("a member's token, not a client's"));
+    }
+    let for_us = match &claims.aud {
+        Some(serde_json::Value::String(aud)) => aud == audience,
+        Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !for_us {
+        return Err(refuse("the token is not for the portal (aud)"));
     }
     let client_id = claims.client_id.filter(|c| !c.is_empty()).ok_or(refuse("no client_id"))?;
     Ok(ClientToken { client_id, expires_at: exp })

@@ -12,11 +12,16 @@ pub use access_token::ClientToken;
 pub use logout_token::LogoutClaims;
 pub use registry::{Registry, secret_aad};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
+    CoreGrantType, CoreIdToken, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, IssuerUrl, LanguageTag,
-    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
+    AccessToken, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndSessionUrl, IntrospectionUrl, IssuerUrl, LanguageTag, LogoutProviderMetadata, LogoutRequest, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata,
+    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenIntrospectionResponse, TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::str::FromStr;
@@ -71,7 +76,7 @@ pub struct Rp {
 
 #[derive(Debug)]
 struct Cached {
-    metadata: ProviderMetadataWithLogout,
+    metadata: Metadata,
     fetched_at: Instant,
 }
 
@@ -147,21 +152,21 @@ impl Rp {
 
     /// The IdP's metadata and keys, from the cache unless `refresh` asks (and the last fetch is
     /// not too recent) or the cache is old.
-    async fn metadata(&self, refresh: bool) -> Result<ProviderMetadataWithLogout, RpError> {
+    async fn metadata(&self, refresh: bool) -> Result<Metadata, RpError> {
         if let Some(cached) = self.cache.read().await.as_ref() {
             let age = cached.fetched_at.elapsed();
             if age < METADATA_TTL && (!refresh || age < REFETCH_AT_MOST_EVERY) {
                 return Ok(cached.metadata.clone());
             }
         }
-        let metadata = ProviderMetadataWithLogout::discover_async(self.issuer.clone(), &self.http)
+        let metadata = Metadata::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|e| RpError::Provider(format!("discovery: {e}")))?;
         *self.cache.write().await = Some(Cached { metadata: metadata.clone(), fetched_at: Instant::now() });
         Ok(metadata)
     }
 
-    fn client(&self, metadata: ProviderMetadataWithLogout) -> Result<Client, RpError> {
+    fn client(&self, metadata: Metadata) -> Result<Client, RpError> {
         let secret = self.client_secret.as_ref().ok_or(RpError::NoClientSecret)?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
@@ -317,19 +322,66 @@ impl Rp {
         }
     }
 
-    /// Verifies a kenpo system's access token (`access_token`): the client it stands for.
+    /// Verifies a kenpo system's access token (`access_token`): the client it stands for. The
+    /// token must name the portal's client at the realm in `aud` (RFC 9068 §4; the kenpo's
+    /// client gets it from an audience mapper), and the IdP must still hold it active (RFC 7662),
+    /// so a token the IdP revoked, or of a client it disabled, stops at once.
     pub async fn verify_client_token(&self, token: &str, now: i64) -> Result<ClientToken, RpError> {
-        match access_token::verify(token, &self.metadata(false).await?, now) {
+        let audience = self.client_id.as_str();
+        let client = match access_token::verify(token, &self.metadata(false).await?, audience, now) {
             Err(RpError::AccessToken(NO_MATCHING_KEY)) => {
-                access_token::verify(token, &self.metadata(true).await?, now)
+                access_token::verify(token, &self.metadata(true).await?, audience, now)?
             }
-            other => other,
+            other => other?,
+        };
+        if !self.is_active(token).await? {
+            return Err(RpError::AccessToken("the IdP no longer holds the token active"));
         }
+        Ok(client)
+    }
+
+    /// RFC 7662: whether the IdP holds `token` active, asked as the portal's client (which the
+    /// IdP answers for tokens naming it in `aud`).
+    async fn is_active(&self, token: &str) -> Result<bool, RpError> {
+        let metadata = self.metadata(false).await?;
+        let endpoint = metadata.additional_metadata().additional_metadata.introspection_endpoint.clone();
+        let endpoint =
+            endpoint.ok_or(RpError::Provider("the IdP publishes no introspection endpoint".to_owned()))?;
+        let client = self.client(metadata)?.set_introspection_url(endpoint);
+        let token = AccessToken::new(token.to_owned());
+        let answer = client
+            .introspect(&token)
+            .request_async(&self.http)
+            .await
+            .map_err(|e| RpError::Provider(format!("introspection: {e}")))?;
+        Ok(answer.active())
     }
 }
 
-/// The IdP's discovery document as the portal reads it.
-type Metadata = ProviderMetadataWithLogout;
+/// RFC 8414's introspection endpoint, which the IdP publishes beside OpenID's metadata.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct Introspection {
+    pub introspection_endpoint: Option<IntrospectionUrl>,
+}
+
+impl AdditionalProviderMetadata for Introspection {}
+
+/// The IdP's discovery document as the portal reads it: OpenID's, with RP-initiated logout's
+/// end-session endpoint and RFC 8414's introspection endpoint.
+type Metadata = ProviderMetadata<
+    LogoutProviderMetadata<Introspection>,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// The client built from discovery: authorization endpoint set, token and userinfo endpoints as
 /// the IdP published them.

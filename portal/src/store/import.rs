@@ -88,16 +88,33 @@ pub use qualification::ImportNotice;
 pub use update_mails::{MailAudience, PublishedTable, Subscriber};
 
 impl Db {
-    pub async fn begin_import(&self, now: OffsetDateTime) -> Result<ImportTx, StoreError> {
-        let tx = match self.postgres() {
-            Some(pg) => Tx::Pg(pg.begin().await?),
+    /// Opens the import transaction of one of `kenpo`'s files. A kenpo's imports run one at a
+    /// time (SQLite's write lock; on PostgreSQL a transaction-scoped advisory lock on the kenpo),
+    /// and each stamps its rows with a time later than every earlier import of the kenpo, so
+    /// the rows an import wrote are exactly those carrying its stamp (`mail_audience`), even for
+    /// two imports within the same millisecond.
+    pub async fn begin_import(&self, kenpo: &KenpoId, now: OffsetDateTime) -> Result<ImportTx, StoreError> {
+        let mut tx = match self.postgres() {
+            Some(pg) => {
+                let mut tx = pg.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('kenpo-import:' || $1, 0))")
+                    .bind(kenpo.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Pg(tx)
+            }
             None => {
                 let mut tx = self.pool().begin().await?;
                 super::lock_for_writing(&mut tx, self.backend()).await?;
                 Tx::Any(tx)
             }
         };
-        Ok(ImportTx { tx, backend: self.backend(), now: to_millis(now) })
+        const LAST: &str = "SELECT MAX(imported_at) FROM imports WHERE kenpo_id = $1";
+        let last: Option<i64> = on_conn!(&mut tx, |conn| {
+            sqlx::query_scalar(LAST).bind(kenpo.as_str()).fetch_one(&mut *conn).await?
+        });
+        let now = last.map_or(to_millis(now), |last| to_millis(now).max(last + 1));
+        Ok(ImportTx { tx, backend: self.backend(), now })
     }
 }
 

@@ -179,6 +179,13 @@ pub trait SurveyStore {
         sheet_ids: &[String],
         day: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether the household of the insured member `insured_id` still has a sheet to hand in
+    /// (未回答, 入力中, 差し戻し) whose deadline is `today` or later: a reminder still stands.
+    fn still_to_hand_in(
+        &self,
+        insured_id: &MemberId,
+        today: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[derive(sqlx::FromRow)]
@@ -505,5 +512,20 @@ impl SurveyStore for Db {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn still_to_hand_in(&self, insured_id: &MemberId, today: &str) -> Result<bool, StoreError> {
+        let found = sqlx::query(
+            "SELECT 1 FROM survey_sheets s JOIN surveys v ON v.id = s.survey_id \
+             JOIN members i ON i.household_id = s.household_id AND i.kenpo_id = s.kenpo_id \
+             WHERE i.id = $1 AND i.relation = 'insured' AND v.deadline >= $2 \
+             AND s.status IN ('unanswered', 'in_progress', 'returned') LIMIT 1",
+        )
+        .bind(insured_id.as_str())
+        .bind(today)
+        .fetch_optional(self.pool())
+        .await?
+        .is_some();
+        Ok(found)
     }
 }

@@ -46,6 +46,13 @@ pub trait UpdateMailStore {
         members: &[MemberId],
         category: &str,
     ) -> impl Future<Output = Result<Vec<Subscriber>, StoreError>> + Send;
+    /// Of `members`, those who have logged in with a verified address, with the address and
+    /// language of their latest login, opted in to anything or not: for a request to act (a
+    /// survey reminder), not news.
+    fn login_addresses(
+        &self,
+        members: &[MemberId],
+    ) -> impl Future<Output = Result<Vec<Subscriber>, StoreError>> + Send;
     /// Queues a mail outside an import (a 資格情報のお知らせ); a mail already queued for the
     /// same publication, member and category is left as it is. Returns whether one was queued.
     fn queue_update_mail(
@@ -80,6 +87,13 @@ pub trait UpdateMailStore {
         error: &str,
         next_attempt_at: Option<OffsetDateTime>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the kenpo's update mails queued before `before` (milliseconds) that are done
+    /// (sent, withdrawn or given up); pending ones stay. Returns how many it deleted.
+    fn purge_update_mails_before(
+        &self,
+        kenpo_id: &str,
+        before: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// The kenpo's update mails, newest first.
     fn kenpo_update_mails(
         &self,
@@ -129,36 +143,52 @@ struct RecordRow {
     last_error: Option<String>,
 }
 
+/// The latest verified login address of each of `members`, of those opted in to `opted_in` if
+/// given.
+async fn addresses(
+    db: &Db,
+    members: &[MemberId],
+    opted_in: Option<&str>,
+) -> Result<Vec<Subscriber>, StoreError> {
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (join, first) = match opted_in {
+        Some(_) => ("JOIN mail_opt_ins o ON o.member_id = l.member_id AND o.category = $1", 2),
+        None => ("", 1),
+    };
+    let list: Vec<String> = (0..members.len()).map(|i| format!("${}", i + first)).collect();
+    let sql = format!(
+        "SELECT l.member_id, l.email, l.locale FROM member_logins l {join} \
+         WHERE l.email IS NOT NULL AND l.member_id IN ({}) ORDER BY l.member_id",
+        list.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, SubscriberRow>(&sql);
+    if let Some(category) = opted_in {
+        query = query.bind(category);
+    }
+    for member in members {
+        query = query.bind(member.as_str());
+    }
+    Ok(query
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(|r| Subscriber { member_id: MemberId::from_db(r.member_id), email: r.email, locale: r.locale })
+        .collect())
+}
+
 impl UpdateMailStore for Db {
     async fn mail_subscribers(
         &self,
         members: &[MemberId],
         category: &str,
     ) -> Result<Vec<Subscriber>, StoreError> {
-        if members.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list: Vec<String> = (0..members.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT l.member_id, l.email, l.locale FROM member_logins l \
-             JOIN mail_opt_ins o ON o.member_id = l.member_id AND o.category = $1 \
-             WHERE l.email IS NOT NULL AND l.member_id IN ({}) ORDER BY l.member_id",
-            list.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, SubscriberRow>(&sql).bind(category);
-        for member in members {
-            query = query.bind(member.as_str());
-        }
-        Ok(query
-            .fetch_all(self.pool())
-            .await?
-            .into_iter()
-            .map(|r| Subscriber {
-                member_id: MemberId::from_db(r.member_id),
-                email: r.email,
-                locale: r.locale,
-            })
-            .collect())
+        addresses(self, members, Some(category)).await
+    }
+
+    async fn login_addresses(&self, members: &[MemberId]) -> Result<Vec<Subscriber>, StoreError> {
+        addresses(self, members, None).await
     }
 
     async fn queue_update_mail(
@@ -262,6 +292,17 @@ impl UpdateMailStore for Db {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    async fn purge_update_mails_before(&self, kenpo_id: &str, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM update_mails WHERE kenpo_id = $1 AND created_at < $2 AND next_attempt_at IS NULL",
+        )
+        .bind(kenpo_id)
+        .bind(before)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn kenpo_update_mails(

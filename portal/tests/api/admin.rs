@@ -168,7 +168,7 @@ async fn a_kenpo_faq_replaces_the_manuals_and_english_readers_get_the_kenpos_jap
     assert!(page(&app, "/faq?lang=en", None).await.contains("I want to create a user ID"));
 }
 
-fn portal_command(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String, String) {
+pub(crate) fn portal_command(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kenpo-portal"))
         .args(args)
         .env("KENPO_PORTAL_DATABASE_URL", app.state.config.database_url.expose_secret())

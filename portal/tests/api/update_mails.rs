@@ -2,9 +2,10 @@
 //! checkup or claims file with something new queues one mail per opted-in login, a dry run
 //! queues none, and the background deliverer writes each mail into `<data_dir>/outbox`.
 
+use crate::admin::portal_command;
 use crate::helpers::{TestApp, on_every_backend};
 use kenpo_portal::domain::{KenpoId, NoticeReason};
-use kenpo_portal::flows::{inbox, qualification};
+use kenpo_portal::flows::{inbox, qualification, update_mails};
 use kenpo_portal::import::{ImportKind, ImportOptions, import_file, new_api_token};
 use kenpo_portal::mail::job::{announce_now, deliver_now, spawn_update_mail_delivery};
 use kenpo_portal::store::{KenpoStore, MemberStore, PreferenceStore, UpdateMailStore};
@@ -13,6 +14,7 @@ on_every_backend!(
     a_checkup_posted_to_the_api_queues_a_mail_a_dry_run_none_and_the_outbox_folder_gets_it,
     a_new_qualification_notice_is_mailed_once_to_the_login_who_may_download_it,
     a_mail_still_waiting_when_the_member_opts_out_is_withdrawn,
+    a_pending_mail_outlives_the_trails_retention,
 );
 
 const SUBJECT: &str = "7f0c1c2e-2a4b-4c1e-9d55-0b6f1e2d3c4a";
@@ -174,4 +176,46 @@ async fn a_mail_still_waiting_when_the_member_opts_out_is_withdrawn(app: TestApp
     assert_eq!(rows[0].last_error.as_deref(), Some(kenpo_portal::flows::update_mails::WITHDRAWN));
     assert!(rows[0].sent_at.is_none() && rows[0].next_attempt_at.is_none(), "never tried again");
     assert!(!app.state.config.data_dir.join("outbox").exists(), "nothing was written");
+
+    // The kenpo's operator sees how it went, and which member it was for; never what the news was.
+    let issuer = app.state.config.idp_issuer.clone();
+    let (code, out, err) = portal_command(&app, &["update-mails", "--kenpo", &issuer], "");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "a heading and the mail: {out}");
+    assert!(lines[1].starts_with("withdrawn\tmedical_expenses\ttaro@example.jp\t"), "{out}");
+    assert!(lines[1].contains(insured.id.as_str()), "{out}");
+    let (code, json, err) = portal_command(&app, &["update-mails", "--kenpo", &issuer, "--json"], "");
+    assert_eq!(code, 0, "{err}");
+    let trail: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(trail[0]["state"], "withdrawn", "{trail}");
+    assert!(!json.contains("中央整骨院") && !json.contains("4500"), "{json}");
+    let (code, _, err) =
+        portal_command(&app, &["update-mails", "--kenpo", "https://nowhere.example/realms/x"], "");
+    assert_eq!(code, 2, "an unknown kenpo is a usage error: {err}");
+
+    // The trail is kept as long as MYメール messages (24 months by default), then deleted.
+    let kenpos = db.kenpos().await.unwrap_or_else(|e| panic!("{e}"));
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(update_mails::purge(db, &kenpos, now).await.unwrap_or_else(|e| panic!("{e}")), 0, "kept");
+    let later = now + time::Duration::days(25 * 31);
+    assert_eq!(update_mails::purge(db, &kenpos, later).await.unwrap_or_else(|e| panic!("{e}")), 1);
+    assert!(db.kenpo_update_mails(kenpo.as_str(), 10).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+}
+
+async fn a_pending_mail_outlives_the_trails_retention(app: TestApp) {
+    // A mail still waiting for its next attempt is not the trail yet: the purge leaves it.
+    let db = &app.state.db;
+    let kenpo = db.kenpo_by_issuer(&app.state.config.idp_issuer).await.ok().flatten();
+    let kenpo = kenpo.and_then(|k| KenpoId::parse(&k.id)).unwrap_or_else(|| panic!("the configured kenpo"));
+    import(&app, &kenpo, ImportKind::Members, MEMBERS, false).await;
+    let insured = db.member_by_subject(kenpo.as_str(), SUBJECT).await.ok().flatten();
+    let insured = insured.unwrap_or_else(|| panic!("the insured"));
+    db.record_login(&insured.id, Some("taro@example.jp"), "ja", 0).await.unwrap_or_else(|e| panic!("{e}"));
+    db.save_preferences(&insured.id, &["medical_expenses"], false, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(import(&app, &kenpo, ImportKind::Claims, CLAIMS, false).await, 1);
+    let kenpos = db.kenpos().await.unwrap_or_else(|e| panic!("{e}"));
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(25 * 31);
+    assert_eq!(update_mails::purge(db, &kenpos, later).await.unwrap_or_else(|e| panic!("{e}")), 0);
+    assert_eq!(db.kenpo_update_mails(kenpo.as_str(), 10).await.map(|m| m.len()).ok(), Some(1));
 }

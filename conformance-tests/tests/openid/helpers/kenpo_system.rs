@@ -16,8 +16,22 @@ pub struct KenpoSystem {
 }
 
 impl Idp {
-    /// Registers `client_id` (client_credentials only) and grants it `roles` at `portal`.
+    /// Registers `client_id` (client_credentials only, its tokens for the portal) and grants it
+    /// `roles` at `portal`.
     pub async fn kenpo_system(&self, portal: &Portal, client_id: &str, roles: &[ApiRole]) -> KenpoSystem {
+        // Its tokens are for the portal: the portal checks `aud` and may introspect them.
+        let audiences = vec![portal.state.config.client_id.clone()];
+        self.kenpo_system_for(portal, client_id, roles, audiences).await
+    }
+
+    /// Like [`Self::kenpo_system`], its tokens for `audiences`.
+    pub async fn kenpo_system_for(
+        &self,
+        portal: &Portal,
+        client_id: &str,
+        roles: &[ApiRole],
+        audiences: Vec<String>,
+    ) -> KenpoSystem {
         let secret = shared_crypto::random::token();
         let spec = ClientSpec {
             client_id: client_id.to_owned(),
@@ -32,6 +46,7 @@ impl Idp {
             signing_alg: Algorithm::ES256,
             jwks: None,
             rotate_refresh_tokens: false,
+            audiences,
         };
         clients::create(&self.state.db, &self.state.master_key, &self.realm, spec, self.now())
             .await

@@ -65,6 +65,7 @@ fn portal_client(client_id: &str, secret: &str, url: &str) -> ClientSpec {
         signing_alg: Algorithm::ES256,
         jwks: None,
         rotate_refresh_tokens: true,
+        audiences: vec![],
     }
 }
 

@@ -102,6 +102,18 @@ fn spec_of(rep: &ClientRepresentation, base: Option<&Client>) -> Result<ClientSp
         rotate_refresh_tokens: attribute(a::REFRESH_ROTATION)
             .map(|v| v == "true")
             .unwrap_or(base.is_none_or(|c| c.rotate_refresh_tokens)),
+        audiences: match &rep.protocol_mappers {
+            Some(mappers) => {
+                let mut audiences = Vec::new();
+                for mapper in mappers {
+                    if let Some(audience) = mapper.access_token_audience().map_err(AdminError::invalid)? {
+                        audiences.push(audience.to_owned());
+                    }
+                }
+                audiences
+            }
+            None => base.map(|c| c.audiences.clone()).unwrap_or_default(),
+        },
     })
 }
 
@@ -226,6 +238,7 @@ pub async fn update(
                 id_token_signing_alg: new.id_token_signing_alg,
                 jwks: new.jwks,
                 rotate_refresh_tokens: new.rotate_refresh_tokens,
+                audiences: new.audiences,
                 created_at: existing.created_at,
             };
             ctx.db.update_client(&updated).await?;

@@ -221,6 +221,73 @@ pub struct ClientRepresentation {
     pub protocol: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<BTreeMap<String, String>>,
+    /// Only Keycloak's audience mapper is offered: what `aud` the client's access tokens carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol_mappers: Option<Vec<ProtocolMapperRepresentation>>,
+}
+
+/// `ProtocolMapperRepresentation`, for the one mapper kind we offer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtocolMapperRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    pub protocol_mapper: String,
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+/// Keycloak's audience mapper and its settings.
+pub mod audience_mapper {
+    pub const KIND: &str = "oidc-audience-mapper";
+    /// A client of the realm, by its `clientId`.
+    pub const CLIENT: &str = "included.client.audience";
+    /// Any other audience.
+    pub const CUSTOM: &str = "included.custom.audience";
+    pub const ACCESS_TOKEN: &str = "access.token.claim";
+}
+
+impl ProtocolMapperRepresentation {
+    /// The audience mapper that puts `audience` in access tokens.
+    pub fn audience(audience: &str) -> Self {
+        use audience_mapper as m;
+        let config = [(m::CLIENT, audience), (m::ACCESS_TOKEN, "true"), ("id.token.claim", "false")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self {
+            id: None,
+            name: format!("audience {audience}"),
+            protocol: Some("openid-connect".to_owned()),
+            protocol_mapper: m::KIND.to_owned(),
+            config,
+        }
+    }
+
+    /// The audience this mapper adds to access tokens; `Err` for a mapper we do not offer,
+    /// `Ok(None)` for an audience mapper that adds nothing to access tokens.
+    pub fn access_token_audience(&self) -> Result<Option<&str>, String> {
+        use audience_mapper as m;
+        if self.protocol_mapper != m::KIND {
+            return Err(format!(
+                "protocol mapper {:?} is not offered; only {}",
+                self.protocol_mapper,
+                m::KIND
+            ));
+        }
+        if self.config.get(m::ACCESS_TOKEN).is_some_and(|v| v != "true") {
+            return Ok(None);
+        }
+        let audience = self.config.get(m::CLIENT).or_else(|| self.config.get(m::CUSTOM));
+        match audience.map(|a| a.trim()).filter(|a| !a.is_empty()) {
+            Some(audience) => Ok(Some(audience)),
+            None => Err(format!("{} needs {} or {}", m::KIND, m::CLIENT, m::CUSTOM)),
+        }
+    }
 }
 
 /// Keycloak's client attribute names for what our clients carry.
@@ -268,6 +335,9 @@ impl ClientRepresentation {
             direct_access_grants_enabled: Some(false),
             protocol: Some("openid-connect".to_owned()),
             attributes: Some(attributes),
+            protocol_mappers: Some(
+                client.audiences.iter().map(|a| ProtocolMapperRepresentation::audience(a)).collect(),
+            ),
         }
     }
 }

@@ -281,6 +281,11 @@ fn checked_client(
         signing_alg: id_token_signing_alg,
         jwks: None,
         rotate_refresh_tokens: true,
+        audiences: client
+            .protocol_mappers
+            .iter()
+            .filter_map(|m| m.access_token_audience().map(str::to_owned))
+            .collect(),
     };
     match clients::prepare(master, spec) {
         Ok((new, _)) => Ok(new),

@@ -197,12 +197,19 @@ pub struct ReminderCandidate {
 }
 
 /// Whether a sheet's household is due a reminder `today`: the member has yet to hand it in, the
-/// deadline is today or within `within_days`, and no reminder went out today.
-pub fn reminder_due(sheet: &ReminderCandidate, today: Date, within_days: u16) -> bool {
-    sheet.status.awaits_member()
-        && sheet.deadline >= today
-        && sheet.deadline <= today.saturating_add(Duration::days(i64::from(within_days)))
-        && sheet.reminded_on.is_none_or(|d| d < today)
+/// deadline is today or later, and a reminder point (the deadline less one of `days_before`) has
+/// come that no reminder answered yet. So each point reminds once, and a survey opened late
+/// reminds once for all the points already past, not once for each.
+pub fn reminder_due(sheet: &ReminderCandidate, today: Date, days_before: &[u16]) -> bool {
+    if !sheet.status.awaits_member() || sheet.deadline < today {
+        return false;
+    }
+    let latest_point = days_before
+        .iter()
+        .map(|&days| sheet.deadline.saturating_sub(Duration::days(i64::from(days))))
+        .filter(|point| *point <= today)
+        .max();
+    latest_point.is_some_and(|point| sheet.reminded_on.is_none_or(|reminded| reminded < point))
 }
 
 #[cfg(test)]
@@ -373,17 +380,25 @@ mod tests {
     }
 
     #[test]
-    fn reminders_go_to_unsubmitted_sheets_near_the_deadline_once_a_day() {
-        let today = date!(2026 - 09 - 20);
-        let sheet = |status, deadline, reminded_on| ReminderCandidate { status, deadline, reminded_on };
-        let due = |s: &ReminderCandidate| reminder_due(s, today, 10);
-        assert!(due(&sheet(Status::Unanswered, date!(2026 - 09 - 30), None)));
-        assert!(due(&sheet(Status::InProgress, date!(2026 - 09 - 20), Some(date!(2026 - 09 - 19)))));
-        assert!(due(&sheet(Status::Returned, date!(2026 - 09 - 25), None)));
-        assert!(!due(&sheet(Status::Submitted, date!(2026 - 09 - 30), None)), "handed in");
-        assert!(!due(&sheet(Status::UnderReview, date!(2026 - 09 - 30), None)));
-        assert!(!due(&sheet(Status::Unanswered, date!(2026 - 10 - 01), None)), "not yet near");
-        assert!(!due(&sheet(Status::Unanswered, date!(2026 - 09 - 19), None)), "past the deadline");
-        assert!(!due(&sheet(Status::Unanswered, date!(2026 - 09 - 30), Some(today))), "reminded today");
+    fn reminders_go_to_unsubmitted_sheets_once_at_each_point_before_the_deadline() {
+        let deadline = date!(2026 - 09 - 30);
+        let sheet = |status, reminded_on| ReminderCandidate { status, deadline, reminded_on };
+        let due = |s: &ReminderCandidate, today| reminder_due(s, today, &[7, 1]);
+        let unanswered = sheet(Status::Unanswered, None);
+        assert!(!due(&unanswered, date!(2026 - 09 - 22)), "not yet a week before");
+        assert!(due(&unanswered, date!(2026 - 09 - 23)), "a week before");
+        assert!(due(&sheet(Status::InProgress, None), date!(2026 - 09 - 25)));
+        assert!(due(&sheet(Status::Returned, None), date!(2026 - 09 - 30)), "on the deadline day");
+        let reminded = sheet(Status::Unanswered, Some(date!(2026 - 09 - 23)));
+        assert!(!due(&reminded, date!(2026 - 09 - 23)), "once a point");
+        assert!(!due(&reminded, date!(2026 - 09 - 28)), "nothing new until the day before");
+        assert!(due(&reminded, date!(2026 - 09 - 29)), "the day before");
+        let late = sheet(Status::Unanswered, Some(date!(2026 - 09 - 29)));
+        assert!(!due(&late, date!(2026 - 09 - 30)), "both points answered");
+        assert!(!due(&sheet(Status::Submitted, None), date!(2026 - 09 - 29)), "handed in");
+        assert!(!due(&sheet(Status::UnderReview, None), date!(2026 - 09 - 29)));
+        assert!(!due(&unanswered, date!(2026 - 10 - 01)), "past the deadline");
+        assert!(!reminder_due(&unanswered, date!(2026 - 09 - 29), &[]), "the kenpo sends none");
+        assert!(reminder_due(&unanswered, date!(2026 - 09 - 30), &[0]), "0: on the day");
     }
 }

@@ -184,8 +184,9 @@ pub struct Reminder {
 }
 
 /// The households of `kenpo_id` due a reminder `today` (Japan time): a sheet still 未回答, 入力中
-/// or 差し戻し whose deadline is today or within `within_days`, and no reminder sent today. One
-/// per household, however many dependants it has.
+/// or 差し戻し whose deadline is `days_before` (the kenpo's `survey_reminder_days`) or fewer
+/// days away, at a reminder point not yet answered (`lifecycle::reminder_due`). One per
+/// household, however many dependants it has.
 ///
 /// For the mail outbox: call this once a day (or more; it is idempotent within a day), queue one
 /// mail per [`Reminder`] to its `insured_id`, then call [`mark_reminded`] with the same list so
@@ -194,9 +195,10 @@ pub async fn due_reminders(
     db: &impl SurveyStore,
     kenpo_id: &str,
     today: Date,
-    within_days: u16,
+    days_before: &[u16],
 ) -> Result<Vec<Reminder>, StoreError> {
-    let until = today.saturating_add(Duration::days(i64::from(within_days)));
+    let Some(&furthest) = days_before.iter().max() else { return Ok(Vec::new()) };
+    let until = today.saturating_add(Duration::days(i64::from(furthest)));
     let rows = db.reminder_rows(kenpo_id, &today.to_string(), &until.to_string()).await?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let mut out: Vec<Reminder> = Vec::new();
@@ -204,7 +206,7 @@ pub async fn due_reminders(
         let Ok(deadline) = Date::parse(&row.deadline, &format) else { continue };
         let reminded_on = row.reminded_on.as_deref().and_then(|d| Date::parse(d, &format).ok());
         let candidate = ReminderCandidate { status: row.status, deadline, reminded_on };
-        if !reminder_due(&candidate, today, within_days) {
+        if !reminder_due(&candidate, today, days_before) {
             continue;
         }
         match out.iter_mut().find(|r| r.household_id == row.household_id) {

@@ -65,7 +65,7 @@ fn claim(i: usize, institution: Option<&str>, total_yen: i64) -> ClaimLine {
 }
 
 async fn upsert(db: &Db, kenpo: &KenpoId, lines: &[ClaimLine]) -> Upserted {
-    let mut tx = db.begin_import(OffsetDateTime::now_utc()).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin_import(kenpo, OffsetDateTime::now_utc()).await.unwrap_or_else(|e| panic!("{e}"));
     let known = tx.members(kenpo).await.unwrap_or_else(|e| panic!("{e}"));
     let member = &known.values().next().unwrap_or_else(|| panic!("the member")).id;
     let rows: Vec<(&MemberId, &ClaimLine)> = lines.iter().map(|c| (member, c)).collect();
@@ -105,7 +105,8 @@ async fn nasty_values_round_trip_and_count_exactly(db: Db) {
 async fn a_dropped_import_writes_nothing(db: Db) {
     let kenpo = kenpo_with_a_member(&db).await;
     {
-        let mut tx = db.begin_import(OffsetDateTime::now_utc()).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx =
+            db.begin_import(&kenpo, OffsetDateTime::now_utc()).await.unwrap_or_else(|e| panic!("{e}"));
         let known = tx.members(&kenpo).await.unwrap_or_else(|e| panic!("{e}"));
         let member = &known.values().next().unwrap_or_else(|| panic!("the member")).id;
         let line = claim(1, Some("x"), 100);
@@ -117,4 +118,45 @@ async fn a_dropped_import_writes_nothing(db: Db) {
     assert_eq!(upsert(&db, &kenpo, &[claim(1, Some("x"), 100)]).await.inserted, 1);
 }
 
-on_both_backends!(nasty_values_round_trip_and_count_exactly, a_dropped_import_writes_nothing);
+/// Two imports given the same instant: the second's stamp is later, so each finds exactly the
+/// rows it wrote (whom its update mails are for), not the other's.
+async fn imports_in_the_same_millisecond_tell_their_rows_apart(db: Db) {
+    let kenpo = kenpo_with_a_member(&db).await;
+    let now = OffsetDateTime::now_utc();
+    let mut touched = Vec::new();
+    for i in 0..2 {
+        let mut tx = db.begin_import(&kenpo, now).await.unwrap_or_else(|e| panic!("{e}"));
+        let known = tx.members(&kenpo).await.unwrap_or_else(|e| panic!("{e}"));
+        let member = &known.values().next().unwrap_or_else(|| panic!("the member")).id;
+        let line = claim(i, Some("x"), 100);
+        tx.upsert_claims(&kenpo, &[(member, &line)]).await.unwrap_or_else(|e| panic!("{e}"));
+        tx.record_import(&kenpo, "claims", "claims.csv", &format!("sha-{i}"), 1)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let audience = tx
+            .mail_audience(kenpo.as_str(), PublishedTable::Claims, "medical_expenses")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        touched.push(audience.touched.len());
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let stamps: Vec<i64> = sqlx::query_scalar("SELECT imported_at FROM claims ORDER BY claim_no")
+        .fetch_all(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stamps.len(), 2);
+    assert!(stamps[0] < stamps[1], "{stamps:?}");
+    assert_eq!(touched, [1, 1]);
+    let second = sqlx::query("SELECT 1 FROM claims WHERE imported_at = $1")
+        .bind(stamps[1])
+        .fetch_all(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(second.len(), 1, "the second import's stamp marks its own row only");
+}
+
+on_both_backends!(
+    nasty_values_round_trip_and_count_exactly,
+    a_dropped_import_writes_nothing,
+    imports_in_the_same_millisecond_tell_their_rows_apart
+);

@@ -8,10 +8,9 @@ use crate::store::members::{MemberRow, SELECT};
 use crate::store::{Member, StoreError};
 
 /// The tables an import publishes member data into: a row inserted or changed by this import
-/// carries the import's time in `imported_at` (unchanged rows keep theirs), which is how the
-/// audience finds the new rows without the upsert reporting them one by one. Two imports of a
-/// kenpo's table stamped with the same millisecond would each count the other's rows too (the
-/// demo seed's two checkup files do, about one member); their mails stay one per publication.
+/// carries the import's stamp in `imported_at` (unchanged rows keep theirs), which is how the
+/// audience finds the new rows without the upsert reporting them one by one. No two imports of
+/// a kenpo share a stamp (`Db::begin_import`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishedTable {
     Claims,
