@@ -6,13 +6,16 @@ use crate::app::AppState;
 use crate::flows::kenpo_api::{self, ApiAuthError};
 pub use crate::flows::kenpo_api::{ApiRole, Caller};
 use crate::store::{ApiGrantStore, StoreError};
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 
 pub const ROLES: &str = "/api/kenpo/roles";
 pub const OPENAPI: &str = "/api/kenpo/openapi.json";
@@ -67,6 +70,59 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// A role an operation needs, as a type: `Authorized<ManageNotices>` in a handler's arguments.
+pub trait Needs {
+    const ROLE: ApiRole;
+}
+
+/// お知らせ and MYメール.
+#[derive(Debug)]
+pub struct ManageNotices;
+/// 被扶養者資格確認.
+#[derive(Debug)]
+pub struct ManageSurveys;
+/// 資格情報のお知らせ and 資格確認書.
+#[derive(Debug)]
+pub struct ManageQualification;
+
+impl Needs for ManageNotices {
+    const ROLE: ApiRole = ApiRole::ManageNotices;
+}
+impl Needs for ManageSurveys {
+    const ROLE: ApiRole = ApiRole::ManageSurveys;
+}
+impl Needs for ManageQualification {
+    const ROLE: ApiRole = ApiRole::ManageQualification;
+}
+
+/// The caller of an operation that needs `R`'s role ([`authorize`]): a handler that takes it
+/// runs only for a caller who holds the role; anyone else gets the API's refusal.
+#[derive(Debug)]
+pub struct Authorized<R>(pub Caller, pub PhantomData<R>);
+
+impl<R: Needs> FromRequestParts<AppState> for Authorized<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        authorize(state, &parts.headers, R::ROLE).await.map(|caller| Self(caller, PhantomData))
+    }
+}
+
+/// The JSON body an operation takes; anything else is the API's 400 ([`bad_json`]).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(body)) => Ok(Self(body)),
+            Err(e) => Err(bad_json(&e)),
+        }
+    }
 }
 
 /// The caller, if its token is good and it holds `role`; else the answer to give (401 with

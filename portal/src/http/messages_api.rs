@@ -3,15 +3,14 @@
 //! opened it), and recall a message from every inbox it went to. Errors are the kenpo API's
 //! `{error, message_ja, message_en}`; a refused message lists each fault in `errors`.
 
-use super::kenpo_api::{ApiRole, api_error, authorize, bad_json, server_error};
-use super::notices_api::{Fault, PageQuery, bad_paging, invalid, next_page, rfc3339};
+use super::kenpo_api::{ApiJson, Authorized, ManageNotices, api_error, server_error};
+use super::notices_api::{Fault, Listing, Paged, invalid, rfc3339};
 use crate::app::AppState;
 use crate::domain::MessageId;
 use crate::flows::inbox::{self, OutgoingError, SendError};
 use crate::store::{Card, SentMessage};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
@@ -66,11 +65,8 @@ struct MessageView {
 #[derive(Debug, Serialize)]
 struct MessageList {
     messages: Vec<MessageView>,
-    page: i64,
-    per_page: i64,
-    total: i64,
-    /// The next page's path and query; `null` on the last page.
-    next: Option<String>,
+    #[serde(flatten)]
+    listing: Listing,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,17 +82,9 @@ fn not_found() -> Response {
 
 async fn send(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<MessageBody>, JsonRejection>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    ApiJson(body): ApiJson<MessageBody>,
 ) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(e) => return bad_json(&e),
-    };
     let mut out =
         inbox::Outgoing { subject: body.subject, body: body.body, to_all: body.to_all, ..Default::default() };
     for r in body.recipients {
@@ -137,24 +125,13 @@ fn view(m: &SentMessage) -> MessageView {
 
 async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    Paged(at): Paged,
 ) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let at = match PageQuery::of(query) {
-        Ok(at) => at,
-        Err(e) => return bad_paging(e),
-    };
     match inbox::sent(&state.db, &caller.kenpo.id, at.page, at.per_page).await {
         Ok(listed) => Json(MessageList {
             messages: listed.items.iter().map(view).collect(),
-            page: at.page,
-            per_page: at.per_page,
-            total: listed.total,
-            next: next_page(MESSAGES, at, listed.total),
+            listing: Listing::of(MESSAGES, at, listed.total),
         })
         .into_response(),
         Err(e) => server_error(&e),
@@ -162,11 +139,11 @@ async fn list(
 }
 
 /// `DELETE /api/kenpo/messages/{id}`: the message leaves every inbox, read or not.
-async fn recall(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
+async fn recall(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    Path(id): Path<String>,
+) -> Response {
     let Some(id) = MessageId::parse(&id) else { return not_found() };
     match inbox::recall(&state.db, &caller.kenpo.id, &id).await {
         Ok(Some(removed_from)) => Json(Recalled { message_id: id.to_string(), removed_from }).into_response(),

@@ -8,7 +8,7 @@
 //! replaced as a whole, so one request body in one encoding says it all, and the files are
 //! small (`flows::notices::MAX_ATTACHMENT_BYTES`, at most `MAX_ATTACHMENTS`).
 
-use super::kenpo_api::{ApiRole, api_error, authorize, bad_json, server_error};
+use super::kenpo_api::{ApiJson, Authorized, ManageNotices, api_error, server_error};
 use super::notices::content_disposition;
 use crate::app::AppState;
 use crate::domain::NoticeId;
@@ -17,9 +17,9 @@ use crate::flows::notices::{
     WriteError, page_count,
 };
 use crate::store::{Notice, NoticeStore};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -90,39 +90,53 @@ struct FileView {
 #[derive(Debug, Serialize)]
 struct NoticeList {
     notices: Vec<NoticeView>,
-    page: i64,
-    per_page: i64,
-    /// Notices in all pages.
-    total: i64,
-    /// The next page's path and query; `null` on the last page.
-    next: Option<String>,
+    #[serde(flatten)]
+    listing: Listing,
 }
 
 /// `?page=&per_page=` of a kenpo API list.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct PageQuery {
+struct PageQuery {
     page: Option<String>,
     per_page: Option<String>,
 }
 
-impl PageQuery {
-    /// The page asked for, or what is wrong with it (a query that is not even `key=value` pairs
-    /// is a bad page too).
-    pub(super) fn of(query: Result<Query<Self>, QueryRejection>) -> Result<ApiPage, PagingError> {
-        let Ok(Query(q)) = query else { return Err(PagingError::Page) };
-        notices::api_paging(q.page.as_deref(), q.per_page.as_deref())
+/// The page of a kenpo API list asked for; a bad one (or a query that is not even `key=value`
+/// pairs) is the API's 400, in both languages.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Paged(pub(super) ApiPage);
+
+impl<S: Send + Sync> FromRequestParts<S> for Paged {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let bad = |e: PagingError| {
+            api_error(StatusCode::BAD_REQUEST, "invalid_request", &e.message_ja(), &e.to_string())
+        };
+        let Ok(Query(q)) = Query::<PageQuery>::from_request_parts(parts, state).await else {
+            return Err(bad(PagingError::Page));
+        };
+        notices::api_paging(q.page.as_deref(), q.per_page.as_deref()).map(Self).map_err(bad)
     }
 }
 
-/// The 400 for a page the API refuses, in both languages.
-pub(super) fn bad_paging(e: PagingError) -> Response {
-    api_error(StatusCode::BAD_REQUEST, "invalid_request", &e.message_ja(), &e.to_string())
+/// Where a page of a list stands: its number and size, the total, and the next page's path and
+/// query (`null` on the last page).
+#[derive(Debug, Serialize)]
+pub(super) struct Listing {
+    page: i64,
+    per_page: i64,
+    total: i64,
+    next: Option<String>,
 }
 
-/// The path of the page after `at` of a list of `total` at `path`, if there is one.
-pub(super) fn next_page(path: &str, at: ApiPage, total: i64) -> Option<String> {
-    (at.page < page_count(total, at.per_page))
-        .then(|| format!("{path}?page={}&per_page={}", at.page + 1, at.per_page))
+impl Listing {
+    /// Page `at` of a list of `total` at `path`.
+    pub(super) fn of(path: &str, at: ApiPage, total: i64) -> Self {
+        let next = (at.page < page_count(total, at.per_page))
+            .then(|| format!("{path}?page={}&per_page={}", at.page + 1, at.per_page));
+        Self { page: at.page, per_page: at.per_page, total, next }
+    }
 }
 
 /// One fault of a refused notice or message.
@@ -236,17 +250,12 @@ fn write_error(e: WriteError) -> Response {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<NoticeBody>, JsonRejection>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    ApiJson(body): ApiJson<NoticeBody>,
 ) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let draft = match body.map(|Json(b)| draft(b)) {
-        Ok(Ok(draft)) => draft,
-        Ok(Err(faults)) => return invalid(faults),
-        Err(e) => return bad_json(&e),
+    let draft = match draft(body) {
+        Ok(draft) => draft,
+        Err(faults) => return invalid(faults),
     };
     match notices::create(&state.db, &caller.kenpo.id, draft, state.clock.now()).await {
         Ok(notice) => {
@@ -259,24 +268,13 @@ async fn create(
 
 async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    Paged(at): Paged,
 ) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let at = match PageQuery::of(query) {
-        Ok(at) => at,
-        Err(e) => return bad_paging(e),
-    };
     match notices::for_kenpo(&state.db, &caller.kenpo.id, at.page, at.per_page).await {
         Ok(listed) => Json(NoticeList {
             notices: listed.items.iter().map(view).collect(),
-            page: at.page,
-            per_page: at.per_page,
-            total: listed.total,
-            next: next_page(NOTICES, at, listed.total),
+            listing: Listing::of(NOTICES, at, listed.total),
         })
         .into_response(),
         Err(e) => server_error(&e),
@@ -286,13 +284,9 @@ async fn list(
 /// `GET …/attachments/{n}`: a file back as stored, `{n}` its id or its position from 1.
 async fn download(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageNotices>,
     Path((id, n)): Path<(String, String)>,
 ) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
     let Some(id) = NoticeId::parse(&id) else { return file_not_found() };
     match notices::kenpo_attachment(&state.db, &caller.kenpo.id, &id, &n).await {
         Ok(Some((info, content))) => (
@@ -313,11 +307,11 @@ fn file_not_found() -> Response {
     api_error(StatusCode::NOT_FOUND, "not_found", "添付ファイルが見つかりません", "no such attachment")
 }
 
-async fn read(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
+async fn read(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    Path(id): Path<String>,
+) -> Response {
     let Some(id) = NoticeId::parse(&id) else { return not_found() };
     match state.db.notice(&caller.kenpo.id, &id).await {
         Ok(Some(notice)) => Json(view(&notice)).into_response(),
@@ -328,19 +322,14 @@ async fn read(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<
 
 async fn replace(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageNotices>,
     Path(id): Path<String>,
-    body: Result<Json<NoticeBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NoticeBody>,
 ) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
     let Some(id) = NoticeId::parse(&id) else { return not_found() };
-    let draft = match body.map(|Json(b)| draft(b)) {
-        Ok(Ok(draft)) => draft,
-        Ok(Err(faults)) => return invalid(faults),
-        Err(e) => return bad_json(&e),
+    let draft = match draft(body) {
+        Ok(draft) => draft,
+        Err(faults) => return invalid(faults),
     };
     match notices::replace(&state.db, &caller.kenpo.id, &id, draft, state.clock.now()).await {
         Ok(notice) => Json(view(&notice)).into_response(),
@@ -348,11 +337,11 @@ async fn replace(
     }
 }
 
-async fn delete(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let caller = match authorize(&state, &headers, ApiRole::ManageNotices).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
+async fn delete(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<ManageNotices>,
+    Path(id): Path<String>,
+) -> Response {
     let Some(id) = NoticeId::parse(&id) else { return not_found() };
     match notices::delete(&state.db, &caller.kenpo.id, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -388,9 +377,12 @@ mod tests {
     #[test]
     fn the_next_page_is_linked_until_the_last() {
         let at = |page| ApiPage { page, per_page: 2 };
-        assert_eq!(next_page(NOTICES, at(1), 3).as_deref(), Some("/api/kenpo/notices?page=2&per_page=2"));
-        assert_eq!(next_page(NOTICES, at(2), 3), None);
-        assert_eq!(next_page(NOTICES, at(1), 2), None);
-        assert_eq!(next_page(NOTICES, at(1), 0), None);
+        assert_eq!(
+            Listing::of(NOTICES, at(1), 3).next.as_deref(),
+            Some("/api/kenpo/notices?page=2&per_page=2")
+        );
+        assert_eq!(Listing::of(NOTICES, at(2), 3).next, None);
+        assert_eq!(Listing::of(NOTICES, at(1), 2).next, None);
+        assert_eq!(Listing::of(NOTICES, at(1), 0).next, None);
     }
 }

@@ -4,14 +4,14 @@
 //! kenpo API's shape, in both languages. Members are named by their card (記号・番号・枝番), as
 //! the kenpo's systems know them.
 
-use super::kenpo_api::{ApiRole, Caller, api_error, authorize, bad_json, server_error};
+use super::kenpo_api::{ApiJson, Authorized, ManageQualification, api_error, server_error};
 use crate::app::AppState;
 use crate::domain::{ApplicationStatus, Copay, NoticeReason, parse_date};
 use crate::flows::qualification::{self as flow, CardNumber, Decision, QualificationError};
 use crate::store::{Applicant, Application, QualificationStore};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -131,31 +131,12 @@ struct ListQuery {
     status: Option<String>,
 }
 
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
-    authorize(state, headers, ApiRole::ManageQualification).await
-}
-
-/// The caller, then the JSON body it sent: the start of every operation that takes one.
-async fn caller_with<T>(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Json<T>, JsonRejection>,
-) -> Result<(Caller, T), Response> {
-    let caller = caller(state, headers).await?;
-    let Json(body) = body.map_err(|e| bad_json(&e))?;
-    Ok((caller, body))
-}
-
 /// `GET /api/kenpo/qualification/applications?status=`: the kenpo's applications, oldest first.
 async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageQualification>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
     let Ok(Query(query)) = query else {
         return bad_request("クエリが正しくありません", "the query string is malformed");
     };
@@ -241,14 +222,10 @@ enum DecisionBody {
 /// `POST /api/kenpo/qualification/applications/{id}/decision`.
 async fn decide(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageQualification>,
     Path(id): Path<String>,
-    body: Result<Json<DecisionBody>, JsonRejection>,
+    ApiJson(body): ApiJson<DecisionBody>,
 ) -> Response {
-    let (caller, body) = match caller_with(&state, &headers, body).await {
-        Ok(both) => both,
-        Err(refused) => return refused,
-    };
     let decision = match body {
         DecisionBody::Accept => Decision::Accept,
         DecisionBody::Reject { reason } => Decision::Reject { reason },
@@ -288,13 +265,9 @@ struct Recorded {
 /// handle it are told by the update mail (category `qualification_notice`).
 async fn record_notice(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<NoticeBody>, JsonRejection>,
+    Authorized(caller, _): Authorized<ManageQualification>,
+    ApiJson(body): ApiJson<NoticeBody>,
 ) -> Response {
-    let (caller, body) = match caller_with(&state, &headers, body).await {
-        Ok(both) => both,
-        Err(refused) => return refused,
-    };
     let Some(reason) = NoticeReason::parse(&body.reason) else {
         return bad_request(
             "reason は enrolment / card_change / name_change / copay_change / reissue / other のいずれかです",
@@ -338,13 +311,9 @@ struct CertificateBody {
 /// application (職権交付, paper applications).
 async fn record_certificate(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<CertificateBody>, JsonRejection>,
+    Authorized(caller, _): Authorized<ManageQualification>,
+    ApiJson(body): ApiJson<CertificateBody>,
 ) -> Response {
-    let (caller, body) = match caller_with(&state, &headers, body).await {
-        Ok(both) => both,
-        Err(refused) => return refused,
-    };
     let (issued_on, valid_until, copay) =
         match card_dates(&body.issued_on, &body.valid_until, body.copay.as_ref()) {
             Ok(parsed) => parsed,
@@ -377,20 +346,13 @@ struct ReturnBody {
 /// `POST /api/kenpo/qualification/certificates/{id}/return`: the card came back.
 async fn return_certificate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageQualification>,
     Path(id): Path<String>,
-    body: Result<Json<ReturnBody>, JsonRejection>,
+    ApiJson(body): ApiJson<ReturnBody>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    let returned_on = match body {
-        Ok(Json(body)) => match date(&body.returned_on, "returned_on") {
-            Ok(d) => d,
-            Err(bad) => return bad.into_response(),
-        },
-        Err(e) => return bad_json(&e),
+    let returned_on = match date(&body.returned_on, "returned_on") {
+        Ok(d) => d,
+        Err(bad) => return bad.into_response(),
     };
     match flow::return_certificate(&state.db, &caller.kenpo.id, &id, returned_on).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

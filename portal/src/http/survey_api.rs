@@ -4,14 +4,14 @@
 //! kenpo's id is 404. Reading a sheet and downloading a document are recorded in the read audit
 //! under the caller's client_id. The wire format is documented in `portal/openapi/kenpo-api.json`.
 
-use super::kenpo_api::{ApiRole, Caller, api_error, authorize, bad_json, server_error};
+use super::kenpo_api::{ApiJson, Authorized, Caller, ManageSurveys, api_error, server_error};
 use crate::app::AppState;
 use crate::domain::MemberId;
 use crate::flows::survey::{self, DocumentKind, OpenSurvey, Outcome, Scope, Status, SurveyError};
 use crate::store::{FsFileStore, HealthDataRead, Reader, RecordStore, Sheet, SheetFile, Survey, SurveyStore};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,10 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/kenpo/sheets/{sheet}/send-back", post(send_back))
         .route("/api/kenpo/sheets/{sheet}/review", post(review))
         .route("/api/kenpo/sheets/{sheet}/decision", post(decide))
-}
-
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
-    authorize(state, headers, ApiRole::ManageSurveys).await
 }
 
 fn bad_request(ja: &str, en: &str) -> Response {
@@ -164,17 +160,9 @@ fn date(s: &str) -> Option<Date> {
 /// `POST /api/kenpo/surveys`: one 未回答 sheet per dependant in scope.
 async fn open(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<OpenRequest>, JsonRejection>,
+    Authorized(caller, _): Authorized<ManageSurveys>,
+    ApiJson(req): ApiJson<OpenRequest>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let req = match body {
-        Ok(Json(req)) => req,
-        Err(e) => return bad_json(&e),
-    };
     let (Some(base_date), Some(deadline)) = (date(&req.base_date), date(&req.deadline)) else {
         return bad_request(
             "base_date と deadline は YYYY-MM-DD で指定してください",
@@ -196,11 +184,10 @@ async fn open(
 }
 
 /// `GET /api/kenpo/surveys`: the kenpo's surveys, newest first.
-async fn list_surveys(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn list_surveys(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<ManageSurveys>,
+) -> Response {
     match state.db.surveys(&caller.kenpo.id).await {
         Ok(surveys) => Json(surveys.into_iter().map(SurveyBody::from).collect::<Vec<_>>()).into_response(),
         Err(e) => server_error(&e),
@@ -244,14 +231,10 @@ struct SheetFilter {
 /// `GET /api/kenpo/surveys/{survey}/sheets?status=submitted`.
 async fn list_sheets(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageSurveys>,
     Path(survey_id): Path<String>,
     Query(filter): Query<SheetFilter>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => match Status::parse(raw) {
@@ -315,23 +298,22 @@ struct SheetBody {
     documents: Vec<FileBody>,
 }
 
-async fn with_caller_sheet(
+/// One of the caller's kenpo's sheets, with its documents.
+async fn sheet_of(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     sheet_id: &str,
-) -> Result<(Caller, Sheet, Vec<SheetFile>), Response> {
-    let caller = caller(state, headers).await?;
-    let (sheet, files) = survey::kenpo_sheet(&state.db, &caller.kenpo.id, sheet_id).await.map_err(failed)?;
-    Ok((caller, sheet, files))
+) -> Result<(Sheet, Vec<SheetFile>), Response> {
+    survey::kenpo_sheet(&state.db, &caller.kenpo.id, sheet_id).await.map_err(failed)
 }
 
 /// `GET /api/kenpo/sheets/{sheet}`: the sheet, its answers and its documents' details.
 async fn read_sheet(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageSurveys>,
     Path(sheet_id): Path<String>,
 ) -> Response {
-    let (caller, sheet, files) = match with_caller_sheet(&state, &headers, &sheet_id).await {
+    let (sheet, files) = match sheet_of(&state, &caller, &sheet_id).await {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -366,13 +348,9 @@ async fn read_sheet(
 /// `GET /api/kenpo/sheets/{sheet}/documents/{file}`: the bytes, as their content was found to be.
 async fn download(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageSurveys>,
     Path((sheet_id, file_id)): Path<(String, String)>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let files = FsFileStore::under(&state.config.data_dir);
     let fetched = async {
         let (sheet, file, bytes) =
@@ -428,24 +406,20 @@ struct SendBackRequest {
 /// `POST /api/kenpo/sheets/{sheet}/send-back`: 差し戻し with the reason the member reads.
 async fn send_back(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageSurveys>,
     Path(sheet_id): Path<String>,
     body: Result<Json<SendBackRequest>, JsonRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let Ok(Json(req)) = body else { return failed(SurveyError::Invalid("reason")) };
     changed(survey::send_back(&state.db, &caller.kenpo.id, &sheet_id, &req.reason, state.clock.now()).await)
 }
 
 /// `POST /api/kenpo/sheets/{sheet}/review`: 審査中.
-async fn review(State(state): State<AppState>, headers: HeaderMap, Path(sheet_id): Path<String>) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn review(
+    State(state): State<AppState>,
+    Authorized(caller, _): Authorized<ManageSurveys>,
+    Path(sheet_id): Path<String>,
+) -> Response {
     changed(survey::start_review(&state.db, &caller.kenpo.id, &sheet_id, state.clock.now()).await)
 }
 
@@ -459,14 +433,10 @@ struct DecisionRequest {
 /// under review takes either; one never handed in takes `removed` once its deadline has passed.
 async fn decide(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorized(caller, _): Authorized<ManageSurveys>,
     Path(sheet_id): Path<String>,
     body: Result<Json<DecisionRequest>, JsonRejection>,
 ) -> Response {
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let Ok(Json(req)) = body else {
         return bad_request("outcome は continued または removed です", "outcome is continued or removed");
     };
