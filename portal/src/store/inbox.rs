@@ -428,6 +428,9 @@ impl InboxStore for Db {
 
     async fn recall_message(&self, kenpo_id: &str, id: &MessageId) -> Result<Option<u64>, StoreError> {
         let mut tx = self.pool().begin().await?;
+        // It reads, then writes: on SQLite the write lock first, so a writer elsewhere is waited
+        // for rather than refused.
+        super::lock_for_writing(&mut tx, self.backend()).await?;
         let (held,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM inbox_deliveries WHERE message_id = $1 AND deleted_at IS NULL",
         )
@@ -442,6 +445,8 @@ impl InboxStore for Db {
                 .execute(&mut *tx)
                 .await?;
         if done.rows_affected() == 0 {
+            // Rolled back now, not when dropped: until then SQLite's write lock stays taken.
+            tx.rollback().await?;
             return Ok(None);
         }
         tx.commit().await?;

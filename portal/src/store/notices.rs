@@ -385,6 +385,7 @@ impl NoticeStore for Db {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
+            tx.rollback().await?;
             return Ok(false);
         }
         if let Some(attachments) = attachments {

@@ -523,7 +523,9 @@ impl QualificationStore for Db {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            // Dropping the transaction rolls back the certificate written for it.
+            // The certificate written for it goes too. Rolled back here, not on drop: a dropped
+            // transaction is rolled back later, and until then SQLite's write lock stays taken.
+            tx.rollback().await?;
             return Ok(None);
         }
         // The decision to announce (`QualificationNews`), with the decision itself.

@@ -411,6 +411,7 @@ impl SurveyStore for Db {
     ) -> Result<DocumentWrite, StoreError> {
         let mut tx = self.pool().begin().await?;
         if !hold_open_sheet(&mut tx, &f.sheet_id, moves, now).await? {
+            tx.rollback().await?;
             return Ok(DocumentWrite::Closed);
         }
         sqlx::query(
@@ -451,6 +452,7 @@ impl SurveyStore for Db {
     ) -> Result<DocumentWrite, StoreError> {
         let mut tx = self.pool().begin().await?;
         if !hold_open_sheet(&mut tx, sheet_id, moves, now).await? {
+            tx.rollback().await?;
             return Ok(DocumentWrite::Closed);
         }
         let done = sqlx::query("DELETE FROM survey_files WHERE sheet_id = $1 AND id = $2")
@@ -459,6 +461,7 @@ impl SurveyStore for Db {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
+            tx.rollback().await?;
             return Ok(DocumentWrite::NoFile);
         }
         tx.commit().await?;
