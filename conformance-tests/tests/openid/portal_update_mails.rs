@@ -40,6 +40,15 @@ async fn import(db: &Db, kenpo: &str, kind: ImportKind, csv: &str) -> ImportRepo
         .unwrap_or_else(|e| panic!("{kind}: {e} {e:?}"))
 }
 
+/// The suite's portal, sending its mail to `smtp_url` from `info@conformance.example.jp`.
+async fn mailing_portal(idp: &Idp, smtp_url: &str) -> crate::helpers::Portal {
+    idp.spawn_portal_with(&[
+        ("KENPO_PORTAL_SMTP_URL", smtp_url),
+        ("KENPO_PORTAL_MAIL_DOMAIN", "conformance.example.jp"),
+    ])
+    .await
+}
+
 async fn member(db: &Db, kenpo: &str, subject: &str) -> kenpo_portal::store::Member {
     db.member_by_subject(kenpo, subject)
         .await
@@ -51,12 +60,7 @@ async fn an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries
     // Arrange: the portal's mail server is down (nothing listens on its port yet).
     let smtp_port = unused_port().await;
     let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
-    let portal = idp
-        .spawn_portal_with(&[
-            ("KENPO_PORTAL_SMTP_URL", smtp_url.as_str()),
-            ("KENPO_PORTAL_MAIL_DOMAIN", "conformance.example.jp"),
-        ])
-        .await;
+    let portal = mailing_portal(&idp, &smtp_url).await;
     let db = &portal.state.db;
     let kenpo = portal.state.kenpo_id.clone();
     // Household 10-1001: the suite's member and a dependant; 20-2002 never logged in but opted
@@ -172,12 +176,7 @@ async fn survey_reminders_reach_the_insured_who_must_act_once_at_each_point(idp:
     // logged in and opted in to no mail at all; 20-2002's insured never logged in; 30-3003's
     // insured logged in, in English.
     let mut sink = SmtpSink::start().await;
-    let portal = idp
-        .spawn_portal_with(&[
-            ("KENPO_PORTAL_SMTP_URL", sink.url().as_str()),
-            ("KENPO_PORTAL_MAIL_DOMAIN", "conformance.example.jp"),
-        ])
-        .await;
+    let portal = mailing_portal(&idp, &sink.url()).await;
     let db = &portal.state.db;
     let kenpo = portal.state.kenpo_id.clone();
     let sub = idp.member.sub.clone();

@@ -157,16 +157,23 @@ async fn a_new_qualification_notice_is_mailed_once_to_the_login_who_may_download
     assert_eq!(unread, 1, "and the portal's MYメール message");
 }
 
-async fn a_mail_still_waiting_when_the_member_opts_out_is_withdrawn(app: TestApp) {
+/// The insured logged in and asked for 医療費 mails, and a claims file queued one for them.
+async fn one_mail_queued(app: &TestApp) -> (KenpoId, kenpo_portal::store::Member) {
     let db = &app.state.db;
     let kenpo = db.kenpo_by_issuer(&app.state.config.idp_issuer).await.ok().flatten();
     let kenpo = kenpo.and_then(|k| KenpoId::parse(&k.id)).unwrap_or_else(|| panic!("the configured kenpo"));
-    import(&app, &kenpo, ImportKind::Members, MEMBERS, false).await;
+    import(app, &kenpo, ImportKind::Members, MEMBERS, false).await;
     let insured = db.member_by_subject(kenpo.as_str(), SUBJECT).await.ok().flatten();
     let insured = insured.unwrap_or_else(|| panic!("the insured"));
     db.record_login(&insured.id, Some("taro@example.jp"), "ja", 0).await.unwrap_or_else(|e| panic!("{e}"));
     db.save_preferences(&insured.id, &["medical_expenses"], false, 0).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(import(&app, &kenpo, ImportKind::Claims, CLAIMS, false).await, 1);
+    assert_eq!(import(app, &kenpo, ImportKind::Claims, CLAIMS, false).await, 1);
+    (kenpo, insured)
+}
+
+async fn a_mail_still_waiting_when_the_member_opts_out_is_withdrawn(app: TestApp) {
+    let db = &app.state.db;
+    let (kenpo, insured) = one_mail_queued(&app).await;
 
     db.save_preferences(&insured.id, &[], false, 0).await.unwrap_or_else(|e| panic!("{e}"));
 
@@ -206,14 +213,7 @@ async fn a_mail_still_waiting_when_the_member_opts_out_is_withdrawn(app: TestApp
 async fn a_pending_mail_outlives_the_trails_retention(app: TestApp) {
     // A mail still waiting for its next attempt is not the trail yet: the purge leaves it.
     let db = &app.state.db;
-    let kenpo = db.kenpo_by_issuer(&app.state.config.idp_issuer).await.ok().flatten();
-    let kenpo = kenpo.and_then(|k| KenpoId::parse(&k.id)).unwrap_or_else(|| panic!("the configured kenpo"));
-    import(&app, &kenpo, ImportKind::Members, MEMBERS, false).await;
-    let insured = db.member_by_subject(kenpo.as_str(), SUBJECT).await.ok().flatten();
-    let insured = insured.unwrap_or_else(|| panic!("the insured"));
-    db.record_login(&insured.id, Some("taro@example.jp"), "ja", 0).await.unwrap_or_else(|e| panic!("{e}"));
-    db.save_preferences(&insured.id, &["medical_expenses"], false, 0).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(import(&app, &kenpo, ImportKind::Claims, CLAIMS, false).await, 1);
+    let (kenpo, _) = one_mail_queued(&app).await;
     let kenpos = db.kenpos().await.unwrap_or_else(|e| panic!("{e}"));
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(25 * 31);
     assert_eq!(update_mails::purge(db, &kenpos, later).await.unwrap_or_else(|e| panic!("{e}")), 0);
