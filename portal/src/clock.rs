@@ -25,6 +25,6 @@ impl Clock {
 
     /// Today in Japan, where months and dates of the kenpo's data are counted.
     pub fn today_in_japan(&self) -> time::Date {
-        (self.now().to_offset(time::macros::offset!(+9))).date()
+        crate::domain::japan_date(self.now())
     }
 }

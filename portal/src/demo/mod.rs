@@ -40,7 +40,7 @@ const PEOPLE: [(&str, &str, &str, &str, &str, &str); 3] = [
 
 pub async fn seed(state: &AppState, logins: &[DemoLogin], now: OffsetDateTime) -> Result<(), DemoError> {
     let kenpo = KenpoId::parse(&state.kenpo_id).unwrap_or_default();
-    let today = now.to_offset(time::macros::offset!(+9)).date();
+    let today = crate::domain::japan_date(now);
     let this_month = Month::of(today);
     let files = [
         (ImportKind::Members, "demo-members.csv", members(logins)),

@@ -14,6 +14,14 @@ pub use qualification::{ApplicationReason, ApplicationStatus, Copay, NoticeReaso
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Japan's time: the kenpo's days, months, deadlines and retention turn at midnight here.
+pub const JST: time::UtcOffset = time::macros::offset!(+9);
+
+/// The day it is in Japan at `now`.
+pub fn japan_date(now: time::OffsetDateTime) -> time::Date {
+    now.to_offset(JST).date()
+}
+
 /// Identifiers are UUIDs minted by the portal; the kenpo's own keys (記号・番号・枝番, claim and
 /// notice numbers) live beside them.
 macro_rules! id {

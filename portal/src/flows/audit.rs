@@ -1,12 +1,10 @@
 //! The kenpo's audit of health-data reads: a period of days in Japan time, and the reads in it
 //! as CSV for the kenpo's auditors (or JSON for their tools).
 
+use crate::domain::JST;
 use crate::store::{AuditStore, ReadRecord, StoreError};
-use time::macros::offset;
-use time::{Date, Duration, OffsetDateTime, UtcOffset};
+use time::{Date, Duration, OffsetDateTime};
 
-/// Dates are the kenpo's: Japan, which keeps no summer time.
-const JST: UtcOffset = offset!(+9);
 /// One listing stops here; a longer period is asked for in parts.
 pub const MAX_ROWS: i64 = 1_000_000;
 

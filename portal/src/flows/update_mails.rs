@@ -17,8 +17,8 @@ use crate::i18n::Locale;
 use crate::import::ImportKind;
 use crate::mail::{self, Topic, UpdateMail};
 use crate::store::{
-    Db, DueUpdateMail, ImportTx, Kenpo, KenpoStore, MailAudience, Member, NewUpdateMail, PublishedTable,
-    StoreError, Subscriber, UpdateMailStore,
+    Db, DueUpdateMail, ImportTx, InboxStore, Kenpo, KenpoStore, MailAudience, Member, NewUpdateMail,
+    PublishedTable, StoreError, Subscriber, UpdateMailStore,
 };
 use crate::tenant::{MailCategory, Service, Settings};
 use shared_runtime::mail::retry;
@@ -144,7 +144,7 @@ pub async fn publish(
     now: OffsetDateTime,
 ) -> Result<Published, StoreError> {
     let audience = tx.mail_audience(&kenpo.id, table, category.key()).await?;
-    let today = now.to_offset(time::macros::offset!(+9)).date().to_string();
+    let today = crate::domain::japan_date(now).to_string();
     let mut mails = 0;
     for r in recipients(&kenpo.settings, category, &audience, &today) {
         if tx
@@ -175,33 +175,36 @@ pub async fn announce_in_inboxes(
     }
 }
 
-/// 資格情報のお知らせ issued since the last round (`flows::qualification::new_issues`): one
-/// update mail of category `qualification_notice` per notice to each login who may download it
-/// and opted in, then each notice marked announced, then the portal's MYメール message to those
-/// logins. Run by the delivery job. Returns how many mails were queued.
-pub async fn announce_new_notices(
-    db: &Db,
+/// One piece of news outside an import (a 資格情報のお知らせ, a 資格確認書, a decision on an
+/// application) and the logins to tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct News {
+    /// The update mail's publication id: the notice's or card's id, or
+    /// `<application id>:<status>`.
+    pub publication: String,
+    /// The logins (members with a subject), the insured first.
+    pub recipients: Vec<MemberId>,
+}
+
+/// Queues one mail of `category` per piece of news to each recipient who opted in, if the kenpo
+/// sends the category; returns how many were queued (none again for the same news).
+pub async fn queue_news(
+    db: &impl UpdateMailStore,
     kenpo: &Kenpo,
+    category: MailCategory,
+    news: &[News],
     now: OffsetDateTime,
-) -> Result<usize, qualification::QualificationError> {
-    let category = qualification::MAIL_CATEGORY;
-    let news = qualification::new_issues(db, kenpo, now.to_offset(time::macros::offset!(+9)).date()).await?;
-    if news.is_empty() {
+) -> Result<usize, StoreError> {
+    if !kenpo.settings.mails(category) {
         return Ok(0);
     }
     let mut queued = 0;
-    for announcement in &news {
-        let logins: Vec<MemberId> = announcement.recipients.iter().map(|m| m.id.clone()).collect();
-        let subscribers = if kenpo.settings.mails(category) {
-            db.mail_subscribers(&logins, category.key()).await?
-        } else {
-            vec![]
-        };
-        for s in &subscribers {
+    for item in news {
+        for s in db.mail_subscribers(&item.recipients, category.key()).await? {
             let locale = s.locale.as_deref().and_then(Locale::parse).unwrap_or(Locale::Ja);
             let mail = NewUpdateMail {
                 kenpo_id: &kenpo.id,
-                publication: &announcement.notice_id,
+                publication: &item.publication,
                 category: category.key(),
                 member: &s.member_id,
                 recipient: &s.email,
@@ -212,14 +215,51 @@ pub async fn announce_new_notices(
             }
         }
     }
+    Ok(queued)
+}
+
+/// After the news was marked announced: the portal's MYメール message of `category` to every
+/// recipient, opted in to mails or not. A failure is logged; the mails are already queued.
+pub async fn tell_inboxes(
+    db: &impl InboxStore,
+    kenpo: &Kenpo,
+    category: MailCategory,
+    news: &[News],
+    now: OffsetDateTime,
+) {
+    for item in news {
+        if let Err(e) = inbox::deliver_system_message(db, &kenpo.id, &item.recipients, category, now).await {
+            tracing::error!(error = %e, kenpo = %kenpo.id, category = category.key(), "MYメール message not delivered");
+        }
+    }
+}
+
+/// 資格情報のお知らせ issued since the last round (`flows::qualification::new_issues`): one
+/// update mail of category `qualification_notice` per notice to each login who may download it
+/// and opted in, then each notice marked announced, then the portal's MYメール message to those
+/// logins. Run by the delivery job. Returns how many mails were queued.
+pub async fn announce_new_notices(
+    db: &Db,
+    kenpo: &Kenpo,
+    now: OffsetDateTime,
+) -> Result<usize, qualification::QualificationError> {
+    let category = qualification::MAIL_CATEGORY;
+    let issued = qualification::new_issues(db, kenpo, crate::domain::japan_date(now)).await?;
+    if issued.is_empty() {
+        return Ok(0);
+    }
+    let news: Vec<News> = issued
+        .iter()
+        .map(|a| News {
+            publication: a.notice_id.clone(),
+            recipients: a.recipients.iter().map(|m| m.id.clone()).collect(),
+        })
+        .collect();
+    let queued = queue_news(db, kenpo, category, &news, now).await?;
     // Queued before marked: a round cut short queues again next time, and the unique key keeps
     // it to one mail each.
-    qualification::mark_announced(db, &news, now).await?;
-    for announcement in &news {
-        let published =
-            Published { mails: 0, viewers: announcement.recipients.iter().map(|m| m.id.clone()).collect() };
-        announce_in_inboxes(db, &kenpo.id, &published, category, now).await;
-    }
+    qualification::mark_announced(db, &issued, now).await?;
+    tell_inboxes(db, kenpo, category, &news, now).await;
     Ok(queued)
 }
 

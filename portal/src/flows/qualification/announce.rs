@@ -15,23 +15,12 @@
 //! of `update_mails` keeps it to one mail each.
 
 use super::QualificationError;
-use crate::domain::{ApplicationStatus, HouseholdId, MemberId};
-use crate::flows::{access, inbox};
-use crate::i18n::Locale;
-use crate::store::{
-    InboxStore, Kenpo, MemberStore, NewUpdateMail, QualificationNews, StoreError, UpdateMailStore,
-};
+use crate::domain::{ApplicationStatus, HouseholdId, MemberId, japan_date};
+use crate::flows::access;
+use crate::flows::update_mails::{News, queue_news, tell_inboxes};
+use crate::store::{InboxStore, Kenpo, MemberStore, QualificationNews, StoreError, UpdateMailStore};
 use crate::tenant::MailCategory;
 use time::{Date, OffsetDateTime};
-
-/// One piece of news and the logins to tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct News {
-    /// The update mail's publication id: the card's id, or `<application id>:<status>`.
-    pub publication: String,
-    /// The logins (members with a subject), the insured first.
-    pub recipients: Vec<MemberId>,
-}
 
 /// The publication id of a decision.
 pub fn decision_publication(application_id: &str, status: ApplicationStatus) -> String {
@@ -60,10 +49,6 @@ async fn handlers(
         .collect();
     logins.sort_by_key(|m| (m.relation != crate::domain::Relation::Insured, m.id.clone()));
     Ok(logins.into_iter().map(|m| m.id.clone()).collect())
-}
-
-fn japan_today(now: OffsetDateTime) -> Date {
-    now.to_offset(time::macros::offset!(+9)).date()
 }
 
 /// The kenpo's cards not announced yet, each with the logins to tell.
@@ -100,66 +85,18 @@ pub async fn new_decisions(
     Ok((news, decisions))
 }
 
-/// Queues one mail of `category` per piece of news to each recipient who opted in; returns how
-/// many were queued (none again for the same news).
-async fn queue(
-    db: &impl UpdateMailStore,
-    kenpo: &Kenpo,
-    category: MailCategory,
-    news: &[News],
-    now: OffsetDateTime,
-) -> Result<usize, StoreError> {
-    if !kenpo.settings.mails(category) {
-        return Ok(0);
-    }
-    let mut queued = 0;
-    for item in news {
-        for s in db.mail_subscribers(&item.recipients, category.key()).await? {
-            let locale = s.locale.as_deref().and_then(Locale::parse).unwrap_or(Locale::Ja);
-            let mail = NewUpdateMail {
-                kenpo_id: &kenpo.id,
-                publication: &item.publication,
-                category: category.key(),
-                member: &s.member_id,
-                recipient: &s.email,
-                locale: locale.code(),
-            };
-            if db.queue_update_mail(mail, now).await? {
-                queued += 1;
-            }
-        }
-    }
-    Ok(queued)
-}
-
-/// After the news was marked: the portal's MYメール message of `category` to every recipient,
-/// opted in to mails or not. A failure is logged; the mails are already queued.
-async fn tell_inboxes(
-    db: &impl InboxStore,
-    kenpo: &Kenpo,
-    category: MailCategory,
-    news: &[News],
-    now: OffsetDateTime,
-) {
-    for item in news {
-        if let Err(e) = inbox::deliver_system_message(db, &kenpo.id, &item.recipients, category, now).await {
-            tracing::error!(error = %e, kenpo = %kenpo.id, category = category.key(), "MYメール message not delivered");
-        }
-    }
-}
-
 /// Announces the kenpo's newly issued 資格確認書; returns how many mails were queued.
 pub async fn announce_new_certificates(
     db: &(impl QualificationNews + MemberStore + UpdateMailStore + InboxStore),
     kenpo: &Kenpo,
     now: OffsetDateTime,
 ) -> Result<usize, QualificationError> {
-    let news = new_certificates(db, kenpo, japan_today(now)).await?;
+    let news = new_certificates(db, kenpo, japan_date(now)).await?;
     if news.is_empty() {
         return Ok(0);
     }
     let category = MailCategory::QualificationCertificate;
-    let queued = queue(db, kenpo, category, &news, now).await?;
+    let queued = queue_news(db, kenpo, category, &news, now).await?;
     let ids: Vec<String> = news.iter().map(|n| n.publication.clone()).collect();
     db.mark_certificates_announced(&ids, now).await?;
     tell_inboxes(db, kenpo, category, &news, now).await;
@@ -172,12 +109,12 @@ pub async fn announce_decisions(
     kenpo: &Kenpo,
     now: OffsetDateTime,
 ) -> Result<usize, QualificationError> {
-    let (news, decisions) = new_decisions(db, kenpo, japan_today(now)).await?;
+    let (news, decisions) = new_decisions(db, kenpo, japan_date(now)).await?;
     if news.is_empty() {
         return Ok(0);
     }
     let category = MailCategory::Applications;
-    let queued = queue(db, kenpo, category, &news, now).await?;
+    let queued = queue_news(db, kenpo, category, &news, now).await?;
     db.mark_decisions_announced(&decisions, now).await?;
     tell_inboxes(db, kenpo, category, &news, now).await;
     Ok(queued)

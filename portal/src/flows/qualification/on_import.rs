@@ -51,7 +51,7 @@ pub async fn issue_notices(
     let id = crate::domain::KenpoId::parse(&kenpo.id).ok_or(StoreError::Corrupt("kenpos.id"))?;
     let after = tx.members(&id).await?;
     let latest = tx.latest_notice_snapshots(&kenpo.id).await?;
-    let issued_on = now.to_offset(time::macros::offset!(+9)).date();
+    let issued_on = crate::domain::japan_date(now);
     let mut due = Vec::new();
     for line in lines.iter().filter(|l| l.lost_on.is_none()) {
         let Some(member) = after.get(&line.key) else { continue };

@@ -164,7 +164,7 @@ pub async fn decide(
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let deadline =
         Date::parse(&sheet.deadline, &format).map_err(|_| StoreError::Corrupt("surveys.deadline"))?;
-    let today = now.to_offset(time::macros::offset!(+9)).date();
+    let today = crate::domain::japan_date(now);
     let event = decision(sheet.status, outcome, deadline, today)?;
     kenpo_change(db, kenpo_id, sheet, event, None, now).await
 }

@@ -10,6 +10,7 @@
 //! still waiting when the household has handed everything in is withdrawn, not sent
 //! ([`still_stands`]).
 
+use crate::domain::japan_date;
 use crate::flows::survey;
 use crate::mail::Topic;
 use crate::store::{Db, DueUpdateMail, Kenpo, NewUpdateMail, StoreError, SurveyStore, UpdateMailStore};
@@ -23,15 +24,10 @@ fn publication(household: &str, today: Date) -> String {
     format!("survey-reminder:{household}:{today}")
 }
 
-/// Japan's date at `now`: deadlines and reminder points are days in Japan.
-pub fn japan_today(now: OffsetDateTime) -> Date {
-    now.to_offset(time::macros::offset!(+9)).date()
-}
-
 /// Queues the reminders of `kenpo` due at `now` and marks them sent; returns how many mails were
 /// queued (households whose insured never logged in are marked too, and get none).
 pub async fn queue_due(db: &Db, kenpo: &Kenpo, now: OffsetDateTime) -> Result<usize, StoreError> {
-    let today = japan_today(now);
+    let today = japan_date(now);
     let due = survey::due_reminders(db, &kenpo.id, today, &kenpo.settings.survey_reminder_days).await?;
     if due.is_empty() {
         return Ok(0);
@@ -61,5 +57,5 @@ pub async fn queue_due(db: &Db, kenpo: &Kenpo, now: OffsetDateTime) -> Result<us
 /// Whether a queued reminder is still to be sent at `now`: the household still has a sheet to
 /// hand in before its deadline.
 pub async fn still_stands(db: &Db, due: &DueUpdateMail, now: OffsetDateTime) -> Result<bool, StoreError> {
-    db.still_to_hand_in(&due.member_id, &japan_today(now).to_string()).await
+    db.still_to_hand_in(&due.member_id, &japan_date(now).to_string()).await
 }

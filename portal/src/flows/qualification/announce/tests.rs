@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::domain::ApplicationStatus;
+use crate::flows::inbox;
 use crate::flows::qualification::{
     ApplicationInput, CardNumber, Decision, apply, decide, record_certificate,
 };
