@@ -239,9 +239,6 @@ pub async fn import(
         tx.rollback().await?;
     } else {
         tx.commit().await?;
-        if let Some(published) = &published {
-            update_mails::announce_in_inboxes(db, kenpo.as_str(), published, category, now).await;
-        }
     }
     let count = |s: Stored| u64::try_from(stored.iter().filter(|x| **x == s).count()).unwrap_or(u64::MAX);
     Ok(ImportReport {

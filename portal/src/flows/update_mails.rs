@@ -6,10 +6,10 @@
 //! never sees a row of the data.
 //!
 //! The steps, all here: [`publish`] decides the recipients and queues their mails inside the
-//! import's transaction, and [`announce_in_inboxes`] leaves the portal's MYメール message for
-//! everyone who would see the new data once it committed; [`announce_new_notices`] does the same
-//! for newly issued 資格情報のお知らせ; [`deliver_due`] sends what is due (background job
-//! `mail::job`), with retries and backoff like the IdP's outbox.
+//! import's transaction, with the portal's MYメール message for everyone who would see the new
+//! data; [`announce_new_notices`] does the same for newly issued 資格情報のお知らせ;
+//! [`deliver_due`] sends what is due (background job `mail::job`), with retries and backoff like
+//! the IdP's outbox.
 
 use super::{access, inbox, qualification};
 use crate::domain::{MemberId, Relation};
@@ -127,14 +127,16 @@ pub fn recipients<'a>(
 pub struct Published {
     /// Update mails queued (none again for the same publication).
     pub mails: usize,
-    /// Everyone who would see the new data ([`viewers`]): after the import commits, each gets
-    /// the portal's MYメール message of the category ([`announce_in_inboxes`]).
+    /// Everyone who would see the new data ([`viewers`]), each of whom got the portal's
+    /// MYメール message of the category.
     pub viewers: Vec<MemberId>,
 }
 
-/// Queues the update mails of a publication, inside the import's transaction `tx`: the
-/// `table`'s rows this import inserted or changed, announced as `category`, under the import's
-/// id.
+/// Announces a publication, inside the import's transaction `tx`: the `table`'s rows this
+/// import inserted or changed, announced as `category`, under the import's id. The update mails
+/// are queued for those who opted in, and the portal's MYメール message
+/// (「新しい医療費情報を公開しました」…) goes to every viewer, opted in or not: with the data, or
+/// not at all.
 pub async fn publish(
     tx: &mut ImportTx,
     kenpo: &Kenpo,
@@ -154,25 +156,10 @@ pub async fn publish(
             mails += 1;
         }
     }
-    let viewers =
+    let viewers: Vec<MemberId> =
         viewers(&kenpo.settings, category, &audience, &today).into_iter().map(|m| m.id.clone()).collect();
+    tx.deliver_system_message(&kenpo.id, category.key(), &viewers).await?;
     Ok(Published { mails, viewers })
-}
-
-/// After the import committed: the portal's MYメール message of `category`
-/// (「新しい医療費情報を公開しました」…) in the inboxes of the publication's viewers, opted in
-/// to mails or not. Outside the import's transaction (the inbox writes through the pool), so a
-/// failure here is logged and does not undo the import that already published its data.
-pub async fn announce_in_inboxes(
-    db: &Db,
-    kenpo: &str,
-    published: &Published,
-    category: MailCategory,
-    now: OffsetDateTime,
-) {
-    if let Err(e) = inbox::deliver_system_message(db, kenpo, &published.viewers, category, now).await {
-        tracing::error!(error = %e, kenpo, category = category.key(), "the import's MYメール message was not delivered");
-    }
 }
 
 /// One piece of news outside an import (a 資格情報のお知らせ, a 資格確認書, a decision on an

@@ -99,9 +99,6 @@ pub async fn import_file(
         tx.rollback().await?;
     } else {
         tx.commit().await?;
-        if let Some((category, published)) = &published {
-            update_mails::announce_in_inboxes(db, kenpo.as_str(), published, *category, now).await;
-        }
     }
     Ok(ImportReport {
         kind,

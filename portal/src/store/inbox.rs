@@ -147,7 +147,26 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 /// Ids per statement: well under SQLite's and PostgreSQL's limits on bound parameters.
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
+
+/// A message: id, kenpo, sender, system kind, subject, body, sent at.
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO inbox_messages \
+     (id, kenpo_id, sender, system_kind, subject, body, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// The deliveries of message `$1` of kenpo `$2` to `n` members (`$3`…): a member with a login
+/// reads their own inbox; one without reads through the household's insured. Two dependants of
+/// one household make one delivery.
+pub(super) fn deliveries_to_members(n: usize) -> String {
+    format!(
+        "INSERT INTO inbox_deliveries (member_id, message_id) \
+         SELECT DISTINCT CASE WHEN m.subject IS NOT NULL THEN m.id ELSE i.id END, $1 \
+         FROM members m LEFT JOIN members i ON i.household_id = m.household_id \
+         AND i.relation = 'insured' \
+         WHERE m.kenpo_id = $2 AND (m.subject IS NOT NULL OR i.id IS NOT NULL) \
+         AND m.id IN ({}) ON CONFLICT DO NOTHING",
+        placeholders(3, n)
+    )
+}
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
@@ -191,19 +210,16 @@ impl InboxStore for Db {
             Content::System(kind) => ("system", Some(kind.key()), "", ""),
         };
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO inbox_messages (id, kenpo_id, sender, system_kind, subject, body, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id.as_str())
-        .bind(kenpo_id)
-        .bind(sender)
-        .bind(kind)
-        .bind(subject)
-        .bind(body)
-        .bind(sent_at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_MESSAGE)
+            .bind(id.as_str())
+            .bind(kenpo_id)
+            .bind(sender)
+            .bind(kind)
+            .bind(subject)
+            .bind(body)
+            .bind(sent_at)
+            .execute(&mut *tx)
+            .await?;
         let mut delivered = 0;
         match audience {
             Audience::All => {
@@ -219,17 +235,7 @@ impl InboxStore for Db {
             }
             Audience::Members(members) => {
                 for chunk in members.chunks(CHUNK) {
-                    // A member with a login reads their own inbox; one without reads through the
-                    // household's insured. Two dependants of one household make one delivery.
-                    let sql = format!(
-                        "INSERT INTO inbox_deliveries (member_id, message_id) \
-                         SELECT DISTINCT CASE WHEN m.subject IS NOT NULL THEN m.id ELSE i.id END, $1 \
-                         FROM members m LEFT JOIN members i ON i.household_id = m.household_id \
-                         AND i.relation = 'insured' \
-                         WHERE m.kenpo_id = $2 AND (m.subject IS NOT NULL OR i.id IS NOT NULL) \
-                         AND m.id IN ({}) ON CONFLICT DO NOTHING",
-                        placeholders(3, chunk.len())
-                    );
+                    let sql = deliveries_to_members(chunk.len());
                     let mut query = sqlx::query(&sql).bind(id.as_str()).bind(kenpo_id);
                     for m in chunk {
                         query = query.bind(m.as_str());

@@ -155,8 +155,41 @@ async fn imports_in_the_same_millisecond_tell_their_rows_apart(db: Db) {
     assert_eq!(second.len(), 1, "the second import's stamp marks its own row only");
 }
 
+/// The portal's MYメール message of a publication is written in the import's transaction: a
+/// rolled-back import leaves none, a committed one leaves exactly one, delivered once.
+async fn the_imports_inbox_message_goes_with_its_data(db: Db) {
+    let kenpo = kenpo_with_a_member(&db).await;
+    let messages = |db: Db| async move {
+        let rows =
+            sqlx::query("SELECT 1 FROM inbox_messages m JOIN inbox_deliveries d ON d.message_id = m.id")
+                .fetch_all(db.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        rows.len()
+    };
+    for commit in [false, true] {
+        let mut tx =
+            db.begin_import(&kenpo, OffsetDateTime::now_utc()).await.unwrap_or_else(|e| panic!("{e}"));
+        let known = tx.members(&kenpo).await.unwrap_or_else(|e| panic!("{e}"));
+        let member = known.values().next().unwrap_or_else(|| panic!("the member")).id.clone();
+        let reached = tx
+            .deliver_system_message(kenpo.as_str(), "medical_expenses", &[member.clone(), member])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reached, 1, "one inbox, however often it is named");
+        if commit {
+            tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(messages(db.clone()).await, 0, "rolled back with the import");
+        }
+    }
+    assert_eq!(messages(db.clone()).await, 1);
+}
+
 on_both_backends!(
     nasty_values_round_trip_and_count_exactly,
     a_dropped_import_writes_nothing,
-    imports_in_the_same_millisecond_tell_their_rows_apart
+    imports_in_the_same_millisecond_tell_their_rows_apart,
+    the_imports_inbox_message_goes_with_its_data
 );

@@ -3,7 +3,8 @@
 //! the same transaction as the data, so the data and its announcement commit together.
 
 use super::{ImportTx, Tx};
-use crate::domain::MemberId;
+use crate::domain::{MemberId, MessageId};
+use crate::store::inbox::{CHUNK, INSERT_MESSAGE, deliveries_to_members};
 use crate::store::members::{MemberRow, SELECT};
 use crate::store::{Member, StoreError};
 
@@ -142,5 +143,45 @@ impl ImportTx {
             .rows_affected()
         });
         Ok(done == 1)
+    }
+
+    /// The portal's MYメール message of `category` (`MailCategory::key`) in the inboxes of
+    /// `members`, in the import's transaction, so the data and the message are published
+    /// together or not at all. Returns how many inboxes it reached.
+    pub async fn deliver_system_message(
+        &mut self,
+        kenpo: &str,
+        category: &str,
+        members: &[MemberId],
+    ) -> Result<u64, StoreError> {
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let now = self.now;
+        let id = MessageId::new();
+        on_conn!(&mut self.tx, |conn| {
+            sqlx::query(INSERT_MESSAGE)
+                .bind(id.as_str())
+                .bind(kenpo)
+                .bind("system")
+                .bind(Some(category))
+                .bind("")
+                .bind("")
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        });
+        let mut delivered = 0;
+        for chunk in members.chunks(CHUNK) {
+            let sql = deliveries_to_members(chunk.len());
+            delivered += on_conn!(&mut self.tx, |conn| {
+                let mut query = sqlx::query(&sql).bind(id.as_str()).bind(kenpo);
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                query.execute(&mut *conn).await?.rows_affected()
+            });
+        }
+        Ok(delivered)
     }
 }
