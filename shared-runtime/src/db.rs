@@ -126,6 +126,27 @@ impl SqlPool {
         self.postgres.as_ref()
     }
 
+    /// Leases the due row `id` of a durable queue until `lease_until`, by moving its next attempt
+    /// there. `table` has `id` and `next_attempt_at` (milliseconds; due when at or before `now`,
+    /// done when NULL). Of several deliverers racing for the row (replicas, or a wake-up racing
+    /// the timer), exactly one gets `true`.
+    pub async fn claim_due(
+        &self,
+        table: &'static str,
+        id: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, sqlx::Error> {
+        let sql = format!("UPDATE {table} SET next_attempt_at = $1 WHERE id = $2 AND next_attempt_at <= $3");
+        let claimed = sqlx::query(&sql)
+            .bind(to_millis(lease_until))
+            .bind(id)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     /// A cheap round trip, for readiness probes.
     pub async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -221,15 +221,7 @@ impl OutboxStore for Db {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let claimed = sqlx::query(
-            "UPDATE mail_outbox SET next_attempt_at = $1 WHERE id = $2 AND next_attempt_at <= $3",
-        )
-        .bind(to_millis(lease_until))
-        .bind(id)
-        .bind(to_millis(now))
-        .execute(self.pool())
-        .await?;
-        Ok(claimed.rows_affected() == 1)
+        Ok(self.0.claim_due("mail_outbox", id, now, lease_until).await?)
     }
 
     async fn mail_sent(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {

@@ -247,15 +247,7 @@ impl UpdateMailStore for Db {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let claimed = sqlx::query(
-            "UPDATE update_mails SET next_attempt_at = $1 WHERE id = $2 AND next_attempt_at <= $3",
-        )
-        .bind(to_millis(lease_until))
-        .bind(id)
-        .bind(to_millis(now))
-        .execute(self.pool())
-        .await?;
-        Ok(claimed.rows_affected() == 1)
+        Ok(self.0.claim_due("update_mails", id, now, lease_until).await?)
     }
 
     async fn update_mail_sent(
