@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use kenpo_idp::flows::clients::{self, ClientSpec};
-use kenpo_idp::store::GrantType;
+use kenpo_idp::store::{ClientStore, GrantType};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -395,6 +395,41 @@ async fn rfc9068_an_audience_may_introspect_the_tokens_meant_for_it(idp: Idp) {
     assert_eq!(seen["active"], true, "{seen}");
     assert_eq!(seen["client_id"], "kenpo-batch");
     assert_eq!(introspect_as(&stranger).await, serde_json::json!({"active": false}), "not its audience");
+
+    // A member's token is its own client's business alone, whatever its aud says.
+    let flow = idp.code_flow(&idp.browser(), &idp.auth_request()).await;
+    let member_token = flow.tokens.access_token.clone();
+    let as_batch = idp
+        .http
+        .post(idp.endpoint(INTROSPECT))
+        .basic_auth("kenpo-batch", Some(&batch.secret))
+        .form(&[("token", member_token.as_str())])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json(as_batch).await.1, serde_json::json!({"active": false}));
+
+    // Taking the audience away shows the tokens already issued no more.
+    let db = &idp.state.db;
+    let id = kenpo_idp::domain::ClientId::parse("kenpo-batch").unwrap_or_else(|e| panic!("{e}"));
+    let mut registered = db
+        .client_by_client_id(&idp.realm.id, &id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("kenpo-batch"));
+    registered.audiences.clear();
+    db.update_client(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    idp.state.lookups.forget_client(&idp.realm.id, "kenpo-batch");
+    assert_eq!(
+        introspect_as(&idp.client).await,
+        serde_json::json!({"active": false}),
+        "no longer its audience"
+    );
+    registered.audiences = vec![idp.client.client_id.clone()];
+    db.update_client(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    idp.state.lookups.forget_client(&idp.realm.id, "kenpo-batch");
+    assert_eq!(introspect_as(&idp.client).await["active"], true);
 
     assert_eq!(revoke(&idp, &batch, &token).await, StatusCode::OK);
     assert_eq!(introspect_as(&idp.client).await, serde_json::json!({"active": false}));

@@ -123,24 +123,27 @@ pub struct Introspection {
 }
 
 /// RFC 7662: access tokens by verification, refresh tokens by their stored hash. A client sees
-/// only its own tokens, and the access tokens it is an audience of (a resource server checking
-/// the tokens it is given: the portal, for the kenpo's systems).
+/// only its own tokens, and the access tokens of another client's own (client_credentials)
+/// grant that name it in `aud` while that client still lists it among its audiences: a resource
+/// server checking the tokens it is given (the portal, for the kenpo's systems). A member's
+/// token is never shown to a client but its own.
 pub async fn introspect(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<Introspection, TokenError> {
     let inactive = Introspection { active: false, claims: Map::new() };
     if token.contains('.') {
-        return Ok(match verify(ctx, token).await {
-            Ok(access)
-                if access.client_id() == Some(client.client_id.as_str())
-                    || access.is_for(client.client_id.as_str()) =>
-            {
-                let mut claims = access.claims;
-                claims.remove("grant");
-                claims.insert("token_type".to_owned(), "Bearer".into());
-                Introspection { active: true, claims }
-            }
-            Ok(_) | Err(BearerError::InvalidToken | BearerError::InsufficientScope) => inactive,
+        let access = match verify(ctx, token).await {
+            Ok(access) => access,
+            Err(BearerError::InvalidToken | BearerError::InsufficientScope) => return Ok(inactive),
             Err(BearerError::Token(e)) => return Err(e),
-        });
+        };
+        let caller = client.client_id.as_str();
+        let shown = access.client_id() == Some(caller) || is_audience_of(ctx, &access, caller).await?;
+        if !shown {
+            return Ok(inactive);
+        }
+        let mut claims = access.claims;
+        claims.remove("grant");
+        claims.insert("token_type".to_owned(), "Bearer".into());
+        return Ok(Introspection { active: true, claims });
     }
     let grant = ctx.db.refresh_token_grant(&sha256_b64(token), ctx.now).await?;
     Ok(match grant {
@@ -156,6 +159,18 @@ pub async fn introspect(ctx: Ctx<'_>, client: &Client, token: &str) -> Result<In
         }
         _ => inactive,
     })
+}
+
+/// Whether `caller` may see `access` as its audience: a client's own token (no member behind
+/// it) naming `caller` in `aud`, of a client that lists `caller` among its audiences now, so
+/// taking the audience away, or a client registered later under an old name, shows nothing.
+async fn is_audience_of(ctx: Ctx<'_>, access: &Access, caller: &str) -> Result<bool, TokenError> {
+    if access.grant.is_some() || !access.is_for(caller) {
+        return Ok(false);
+    }
+    let Some(issuer) = access.client_id() else { return Ok(false) };
+    let client = ctx.lookups.client(ctx.db, &ctx.realm.id, issuer).await?;
+    Ok(client.is_some_and(|c| c.audiences.iter().any(|a| a == caller)))
 }
 
 /// RFC 7009: revoking either token revokes its grant, and so every token issued from it. Tokens
