@@ -340,7 +340,8 @@ async fn still_wanted(
         (Some(kenpo), Some(Topic::News(category))) if kenpo.settings.mails(category) => {
             db.mail_subscribers(member, &due.category).await?.pop()
         }
-        (Some(_), Some(Topic::SurveyReminder)) => {
+        // A kenpo that stopped its reminders stops those still waiting too.
+        (Some(kenpo), Some(Topic::SurveyReminder)) if !kenpo.settings.survey_reminder_days.is_empty() => {
             if !reminders::still_stands(db, due, now).await? {
                 return Ok(Err(reminders::HANDED_IN));
             }

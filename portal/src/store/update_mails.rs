@@ -150,32 +150,33 @@ async fn addresses(
     members: &[MemberId],
     opted_in: Option<&str>,
 ) -> Result<Vec<Subscriber>, StoreError> {
-    if members.is_empty() {
-        return Ok(Vec::new());
-    }
     let (join, first) = match opted_in {
         Some(_) => ("JOIN mail_opt_ins o ON o.member_id = l.member_id AND o.category = $1", 2),
         None => ("", 1),
     };
-    let list: Vec<String> = (0..members.len()).map(|i| format!("${}", i + first)).collect();
-    let sql = format!(
-        "SELECT l.member_id, l.email, l.locale FROM member_logins l {join} \
-         WHERE l.email IS NOT NULL AND l.member_id IN ({}) ORDER BY l.member_id",
-        list.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, SubscriberRow>(&sql);
-    if let Some(category) = opted_in {
-        query = query.bind(category);
+    let mut found = Vec::new();
+    // In parts, well under either backend's limit on bound parameters.
+    for chunk in members.chunks(super::inbox::CHUNK) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + first)).collect();
+        let sql = format!(
+            "SELECT l.member_id, l.email, l.locale FROM member_logins l {join} \
+             WHERE l.email IS NOT NULL AND l.member_id IN ({}) ORDER BY l.member_id",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, SubscriberRow>(&sql);
+        if let Some(category) = opted_in {
+            query = query.bind(category);
+        }
+        for member in chunk {
+            query = query.bind(member.as_str());
+        }
+        found.extend(query.fetch_all(db.pool()).await?.into_iter().map(|r| Subscriber {
+            member_id: MemberId::from_db(r.member_id),
+            email: r.email,
+            locale: r.locale,
+        }));
     }
-    for member in members {
-        query = query.bind(member.as_str());
-    }
-    Ok(query
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .map(|r| Subscriber { member_id: MemberId::from_db(r.member_id), email: r.email, locale: r.locale })
-        .collect())
+    Ok(found)
 }
 
 impl UpdateMailStore for Db {

@@ -209,7 +209,9 @@ pub async fn due_reminders(
         if !reminder_due(&candidate, today, days_before) {
             continue;
         }
-        match out.iter_mut().find(|r| r.household_id == row.household_id) {
+        // The rows come by household (`reminder_rows` orders them so): a household's sheets
+        // join the reminder just begun.
+        match out.last_mut().filter(|r| r.household_id == row.household_id) {
             Some(r) => {
                 r.sheet_ids.push(row.sheet_id);
                 if row.deadline < r.deadline {

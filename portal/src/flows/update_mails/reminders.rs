@@ -10,10 +10,13 @@
 //! still waiting when the household has handed everything in is withdrawn, not sent
 //! ([`still_stands`]).
 
-use crate::domain::japan_date;
+use crate::domain::{MemberId, japan_date};
 use crate::flows::survey;
 use crate::mail::Topic;
-use crate::store::{Db, DueUpdateMail, Kenpo, NewUpdateMail, StoreError, SurveyStore, UpdateMailStore};
+use crate::store::{
+    Db, DueUpdateMail, Kenpo, NewUpdateMail, StoreError, Subscriber, SurveyStore, UpdateMailStore,
+};
+use std::collections::HashMap;
 use time::{Date, OffsetDateTime};
 
 /// The last error of a reminder not sent because nothing is left to hand in.
@@ -33,10 +36,11 @@ pub async fn queue_due(db: &Db, kenpo: &Kenpo, now: OffsetDateTime) -> Result<us
         return Ok(0);
     }
     let insured: Vec<_> = due.iter().map(|r| r.insured_id.clone()).collect();
-    let addresses = db.login_addresses(&insured).await?;
+    let addresses: HashMap<MemberId, Subscriber> =
+        db.login_addresses(&insured).await?.into_iter().map(|a| (a.member_id.clone(), a)).collect();
     let mut queued = 0;
     for reminder in &due {
-        let Some(to) = addresses.iter().find(|a| a.member_id == reminder.insured_id) else { continue };
+        let Some(to) = addresses.get(&reminder.insured_id) else { continue };
         let publication = publication(reminder.household_id.as_str(), today);
         let mail = NewUpdateMail {
             kenpo_id: &kenpo.id,
