@@ -114,6 +114,40 @@ async fn session(socket: tokio::net::TcpStream, tx: mpsc::UnboundedSender<Receiv
     Ok(())
 }
 
+/// A mail server that is down: it holds its port, so no other test's listener takes it, and
+/// hangs up on every connection at once. [`DownServer::back_up`] brings the server back on the
+/// same port as an [`SmtpSink`].
+#[derive(Debug)]
+pub struct DownServer {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DownServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                drop(socket);
+            }
+        });
+        Self { port, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops hanging up (the listener is closed once the task has ended) and listens on the
+    /// same port as a working server.
+    pub async fn back_up(self) -> SmtpSink {
+        self.task.abort();
+        let _ = self.task.await;
+        SmtpSink::start_on(self.port).await
+    }
+}
+
 /// A loopback port where nothing listens (now: something may bind it later).
 pub async fn unused_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));

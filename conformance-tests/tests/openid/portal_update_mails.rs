@@ -17,7 +17,7 @@ use kenpo_portal::import::{ImportKind, ImportOptions, ImportReport, import_file}
 use kenpo_portal::mail::job::{announce_now, deliver_now};
 use kenpo_portal::store::{Db, MemberStore, PreferenceStore, UpdateMailStore};
 use reqwest::StatusCode;
-use shared_runtime::smtp_sink::unused_port;
+use shared_runtime::smtp_sink::DownServer;
 
 on_every_backend!(
     an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries_a_down_server,
@@ -57,10 +57,9 @@ async fn member(db: &Db, kenpo: &str, subject: &str) -> kenpo_portal::store::Mem
 }
 
 async fn an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries_a_down_server(idp: Idp) {
-    // Arrange: the portal's mail server is down (nothing listens on its port yet).
-    let smtp_port = unused_port().await;
-    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
-    let portal = mailing_portal(&idp, &smtp_url).await;
+    // Arrange: the portal's mail server is down (it hangs up on every connection).
+    let down = DownServer::start().await;
+    let portal = mailing_portal(&idp, &down.url()).await;
     let db = &portal.state.db;
     let kenpo = portal.state.kenpo_id.clone();
     // Household 10-1001: the suite's member and a dependant; 20-2002 never logged in but opted
@@ -113,7 +112,7 @@ async fn an_import_mails_only_the_opted_in_member_who_logged_in_once_and_retries
     assert!(queued[0].sent_at.is_none());
 
     // The server is back; the retry waits for its time, then goes out.
-    let mut sink = SmtpSink::start_on(smtp_port).await;
+    let mut sink = down.back_up().await;
     assert_eq!(
         deliver_now(&portal.state).await.unwrap_or_else(|e| panic!("{e}")),
         0,
