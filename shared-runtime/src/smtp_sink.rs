@@ -29,8 +29,7 @@ impl SmtpSink {
         Self::start_on(0).await
     }
 
-    /// Listens on `port` (0: any free port), e.g. one a server was told about while nothing
-    /// listened there yet.
+    /// Listens on `port` (0: any free port), e.g. the one a [`DownServer`] held.
     pub async fn start_on(port: u16) -> Self {
         let listener =
             TcpListener::bind(("127.0.0.1", port)).await.unwrap_or_else(|e| panic!("smtp bind {port}: {e}"));
@@ -146,12 +145,6 @@ impl DownServer {
         let _ = self.task.await;
         SmtpSink::start_on(self.port).await
     }
-}
-
-/// A loopback port where nothing listens (now: something may bind it later).
-pub async fn unused_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
-    listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A message as a mail client shows it.

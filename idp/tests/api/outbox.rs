@@ -2,7 +2,7 @@
 //! mail server which is down at first still gets the mail, once, when it is back.
 
 use crate::helpers::{Backend, TestApp, spawn_app_with};
-use crate::smtp::{SmtpSink, unused_port};
+use crate::smtp::{DownServer, SmtpSink};
 use kenpo_idp::clock::Clock as _;
 use kenpo_idp::domain::Email;
 use kenpo_idp::flows::mail::{self, Mail};
@@ -14,20 +14,20 @@ use time::{Duration, OffsetDateTime};
 const LINK: &str =
     "https://idp.example.jp/realms/kenpo-a/login-actions/action-token?key=k3y-0f-th1s-ma1l&client_id=portal";
 
-/// A server whose SMTP URL names a loopback port where nothing listens yet: each test starts
-/// the listener there when it wants the server up.
+/// A server whose mail server is down at first (it holds its port and hangs up on every
+/// connection): each test brings it up when it wants it.
 pub struct MailApp {
     app: TestApp,
-    smtp_port: u16,
+    down: Option<DownServer>,
 }
 
 pub async fn spawn(backend: Backend) -> Option<MailApp> {
-    let smtp_port = unused_port().await;
-    let url = format!("smtp://127.0.0.1:{smtp_port}");
+    let down = DownServer::start().await;
+    let url = down.url();
     let app =
         spawn_app_with(backend, &[("KENPO_IDP_SMTP_URL", &url), ("KENPO_IDP_MAIL_DOMAIN", "idp.example.jp")])
             .await?;
-    Some(MailApp { app, smtp_port })
+    Some(MailApp { app, down: Some(down) })
 }
 
 shared_runtime::on_every_backend!(crate::outbox::spawn;
@@ -40,6 +40,11 @@ shared_runtime::on_every_backend!(crate::outbox::spawn;
 );
 
 impl MailApp {
+    /// The mail server, up on the port the server was told of.
+    async fn mail_server_up(&mut self) -> SmtpSink {
+        self.down.take().unwrap_or_else(|| panic!("the mail server is up already")).back_up().await
+    }
+
     async fn realm(&self, name: &str, mail_domain: Option<&str>) -> Realm {
         let app = &self.app;
         let spec = realms::RealmSpec {
@@ -100,8 +105,8 @@ impl MailApp {
     }
 }
 
-async fn queued_mail_reaches_the_listener_as_multipart_with_the_full_link_in_its_text_part(t: MailApp) {
-    let mut sink = SmtpSink::start_on(t.smtp_port).await;
+async fn queued_mail_reaches_the_listener_as_multipart_with_the_full_link_in_its_text_part(mut t: MailApp) {
+    let mut sink = t.mail_server_up().await;
     let realm = t.realm("kenpo-a", None).await;
 
     t.enqueue(&realm, "Taro@Example.JP", Locale::Ja, Mail::VerifyEmail { link: LINK, minutes: 720 }).await;
@@ -130,8 +135,8 @@ async fn queued_mail_reaches_the_listener_as_multipart_with_the_full_link_in_its
     sink.assert_no_more().await;
 }
 
-async fn each_kind_of_mail_comes_from_its_sender_in_the_members_language(t: MailApp) {
-    let mut sink = SmtpSink::start_on(t.smtp_port).await;
+async fn each_kind_of_mail_comes_from_its_sender_in_the_members_language(mut t: MailApp) {
+    let mut sink = t.mail_server_up().await;
     let realm = t.realm("kenpo-b", Some("kenpo-b.example.jp")).await;
 
     t.enqueue(&realm, "a@example.jp", Locale::Ja, Mail::ResetPassword { link: LINK, minutes: 5 }).await;
@@ -159,7 +164,7 @@ async fn each_kind_of_mail_comes_from_its_sender_in_the_members_language(t: Mail
     sink.assert_no_more().await;
 }
 
-async fn a_listener_that_is_down_at_first_receives_the_mail_once_it_is_up(t: MailApp) {
+async fn a_listener_that_is_down_at_first_receives_the_mail_once_it_is_up(mut t: MailApp) {
     let realm = t.realm("kenpo-c", None).await;
     t.enqueue(&realm, "taro@example.jp", Locale::Ja, Mail::ResetPassword { link: LINK, minutes: 5 }).await;
     let first_try = t.app.clock.now();
@@ -172,7 +177,7 @@ async fn a_listener_that_is_down_at_first_receives_the_mail_once_it_is_up(t: Mai
     assert_eq!(failed.next_attempt_at, Some(first_try + Duration::seconds(10)), "the first backoff");
     assert_eq!(t.deliver_at(first_try).await, 0, "not due again before the backoff");
 
-    let mut sink = SmtpSink::start_on(t.smtp_port).await;
+    let mut sink = t.mail_server_up().await;
     t.app.clock.advance(Duration::seconds(11));
     t.deliver_at(t.app.clock.now()).await;
 
@@ -188,8 +193,8 @@ async fn a_listener_that_is_down_at_first_receives_the_mail_once_it_is_up(t: Mai
     sink.assert_no_more().await;
 }
 
-async fn a_claimed_mail_is_not_sent_by_another_deliverer(t: MailApp) {
-    let mut sink = SmtpSink::start_on(t.smtp_port).await;
+async fn a_claimed_mail_is_not_sent_by_another_deliverer(mut t: MailApp) {
+    let mut sink = t.mail_server_up().await;
     let realm = t.realm("kenpo-d", None).await;
     // Due a minute from the server's clock, so the server's own deliverer leaves it to us.
     let due = t.app.clock.now() + Duration::minutes(1);
@@ -219,8 +224,8 @@ async fn a_claimed_mail_is_not_sent_by_another_deliverer(t: MailApp) {
     sink.assert_no_more().await;
 }
 
-async fn concurrent_deliverers_send_a_mail_once(t: MailApp) {
-    let mut sink = SmtpSink::start_on(t.smtp_port).await;
+async fn concurrent_deliverers_send_a_mail_once(mut t: MailApp) {
+    let mut sink = t.mail_server_up().await;
     let realm = t.realm("kenpo-e", None).await;
     let due = t.app.clock.now() + Duration::minutes(1);
     for n in 0..5 {
@@ -241,8 +246,8 @@ async fn concurrent_deliverers_send_a_mail_once(t: MailApp) {
     sink.assert_no_more().await;
 }
 
-async fn the_message_is_sealed_at_rest_bound_to_its_row_and_dropped_once_sent(t: MailApp) {
-    let mut sink = SmtpSink::start_on(t.smtp_port).await;
+async fn the_message_is_sealed_at_rest_bound_to_its_row_and_dropped_once_sent(mut t: MailApp) {
+    let mut sink = t.mail_server_up().await;
     let realm = t.realm("kenpo-f", None).await;
     let due = t.app.clock.now() + Duration::minutes(1);
     t.enqueue_at(&realm, "a@example.jp", Locale::Ja, Mail::ResetPassword { link: LINK, minutes: 5 }, due)
